@@ -1,0 +1,229 @@
+"""The ``shoot2top`` command line: ingest, lake tools and sample data.
+
+Results go to stdout, progress and diagnostics to stderr. Every failure exits non-zero
+with one line saying what went wrong and where.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from shoot2top import codec
+from shoot2top.components import build_sink, build_source
+from shoot2top.config import ConfigError, load_config
+from shoot2top.deadletter import DeadLetters
+from shoot2top.lake.inspect import list_partitions, scan
+from shoot2top.lake.reader import Selection
+from shoot2top.lake.store import LakeError, S3Settings, open_store
+from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
+from shoot2top.progress import ProgressReporter, human_bytes
+from shoot2top.state import Checkpoints, StateError, pipeline_dir
+
+log = logging.getLogger("shoot2top")
+
+
+class Failure(click.ClickException):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING…")
+def main(log_level: str) -> None:
+    """Shoot2Top: ingest social video posts, archive them in a lake, replay them."""
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after N items.")
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after S seconds.")
+@click.option("--no-resume", is_flag=True, help="Ignore the checkpoint and start over.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def ingest(
+    config_path: str, limit: int | None, duration: float | None, no_resume: bool, quiet: bool
+) -> None:
+    """Run a pipeline config in-process: every source into every sink."""
+    try:
+        config = load_config(config_path)
+        home = pipeline_dir(config.state_dir, config.name)
+        checkpoints = Checkpoints(home / "checkpoint.json")
+        resume = {} if no_resume else checkpoints.load()
+        if resume:
+            log.info("resuming %s from %s", config.name, checkpoints.path)
+        dead_letters = DeadLetters(home / "deadletter.jsonl")
+        log.debug("config: %s", config.redacted())
+        sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
+        sinks = [build_sink(sink) for sink in config.sinks]
+    except (ConfigError, StateError, LakeError, ValueError) as error:
+        raise Failure(str(error)) from None
+    pipeline = Pipeline(
+        sources,
+        sinks,
+        checkpoints=checkpoints,
+        checkpoint_interval_s=config.checkpoint_interval_s,
+        progress=ProgressReporter(config.name, enabled=not quiet),
+    )
+    try:
+        with stop_on_signals(pipeline):
+            summary = pipeline.run(limit=limit, duration_s=duration)
+    except PipelineError as error:
+        raise Failure(f"{config.name}: {error}") from None
+    _print_summary(config.name, summary, dead_letters)
+
+
+def _print_summary(name: str, summary: RunSummary, dead_letters: DeadLetters) -> None:
+    types = ", ".join(f"{kind} {count:,}" for kind, count in sorted(summary.per_type.items()))
+    click.echo(
+        f"{name}: {summary.items:,} items ({types or 'none'}) in {summary.seconds:.1f} s, "
+        f"{summary.items_per_s:,.0f} items/s; stopped by {summary.stopped_by}"
+    )
+    click.echo(f"  read {human_bytes(summary.bytes_read)}")
+    for sink, written in summary.bytes_written.items():
+        click.echo(f"  sink {sink}: wrote {human_bytes(written)}")
+    if dead_letters.count:
+        click.echo(f"  dead-lettered {dead_letters.count} file(s)/item(s): see {dead_letters.path}")
+
+
+@main.group()
+def lake() -> None:
+    """Inspect a data lake (a local path or s3://bucket/prefix)."""
+
+
+def _selection_options(command: Any) -> Any:
+    options = [
+        click.argument("uri"),
+        click.option("--glob", help="Partition folders to select, e.g. '2015-12-18T00:00:00-*'."),
+        click.option("--since", type=click.DateTime(), help="Observed at or after (UTC)."),
+        click.option("--until", type=click.DateTime(), help="Observed before (UTC)."),
+        click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint."),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _open(uri: str, endpoint_url: str | None) -> Any:
+    try:
+        return open_store(uri, S3Settings(endpoint_url=endpoint_url))
+    except LakeError as error:
+        raise Failure(str(error)) from None
+
+
+def _selection(glob: str | None, since: datetime | None, until: datetime | None) -> Selection:
+    from datetime import UTC
+
+    def utc(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.replace(tzinfo=UTC)
+
+    return Selection(glob, utc(since), utc(until))
+
+
+@lake.command("ls")
+@_selection_options
+def lake_ls(
+    uri: str, glob: str | None, since: Any, until: Any, endpoint_url: Any, as_json: bool
+) -> None:
+    """Partitions with their writers, files and bytes (listing only, no reads)."""
+    store = _open(uri, endpoint_url)
+    try:
+        partitions = list_partitions(store, _selection(glob, since, until))
+    except LakeError as error:
+        raise Failure(str(error)) from None
+    if as_json:
+        click.echo(codec.dumps([vars(p) for p in partitions]).decode())
+        return
+    click.echo(f"{'partition':<20} {'writers':>7} {'files':>7} {'bytes':>12}")
+    for p in partitions:
+        click.echo(f"{p.start:<20} {p.writers:>7} {p.files:>7} {human_bytes(p.bytes):>12}")
+    click.echo(f"{len(partitions)} partition(s) in {store.uri}")
+
+
+def _scan(uri: str, glob: Any, since: Any, until: Any, endpoint_url: Any) -> Any:
+    store = _open(uri, endpoint_url)
+    try:
+        return scan(store, _selection(glob, since, until))
+    except LakeError as error:
+        raise Failure(str(error)) from None
+
+
+@lake.command("stats")
+@_selection_options
+def lake_stats(
+    uri: str, glob: Any, since: Any, until: Any, endpoint_url: Any, as_json: bool
+) -> None:
+    """Items per type, time range and bytes of the selected partitions (reads every file)."""
+    stats = _scan(uri, glob, since, until, endpoint_url)
+    report = stats.as_json()
+    if as_json:
+        click.echo(codec.dumps(report).decode())
+        return
+    click.echo(
+        f"{report['partitions']} partition(s), {report['writers']} writer(s), "
+        f"{report['files']} file(s), {human_bytes(report['bytes'])}"
+    )
+    types = ", ".join(f"{kind} {count:,}" for kind, count in report["per_type"].items())
+    click.echo(f"{report['items']:,} items: {types or 'none'}")
+    click.echo(f"observed {report['observed'][0]} .. {report['observed'][1]}")
+    click.echo(f"created  {report['created'][0]} .. {report['created'][1]}")
+    if report["problems"]:
+        click.echo(f"{len(report['problems'])} problem(s): run `shoot2top lake verify` for details")
+
+
+@lake.command("verify")
+@_selection_options
+def lake_verify(
+    uri: str, glob: Any, since: Any, until: Any, endpoint_url: Any, as_json: bool
+) -> None:
+    """Sequence gaps, unreadable files and non-conforming items; exit 1 if any."""
+    stats = _scan(uri, glob, since, until, endpoint_url)
+    if as_json:
+        click.echo(codec.dumps({"ok": not stats.problems, "problems": stats.problems}).decode())
+    else:
+        for problem in stats.problems:
+            click.echo(f"{problem['problem']:<12} {problem['where']}: {problem['detail']}")
+        click.echo(
+            f"{stats.files} file(s), {stats.items:,} valid item(s), "
+            f"{len(stats.problems)} problem(s)"
+        )
+    if stats.problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--out", "out_uri", required=True, help="Lake to write: a path or s3://bucket/prefix."
+)
+@click.option("--seed", default=7, show_default=True, help="Same seed, same lake.")
+@click.option("--items", default=3000, show_default=True, type=click.IntRange(min=0))
+@click.option("--rotation", type=click.Choice(["hour", "day"]), default="day", show_default=True)
+@click.option("--gzip", "compress", is_flag=True, help="Gzip every micro-batch.")
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint.")
+def sample(
+    out_uri: str, seed: int, items: int, rotation: str, compress: bool, endpoint_url: str | None
+) -> None:
+    """Generate a deterministic sample lake: X, YouTube and Facebook items in API shapes."""
+    from shoot2top.sample_lake import write_sample_lake
+
+    store = _open(out_uri, endpoint_url)
+    if store.list_folders():
+        raise Failure(f"{store.uri} is not empty; the sample goes into a new lake")
+    try:
+        counts = write_sample_lake(
+            store, seed=seed, items=items, rotation=rotation, compress=compress
+        )
+    except LakeError as error:
+        raise Failure(str(error)) from None
+    types = ", ".join(f"{kind} {count:,}" for kind, count in sorted(counts.items()))
+    click.echo(f"wrote {sum(counts.values()):,} sample items ({types}) to {store.uri}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Build sources and sinks from their configuration, resolving secrets only here.
+
+The one place that maps a config ``type`` to a class, shared by the in-process runner
+and the Storm adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shoot2top.config import LakeSinkConfig, LakeSourceConfig, S3Options, SinkConfig, SourceConfig
+from shoot2top.deadletter import DeadLetters
+from shoot2top.lake.reader import Selection
+from shoot2top.lake.store import LakeStore, S3Settings, open_store
+from shoot2top.sinks.base import Sink
+from shoot2top.sinks.lake import LakeSink
+from shoot2top.sources.base import Source
+from shoot2top.sources.lake import LakeSource
+
+
+def s3_settings(options: S3Options) -> S3Settings:
+    return S3Settings(
+        endpoint_url=options.endpoint_url,
+        region=options.region,
+        access_key_id=options.access_key_id.reveal() if options.access_key_id else None,
+        secret_access_key=(
+            options.secret_access_key.reveal() if options.secret_access_key else None
+        ),
+        max_attempts=options.max_attempts,
+    )
+
+
+def lake_store(uri: str, options: S3Options, *, fsync: bool = True) -> LakeStore:
+    return open_store(uri, s3_settings(options), fsync=fsync)
+
+
+def build_source(
+    config: SourceConfig, resume: dict[str, Any] | None, dead_letters: DeadLetters
+) -> Source:
+    if isinstance(config, LakeSourceConfig):
+        return LakeSource(
+            lake_store(config.uri, config.s3),
+            name=config.name,
+            selection=Selection(config.glob, config.since, config.until),
+            pace=config.pace,
+            strict=config.strict,
+            resume=resume,
+            dead_letters=dead_letters,
+        )
+    raise TypeError(f"no source for config type {type(config).__name__}")
+
+
+def build_sink(config: SinkConfig) -> Sink:
+    if isinstance(config, LakeSinkConfig):
+        return LakeSink(
+            lake_store(config.uri, config.s3, fsync=config.fsync),
+            name=config.name,
+            rotation=config.rotation,
+            batch_items=config.batch_items,
+            batch_bytes=config.batch_bytes,
+            batch_age_s=config.batch_age_s,
+            compress=config.gzip,
+        )
+    raise TypeError(f"no sink for config type {type(config).__name__}")

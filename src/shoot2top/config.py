@@ -1,0 +1,230 @@
+"""Pipeline configuration: one JSON file naming sources, sinks and their settings.
+
+The same file runs in-process (``shoot2top ingest --config F``) and, later, on Storm.
+Secrets appear only as ``${ENV_VAR}`` references (`SecretRef`), resolved where the
+component is built and shown as ``***`` everywhere else. Settings that are not secret
+may also use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``; those are expanded on load.
+Any unknown key, missing key or wrong type is an error naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+)
+from pydantic_core import core_schema
+
+from shoot2top import codec
+
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+_WHOLE_REFERENCE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the file and the key."""
+
+
+def _expand(value: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set")
+
+    return _REFERENCE.sub(replace, value)
+
+
+EnvStr = Annotated[str, AfterValidator(_expand)]
+"""A setting that may reference the environment; expanded when the config is loaded."""
+
+
+class SecretRef:
+    """A reference to a secret in the environment, e.g. ``${X_BEARER_TOKEN}``.
+
+    Only the reference is stored; `reveal()` reads the variable where the component
+    runs. Literal secrets in a config file are refused.
+    """
+
+    __slots__ = ("variable",)
+
+    def __init__(self, reference: str) -> None:
+        match = _WHOLE_REFERENCE.match(reference)
+        if not match:
+            raise ValueError(
+                "secrets must be given as a ${ENV_VAR} reference, never as a literal value"
+            )
+        self.variable = match["name"]
+
+    def reveal(self) -> str:
+        value = os.environ.get(self.variable)
+        if value is None:
+            raise ConfigError(f"environment variable {self.variable} (a secret) is not set")
+        return value
+
+    def __repr__(self) -> str:
+        return "***"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretRef) and other.variable == self.variable
+
+    def __hash__(self) -> int:
+        return hash(self.variable)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda ref, info: ref if info.mode == "python" else "${" + ref.variable + "}",
+                info_arg=True,
+            ),
+        )
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class S3Options(Strict):
+    """How to reach S3; by default boto3's standard chain (env, profile, instance role)."""
+
+    endpoint_url: EnvStr | None = None
+    region: EnvStr | None = None
+    access_key_id: SecretRef | None = None
+    secret_access_key: SecretRef | None = None
+    max_attempts: int = Field(5, ge=1, le=20)
+
+
+class LakeSourceConfig(Strict):
+    """Replay lake partitions chosen by glob and/or observed-time range."""
+
+    type: Literal["lake"]
+    name: str = "lake"
+    uri: EnvStr
+    glob: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    pace: float = Field(0.0, ge=0, description="0 = as fast as possible, N = N x real time")
+    strict: bool = False
+    s3: S3Options = S3Options()
+
+
+class LakeSinkConfig(Strict):
+    """Capture the stream into a lake (local path or s3://bucket/prefix)."""
+
+    type: Literal["lake"]
+    name: str = "lake"
+    uri: EnvStr
+    rotation: Literal["hour", "day"] = "hour"
+    batch_items: int = Field(1000, ge=1)
+    batch_bytes: int = Field(8 * 1024 * 1024, ge=1)
+    batch_age_s: float = Field(1.0, ge=0)
+    gzip: bool = False
+    fsync: bool = True
+    s3: S3Options = S3Options()
+
+
+SOURCE_CONFIGS = (LakeSourceConfig,)
+SINK_CONFIGS = (LakeSinkConfig,)
+SourceConfig = Annotated[LakeSourceConfig, Field(discriminator="type")]
+SinkConfig = Annotated[LakeSinkConfig, Field(discriminator="type")]
+_TYPE_TAGS = {
+    tag
+    for config in SOURCE_CONFIGS + SINK_CONFIGS
+    for tag in config.model_fields["type"].annotation.__args__
+}
+
+
+class PipelineConfig(Strict):
+    """Sources and sinks of one pipeline, and where it keeps its state."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    state_dir: EnvStr = ".shoot2top"
+    checkpoint_interval_s: float = Field(5.0, gt=0)
+    sources: list[SourceConfig] = Field(min_length=1)
+    sinks: list[SinkConfig] = Field(min_length=1)
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as JSON with every secret shown as ``***``."""
+        return _redact(self.model_dump(mode="python"))
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return "***"
+    if isinstance(value, dict):
+        return {key: _redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline config; `ConfigError` names the file and the key."""
+    path = Path(path)
+    try:
+        raw = codec.loads(path.read_bytes())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config: {error.strerror or error}") from None
+    except codec.DecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON: {error}") from None
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: Any, origin: str) -> PipelineConfig:
+    """Validate a decoded config (JSON types only: strict, no silent coercion)."""
+    try:
+        return PipelineConfig.model_validate_json(codec.dumps(raw))
+    except ValidationError as error:
+        problems = "; ".join(_describe(problem) for problem in error.errors())
+        raise ConfigError(f"{origin}: {problems}") from None
+
+
+def _describe(problem: Any) -> str:
+    key = _key_path(problem["loc"])
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "missing":
+        return f"{key}: missing key"
+    message = problem["msg"].removeprefix("Value error, ")
+    if kind in ("union_tag_invalid", "union_tag_not_found") or message.startswith("secrets "):
+        return f"{key}: {message}"  # never echo the input: it may be a literal secret
+    return f"{key}: {message} (got {problem.get('input')!r})"
+
+
+def _key_path(location: tuple[Any, ...]) -> str:
+    """('sinks', 0, 'lake', 'batch_items') -> 'sinks[0].batch_items'."""
+    text = ""
+    previous_was_index = False
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            previous_was_index = True
+            continue
+        if previous_was_index and part in _TYPE_TAGS:
+            previous_was_index = False  # the discriminator tag pydantic inserts
+            continue
+        text += f".{part}" if text else str(part)
+        previous_was_index = False
+    return text or "(top level)"

@@ -1,0 +1,194 @@
+"""The in-process runner: the original design's stream chaining.
+
+Pulls items from every source (round robin) and writes each to every sink. It
+checkpoints the sources only after flushing every sink, so a restart resumes after what
+is durably stored (at-least-once), and it flushes and closes every sink at the end of
+input, at a limit, on SIGINT/SIGTERM or after a source error: nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from shoot2top.posts import RESERVED_PREFIX
+from shoot2top.progress import ProgressReporter
+from shoot2top.sinks.base import Sink
+from shoot2top.sources.base import Item, Source
+from shoot2top.state import Checkpoints
+
+TICK_EVERY_S = 0.1
+_REPLAY_NOTE = "items after the last checkpoint will be replayed on the next run"
+
+
+class PipelineError(RuntimeError):
+    """The run failed; the message names the component and what is left to replay."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the CLI's closing report."""
+
+    items: int = 0
+    seconds: float = 0.0
+    per_type: Counter[str] = field(default_factory=Counter)
+    bytes_read: int = 0
+    bytes_written: dict[str, int] = field(default_factory=dict)
+    stopped_by: str = "end of input"
+
+    @property
+    def items_per_s(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else 0.0
+
+
+class Pipeline:
+    """Sources chained to sinks, with checkpoints."""
+
+    def __init__(
+        self,
+        sources: list[Source],
+        sinks: list[Sink],
+        *,
+        checkpoints: Checkpoints | None = None,
+        checkpoint_interval_s: float = 5.0,
+        progress: ProgressReporter | None = None,
+    ) -> None:
+        if not sources or not sinks:
+            raise ValueError("a pipeline needs at least one source and one sink")
+        self.sources = sources
+        self.sinks = sinks
+        self.checkpoints = checkpoints
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.progress = progress
+        self._stop_reason: str | None = None
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the run to end after the current item (safe from a signal handler)."""
+        self._stop_reason = reason
+
+    def run(self, *, limit: int | None = None, duration_s: float | None = None) -> RunSummary:
+        summary = RunSummary()
+        started = time.monotonic()
+        source_failure: _SourceFailure | None = None
+        try:
+            self._pump(summary, limit, None if duration_s is None else started + duration_s)
+        except _SourceFailure as failure:
+            source_failure = failure  # what was read before it is still delivered
+        except Exception as error:
+            self._abandon()
+            raise PipelineError(f"{error}; {_REPLAY_NOTE}") from error
+        summary.stopped_by = self._stop_reason or "end of input"
+        try:
+            self._finish(summary, started)
+        except Exception as error:
+            self._abandon()
+            raise PipelineError(f"{error}; {_REPLAY_NOTE}") from error
+        if source_failure is not None:
+            raise PipelineError(str(source_failure)) from source_failure.__cause__
+        return summary
+
+    def _pump(self, summary: RunSummary, limit: int | None, deadline: float | None) -> None:
+        """Move items from the sources to the sinks until something says stop."""
+        next_tick = time.monotonic() + TICK_EVERY_S
+        next_checkpoint = time.monotonic() + self.checkpoint_interval_s
+        for item in self._interleave():
+            if item is not None:
+                for sink in self.sinks:
+                    sink.write(item)
+                summary.items += 1
+                summary.per_type[_type_key(item)] += 1
+                if limit is not None and summary.items >= limit:
+                    self._stop_reason = "limit"
+            now = time.monotonic()
+            if item is None or now >= next_tick:
+                next_tick = now + TICK_EVERY_S
+                for sink in self.sinks:
+                    sink.tick()
+                if self.progress:
+                    self.progress.update(summary.items, self._bytes_read())
+                if deadline is not None and now >= deadline:
+                    self._stop_reason = self._stop_reason or "duration"
+                if now >= next_checkpoint:
+                    self.checkpoint()
+                    next_checkpoint = now + self.checkpoint_interval_s
+            if self._stop_reason:
+                return
+
+    def checkpoint(self) -> None:
+        """Flush every sink, then record every source's position."""
+        for sink in self.sinks:
+            sink.flush()
+        if self.checkpoints is not None:
+            self.checkpoints.save({source.name: source.snapshot() for source in self.sources})
+
+    def _finish(self, summary: RunSummary, started: float) -> None:
+        """Flush, checkpoint and close everything: the orderly end of any run."""
+        self.checkpoint()
+        for sink in self.sinks:
+            sink.close()
+        for source in self.sources:
+            source.close()
+        if self.progress:
+            self.progress.close()
+        summary.seconds = time.monotonic() - started
+        summary.bytes_read = self._bytes_read()
+        summary.bytes_written = {sink.name: sink.bytes_written for sink in self.sinks}
+
+    def _abandon(self) -> None:
+        """After a sink failed: keep the checkpoint where it was, close what still works."""
+        for component in (*self.sinks, *self.sources):
+            with suppress(Exception):  # the original error is the one to report
+                component.close()
+        if self.progress:
+            self.progress.close()
+
+    def _bytes_read(self) -> int:
+        return sum(source.bytes_read for source in self.sources)
+
+    def _interleave(self) -> Iterator[Item | None]:
+        """Items from every source in turn; a source error names the source."""
+        active = [(source, iter(source)) for source in self.sources]
+        while active:
+            for entry in list(active):
+                source, iterator = entry
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    active.remove(entry)
+                    continue
+                except Exception as error:
+                    raise _SourceFailure(f"source {source.name!r} failed: {error}") from error
+                yield item
+
+
+class _SourceFailure(Exception):
+    pass
+
+
+def _type_key(item: Item) -> str:
+    for key in item:
+        if not key.startswith(RESERVED_PREFIX):
+            return key
+    return "?"
+
+
+@contextmanager
+def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs."""
+    previous: dict[int, Any] = {}
+
+    def handle(signum: int, _frame: Any) -> None:
+        pipeline.request_stop(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handle)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

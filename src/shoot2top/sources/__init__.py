@@ -1,0 +1,1 @@
+"""Sources emit a stream of items: lake replay now, the social platforms later."""

@@ -1,0 +1,33 @@
+"""What every source is: an iterable of items that can report and restore its position.
+
+Iterating yields streamable objects; a live source may also yield ``None`` to say
+"nothing right now", so the runner can flush sinks whose batches aged out. After each
+yield, ``snapshot()`` returns a JSON-able resume state covering exactly the items
+yielded so far; a source built with that state continues after them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
+
+Item = dict[str, Any]
+
+
+class Source(ABC):
+    """A stream of items with checkpoint/resume."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.bytes_read = 0
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Item | None]: ...
+
+    @abstractmethod
+    def snapshot(self) -> dict[str, Any]:
+        """Resume state after the last yielded item."""
+
+    def close(self) -> None:
+        """Release connections and files."""

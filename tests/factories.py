@@ -1,0 +1,81 @@
+"""Small, valid streamable objects for tests that do not need realistic payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def _z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tweet(item_id: str, observed: datetime, created: datetime | None = None) -> dict[str, Any]:
+    created = created or observed
+    return {
+        "tweet": {
+            "data": {
+                "id": item_id,
+                "text": f"tweet {item_id} #demo",
+                "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "author_id": "42",
+            },
+            "includes": {"users": [{"id": "42", "username": "pub"}]},
+        },
+        "_observed_at": _z(observed),
+        "_source": "test",
+    }
+
+
+def video(item_id: str, observed: datetime, created: datetime | None = None) -> dict[str, Any]:
+    created = created or observed
+    return {
+        "video": {
+            "kind": "youtube#video",
+            "id": item_id,
+            "snippet": {"publishedAt": _z(created), "channelId": "UC1", "title": item_id},
+            "statistics": {"viewCount": "1"},
+        },
+        "_observed_at": _z(observed),
+        "_source": "test",
+    }
+
+
+def post(item_id: str, observed: datetime, created: datetime | None = None) -> dict[str, Any]:
+    created = created or observed
+    return {
+        "post": {
+            "id": item_id,
+            "created_time": created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            "from": {"id": "99", "name": "Page"},
+        },
+        "_observed_at": _z(observed),
+        "_source": "test",
+    }
+
+
+def stream(
+    count: int, start_minute: float = 0.0, step_minutes: float = 1.0
+) -> list[dict[str, Any]]:
+    """`count` items cycling tweet/video/post, one every `step_minutes`."""
+    makers = (tweet, video, post)
+    return [
+        makers[index % 3](f"id{index}", at(start_minute + index * step_minutes))
+        for index in range(count)
+    ]
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    """Stable identities of items, in order (type and id)."""
+    out = []
+    for item in items:
+        kind = next(key for key in item if not key.startswith("_"))
+        payload = item[kind]
+        out.append(f"{kind}:{payload['data']['id'] if kind == 'tweet' else payload['id']}")
+    return out

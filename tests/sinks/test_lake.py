@@ -1,0 +1,142 @@
+import gzip
+import time
+from datetime import timedelta
+
+import pytest
+
+from factories import T0, at, ids, stream
+from shoot2top import codec
+from shoot2top.lake.layout import WriterFolder
+from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
+from shoot2top.sinks.lake import LakeSink
+
+
+class Clock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def files_of(store):
+    return {folder: [f.name for f in store.list_files(folder)] for folder in store.list_folders()}
+
+
+def items_of(store):
+    return [
+        item
+        for folder in store.list_folders()
+        for stored in store.list_files(folder)
+        for item in codec.loads(store.read(folder, stored.name))
+    ]
+
+
+def test_batches_close_by_count_and_files_are_numbered(tmp_path):
+    store = LocalStore(tmp_path)
+    sink = LakeSink(store, batch_items=4, clock=Clock())
+    for item in stream(10):
+        sink.write(item)
+    assert sink.durable_ticket == 8 and sink.pending == 2
+    sink.close()
+    (folder,) = files_of(store)
+    assert files_of(store)[folder] == ["0000000", "0000001", "0000002"]
+    assert WriterFolder.parse(folder).start == T0  # 10:00, an hour boundary
+    assert ids(items_of(store)) == ids(stream(10))
+
+
+def test_batches_close_by_bytes(tmp_path):
+    store = LocalStore(tmp_path)
+    sink = LakeSink(store, batch_bytes=600, clock=Clock())
+    for item in stream(10):
+        sink.write(item)
+    sink.close()
+    sizes = [f.size for folder in store.list_folders() for f in store.list_files(folder)]
+    assert len(sizes) > 2 and all(size < 600 + 400 for size in sizes)
+
+
+def test_batches_close_by_age_on_tick(tmp_path):
+    store = LocalStore(tmp_path)
+    sink = LakeSink(store, batch_age_s=0.05, clock=Clock())
+    sink.write(stream(1)[0])
+    sink.tick()
+    assert sink.durable_ticket == 0
+    time.sleep(0.06)
+    sink.tick()
+    assert sink.durable_ticket == 1 and len(items_of(store)) == 1
+
+
+def test_partitions_rotate_at_the_boundary_into_a_new_writer_folder(tmp_path):
+    store = LocalStore(tmp_path)
+    clock = Clock(at(55))  # 10:55
+    sink = LakeSink(store, rotation="hour", clock=clock)
+    sink.write(stream(1)[0])
+    clock.now = at(65)  # 11:05: the open batch belongs to the 10:00 partition
+    sink.write(stream(2)[1])
+    sink.close()
+    folders = [WriterFolder.parse(name) for name in store.list_folders()]
+    assert [f.start.hour for f in folders] == [10, 11]
+    assert folders[0].writer_id != folders[1].writer_id
+    assert [len(names) for names in files_of(store).values()] == [1, 1]
+
+
+def test_day_rotation_shares_the_midnight_timestamp(tmp_path):
+    store = LocalStore(tmp_path)
+    LakeSink(store, rotation="day", clock=Clock(T0 + timedelta(hours=5))).write(stream(1)[0])
+    sink = LakeSink(store, rotation="day", clock=Clock(T0 + timedelta(hours=9)))
+    sink.write(stream(1)[0])
+    sink.close()
+    assert [name[:19] for name in store.list_folders()] == ["2026-11-20T00:00:00"]
+
+
+def test_gzip_batches_are_still_named_by_number(tmp_path):
+    store = LocalStore(tmp_path)
+    sink = LakeSink(store, compress=True, clock=Clock())
+    for item in stream(3):
+        sink.write(item)
+    sink.close()
+    (folder,) = store.list_folders()
+    data = store.read(folder, "0000000")
+    assert data[:2] == b"\x1f\x8b"
+    assert ids(codec.loads(gzip.decompress(data))) == ids(stream(3))
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="batch_items and batch_bytes must be >= 1"):
+        LakeSink(LocalStore("/nonexistent"), batch_items=0)
+
+
+def test_s3_round_trip(s3_server, s3_uri):
+    store = open_store(s3_uri, S3Settings(endpoint_url=s3_server.endpoint))
+    sink = LakeSink(store, batch_items=7, clock=Clock())
+    for item in stream(20):
+        sink.write(item)
+    sink.close()
+    (folder,) = store.list_folders()
+    assert [f.name for f in store.list_files(folder)] == ["0000000", "0000001", "0000002"]
+    assert ids(items_of(store)) == ids(stream(20))
+    assert sink.files_written[0].startswith(f"{s3_uri}/{folder}/0000000")
+
+
+def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
+    """With the server down the sink raises a clear error and keeps every item pending;
+    when it is back, the same batch is written: nothing lost."""
+    from s3server import start_s3_server
+
+    server = start_s3_server(tmp_path / "weed")
+    try:
+        server.client().create_bucket(Bucket="outage")
+        settings = S3Settings(endpoint_url=server.endpoint, max_attempts=2, connect_timeout_s=1)
+        sink = LakeSink(open_store("s3://outage/lake", settings), batch_items=5, clock=Clock())
+        for item in stream(4):
+            sink.write(item)
+        server.stop()
+        with pytest.raises(LakeError, match=r"S3 put s3://outage/lake/.*/0000000 failed"):
+            sink.write(stream(5)[4])
+        assert sink.durable_ticket == 0 and sink.pending == 5
+        server.start()
+        sink.flush()
+        assert sink.durable_ticket == 5
+        assert ids(items_of(open_store("s3://outage/lake", settings))) == ids(stream(5))
+    finally:
+        server.stop()

@@ -1,0 +1,119 @@
+import json
+import logging
+
+import pytest
+
+from shoot2top.config import ConfigError, SecretRef, load_config, parse_config
+
+BASE = {
+    "name": "replay",
+    "sources": [{"type": "lake", "uri": "in"}],
+    "sinks": [{"type": "lake", "uri": "out"}],
+}
+
+
+def write(tmp_path, config) -> str:
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def with_sink(**settings):
+    return {**BASE, "sinks": [{"type": "lake", "uri": "out", **settings}]}
+
+
+def test_defaults_are_near_real_time(tmp_path):
+    config = load_config(write(tmp_path, BASE))
+    sink = config.sinks[0]
+    assert (sink.batch_age_s, sink.rotation, sink.batch_items) == (1.0, "hour", 1000)
+    assert config.sources[0].pace == 0.0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({**BASE, "colour": "red"}, "colour: unknown key"),
+        (with_sink(batch_itmes=5), "sinks[0].batch_itmes: unknown key"),
+        ({"name": "x", "sinks": BASE["sinks"]}, "sources: missing key"),
+        ({**BASE, "sinks": [{"type": "lake"}]}, "sinks[0].uri: missing key"),
+        (
+            with_sink(batch_items="5"),
+            "sinks[0].batch_items: Input should be a valid integer (got '5')",
+        ),
+        (
+            with_sink(batch_items=0),
+            "sinks[0].batch_items: Input should be greater than or equal to 1",
+        ),
+        (with_sink(rotation="week"), "sinks[0].rotation: Input should be 'hour' or 'day'"),
+        ({**BASE, "sinks": [{"type": "kafka", "uri": "x"}]}, "sinks[0]: Input tag 'kafka'"),
+        ({**BASE, "sources": []}, "sources: List should have at least 1 item"),
+        ({**BASE, "name": "a b"}, "name: String should match pattern"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(tmp_path, config, message):
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert message in str(caught.value)
+
+
+def test_unreadable_and_malformed_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing\.json: cannot read config"):
+        load_config(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"bad\.json: not valid JSON"):
+        load_config(bad)
+
+
+def test_settings_may_reference_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAKE_OUT", "s3://bucket/prefix")
+    config = load_config(
+        write(tmp_path, with_sink(uri="${LAKE_OUT}", s3={"region": "${R:-eu-west-1}"}))
+    )
+    assert config.sinks[0].uri == "s3://bucket/prefix"
+    assert config.sinks[0].s3.region == "eu-west-1"
+
+
+def test_an_unset_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ConfigError, match=r"sinks\[0\].uri: environment variable NOT_SET_ANYWHERE"):
+        load_config(write(tmp_path, with_sink(uri="${NOT_SET_ANYWHERE}")))
+
+
+def test_secrets_are_references_resolved_only_on_use_and_never_shown(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("LAKE_SECRET", "hunter2")
+    config = load_config(write(tmp_path, with_sink(s3={"secret_access_key": "${LAKE_SECRET}"})))
+    secret = config.sinks[0].s3.secret_access_key
+    assert isinstance(secret, SecretRef) and secret.reveal() == "hunter2"
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("t").info("config %s %r", config, config.redacted())
+    assert "hunter2" not in caplog.text and "***" in caplog.text
+    assert "hunter2" not in config.model_dump_json()  # what a topology would carry
+    assert config.redacted()["sinks"][0]["s3"]["secret_access_key"] == "***"
+
+
+def test_literal_secrets_are_refused_without_echoing_them(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, with_sink(s3={"secret_access_key": "hunter2"})))
+    assert "sinks[0].s3.secret_access_key: secrets must be given as a ${ENV_VAR}" in str(
+        caught.value
+    )
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_missing_secret_variable_is_named_on_use(monkeypatch):
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    config = parse_config(with_sink(s3={"access_key_id": "${NO_SUCH_SECRET}"}), "inline")
+    with pytest.raises(ConfigError, match="NO_SUCH_SECRET"):
+        config.sinks[0].s3.access_key_id.reveal()
+
+
+def test_example_pipelines_are_valid():
+    from pathlib import Path
+
+    examples = sorted(Path(__file__).parents[1].joinpath("pipelines").glob("*.json"))
+    assert examples
+    for example in examples:
+        load_config(example)
