@@ -35,20 +35,35 @@ class InvalidPost(ValueError):
 
 
 def post_type(obj: Any) -> str:
-    """Return the item's type key, or raise `InvalidPost` saying why it has none."""
+    """Return the item's type key, or raise `InvalidPost` saying why it has none.
+
+    On the replay hot path: one pass over the keys, no allocation.
+    """
+    if isinstance(obj, dict):
+        kind = None
+        for key in obj:
+            if not key.startswith(RESERVED_PREFIX):
+                if kind is not None:
+                    break
+                kind = key
+        else:
+            if kind in PLATFORM_OF_TYPE and isinstance(obj[kind], dict):
+                return kind
+    raise InvalidPost(_what_is_wrong(obj))
+
+
+def _what_is_wrong(obj: Any) -> str:
     if not isinstance(obj, dict):
-        raise InvalidPost(f"expected a JSON object, got {type(obj).__name__}")
+        return f"expected a JSON object, got {type(obj).__name__}"
     type_keys = [key for key in obj if not key.startswith(RESERVED_PREFIX)]
-    if len(type_keys) != 1:
-        if not type_keys:
-            raise InvalidPost("no type key: expected one of tweet, video, post")
-        raise InvalidPost(f"several type keys {sorted(type_keys)}: expected exactly one")
+    if not type_keys:
+        return "no type key: expected one of tweet, video, post"
+    if len(type_keys) > 1:
+        return f"several type keys {sorted(type_keys)}: expected exactly one"
     kind = type_keys[0]
     if kind not in PLATFORM_OF_TYPE:
-        raise InvalidPost(f"unknown type key {kind!r}: expected one of tweet, video, post")
-    if not isinstance(obj[kind], dict):
-        raise InvalidPost(f"{kind!r} payload is {type(obj[kind]).__name__}, expected an object")
-    return kind
+        return f"unknown type key {kind!r}: expected one of tweet, video, post"
+    return f"{kind!r} payload is {type(obj[kind]).__name__}, expected an object"
 
 
 def parse_time(value: Any, what: str) -> datetime:
@@ -59,6 +74,8 @@ def parse_time(value: Any, what: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidPost(f"{what} {value!r} is not an ISO-8601 timestamp") from None
+    if parsed.tzinfo is UTC:  # "...Z": the common case, already canonical
+        return parsed
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

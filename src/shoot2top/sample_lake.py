@@ -37,13 +37,13 @@ def write_sample_lake(
     compress: bool = False,
 ) -> Counter[str]:
     """Generate `items` sample items into `store`; returns the count per type."""
-    now = {"time": start}
+    now = {"time": start.timestamp()}
     new_writer_id = _seeded_uuids(seed)
     sinks: dict[str, LakeSink] = {}
     counts: Counter[str] = Counter()
     for item in generate_items(seed=seed, items=items, start=start):
         kind = post_type(item)
-        now["time"] = observed_time(item)
+        now["time"] = observed_time(item).timestamp()
         if kind not in sinks:
             sinks[kind] = LakeSink(
                 store,

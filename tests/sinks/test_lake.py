@@ -16,7 +16,7 @@ class Clock:
         self.now = now
 
     def __call__(self):
-        return self.now
+        return self.now.timestamp()
 
 
 def files_of(store):

@@ -27,6 +27,10 @@ class Selection:
     since: datetime | None = None
     until: datetime | None = None
 
+    @property
+    def has_time_range(self) -> bool:
+        return self.since is not None or self.until is not None
+
     def covers(self, folder: WriterFolder) -> bool:
         if not matches(folder, self.glob):
             return False

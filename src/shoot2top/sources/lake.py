@@ -25,7 +25,7 @@ from shoot2top.sources.base import Item, Source
 log = logging.getLogger(__name__)
 
 Position = list[int]  # [file number, index of the next item in that file]
-_Entry = tuple[datetime, int, Item, Position]
+_Entry = tuple[datetime, int, Item, int, int]
 PACE_SLICE_S = 0.25
 
 
@@ -75,23 +75,27 @@ class LakeSource(Source):
         writers, strangers = select_writers(self.store, self.selection)
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
-        streams = [self._writer_items(writer) for writer in writers]
-        heap: list[tuple[datetime, int, Item, Position]] = []
-        for index, stream in enumerate(streams):
-            self._push_next(heap, index, stream)
-        names = [writer.name for writer in writers]
+        cursors = [self.positions.setdefault(writer.name, [0, 0]) for writer in writers]
+        streams = [self._writer_entries(index, writer) for index, writer in enumerate(writers)]
+        heap = [entry for stream in streams if (entry := next(stream, None)) is not None]
+        heapq.heapify(heap)
         first_observed: datetime | None = None
         started = time.monotonic()
         while heap:
-            observed, index, item, position = heapq.heappop(heap)
+            observed, index, item, number, next_index = heap[0]
             if self.pace:
                 if first_observed is None:
                     first_observed, started = observed, time.monotonic()
                 due = started + (observed - first_observed).total_seconds() / self.pace
                 yield from self._wait_until(due)
-            self.positions[names[index]] = position
+            cursor = cursors[index]
+            cursor[0], cursor[1] = number, next_index
             yield item
-            self._push_next(heap, index, streams[index])
+            following = next(streams[index], None)
+            if following is None:
+                heapq.heappop(heap)
+            else:
+                heapq.heapreplace(heap, following)
 
     def _wait_until(self, due: float) -> Iterator[None]:
         """Sleep until `due`, yielding None every slice so the runner stays responsive."""
@@ -99,24 +103,14 @@ class LakeSource(Source):
             self.sleep(min(remaining, PACE_SLICE_S))
             yield None
 
-    @staticmethod
-    def _push_next(
-        heap: list[tuple[datetime, int, Item, Position]],
-        index: int,
-        stream: Iterator[tuple[datetime, Item, Position]],
-    ) -> None:
-        entry = next(stream, None)
-        if entry is not None:
-            observed, item, position = entry
-            heapq.heappush(heap, (observed, index, item, position))
-
-    def _writer_items(self, writer: WriterFolder) -> Iterator[tuple[datetime, Item, Position]]:
-        """One writer's valid, selected items in file order, with the position after each."""
+    def _writer_entries(self, writer_index: int, writer: WriterFolder) -> Iterator[_Entry]:
+        """One writer's valid, selected items in file order, as merge-heap entries:
+        (observed, writer index, item, file number, index of the next item)."""
         start_file, start_index = self.positions.get(writer.name, [0, 0])
         files, strangers = batch_files(self.store, writer)
         for stranger in strangers:
             log.warning("%s: not a batch file, ignored", self.store.location(writer.name, stranger))
-        keeps = self.selection.keeps
+        keeps = self.selection.keeps if self.selection.has_time_range else None
         for number, stored in files:
             if number < start_file:
                 continue
@@ -136,8 +130,8 @@ class LakeSource(Source):
                 except InvalidPost as error:
                     self._reject(f"{where} item {index}", str(error), item)
                     continue
-                if keeps(observed):
-                    yield observed, item, [number, index + 1]
+                if keeps is None or keeps(observed):
+                    yield observed, writer_index, item, number, index + 1
 
     def _reject(self, where: str, reason: str, item: Any = None) -> None:
         if self.strict:

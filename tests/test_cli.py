@@ -1,0 +1,300 @@
+"""End to end through the `shoot2top` command, as a user runs it: real processes,
+real signals, the real S3 server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shoot2top import codec
+from shoot2top.lake.reader import Selection
+from shoot2top.lake.store import LocalStore, S3Settings, open_store
+from shoot2top.sample_lake import write_sample_lake
+from shoot2top.sources.lake import LakeSource
+
+REPO = Path(__file__).parents[1]
+CLI = [sys.executable, "-m", "shoot2top.cli"]
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def keys(items) -> list[tuple[str, str]]:
+    """(type, id, observed) of each item: the identity of one observation."""
+    out = []
+    for item in items:
+        kind = next(k for k in item if not k.startswith("_"))
+        payload = item[kind]
+        item_id = payload["data"]["id"] if kind == "tweet" else payload["id"]
+        out.append((kind, item_id, item["_observed_at"]))
+    return out
+
+
+def replayed(uri: str, **options) -> list[tuple[str, str]]:
+    store = open_store(uri, S3Settings(endpoint_url=os.environ.get("AWS_ENDPOINT_URL")))
+    return keys(item for item in LakeSource(store, **options) if item is not None)
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sample") / "lake"
+    write_sample_lake(LocalStore(root), items=900)
+    return root
+
+
+def pipeline(tmp_path: Path, source: dict, sink: dict, name: str = "t") -> Path:
+    config = {
+        "name": name,
+        "state_dir": str(tmp_path / "state"),
+        "checkpoint_interval_s": 0.2,
+        "sources": [{"type": "lake", "name": "in", **source}],
+        "sinks": [{"type": "lake", "name": "out", **sink}],
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def unpaced(config: Path) -> Path:
+    """The same pipeline (same name, same checkpoint) replaying as fast as possible."""
+    settings = json.loads(config.read_text())
+    for source in settings["sources"]:
+        source["pace"] = 0
+    fast = config.with_name(f"fast-{config.name}")
+    fast.write_text(json.dumps(settings))
+    return fast
+
+
+def test_the_committed_sample_lake_is_what_the_generator_makes(tmp_path):
+    result = run_cli("sample", "--out", str(tmp_path / "again"))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3,000 sample items" in result.stdout
+    committed = REPO / "data" / "sample-lake"
+    made = sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*"))
+    assert made == sorted(p.relative_to(committed) for p in committed.rglob("*"))
+    for relative in made:
+        if (committed / relative).is_file():
+            assert (committed / relative).read_bytes() == (
+                tmp_path / "again" / relative
+            ).read_bytes()
+
+
+def test_sample_refuses_a_lake_that_is_not_empty(sample_lake):
+    result = run_cli("sample", "--out", str(sample_lake))
+    assert result.returncode == 1 and "is not empty" in result.stderr
+
+
+def test_ingest_with_limit_then_resume_delivers_every_item_exactly_once(tmp_path, sample_lake):
+    config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(tmp_path / "out")})
+    first = run_cli("ingest", "--config", str(config), "--limit", "250")
+    assert first.returncode == 0, first.stderr
+    assert "250 items" in first.stdout and "stopped by limit" in first.stdout
+    second = run_cli("ingest", "--config", str(config))
+    assert second.returncode == 0, second.stderr
+    assert "650 items" in second.stdout and "resuming t" in second.stderr
+    assert Counter(replayed(str(tmp_path / "out"))) == Counter(replayed(str(sample_lake)))
+
+
+def test_sigterm_flushes_every_sink_and_checkpoints(tmp_path, sample_lake):
+    out = tmp_path / "out"
+    config = pipeline(
+        tmp_path,
+        {"uri": str(sample_lake), "pace": 3600},  # three days of items in ~72 s
+        {"uri": str(out), "batch_age_s": 3600, "batch_items": 100000},
+    )
+    process = start_cli("ingest", "--config", str(config), "--quiet")
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "stopped by SIGTERM" in stdout
+    delivered = int(stdout.split(":")[1].split()[0].replace(",", ""))
+    assert 0 < delivered < 900
+    assert len(replayed(str(out))) == delivered  # the open batch was flushed
+    rest = run_cli("ingest", "--config", str(unpaced(config)), "--quiet")
+    assert rest.returncode == 0, rest.stderr
+    assert Counter(replayed(str(out))) == Counter(replayed(str(sample_lake)))
+
+
+def test_sigkill_leaves_only_complete_files_and_a_rerun_loses_nothing(tmp_path, sample_lake):
+    out = tmp_path / "out"
+    config = pipeline(
+        tmp_path,
+        {"uri": str(sample_lake), "pace": 3600},
+        {"uri": str(out), "batch_items": 7, "fsync": False},
+    )
+    process = start_cli("ingest", "--config", str(config), "--quiet")
+    time.sleep(3)
+    process.kill()
+    process.wait(timeout=10)
+    verify = run_cli("lake", "verify", str(out))
+    assert verify.returncode == 0, verify.stdout
+    assert len(replayed(str(out))) > 0
+    rerun = run_cli("ingest", "--config", str(unpaced(config)), "--quiet")
+    assert rerun.returncode == 0, rerun.stderr
+    # At least once: every sample item is in the lake; only the tail since the last
+    # checkpoint may appear twice.
+    assert set(replayed(str(out))) == set(replayed(str(sample_lake)))
+
+
+def test_three_writer_processes_share_a_partition_and_a_glob_replays_it_exactly_once(
+    tmp_path, sample_lake, s3_server, s3_uri
+):
+    """Three ingest processes, no coordination, one S3 lake, day rotation."""
+    configs = []
+    for index, kind in enumerate(("tweet", "video", "post")):
+        source_lake = tmp_path / f"in-{kind}"
+        store = LocalStore(source_lake)
+        # Each writer gets one platform's items: disjoint inputs, like three ingest boxes.
+        items = [i for i in LakeSource(LocalStore(sample_lake)) if i and kind in i]
+        store.create(
+            "2026-11-20T00:00:00-" + f"{index:08d}-0000-4000-8000-000000000000",
+            "0000000",
+            codec.dumps(items),
+        )
+        configs.append(
+            pipeline(
+                tmp_path,
+                {"uri": str(source_lake)},
+                {
+                    "uri": s3_uri,
+                    "rotation": "day",
+                    "batch_items": 50,
+                    "s3": {"endpoint_url": s3_server.endpoint},
+                },
+                name=f"writer-{kind}",
+            )
+        )
+    processes = [start_cli("ingest", "--config", str(config), "--quiet") for config in configs]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    store = open_store(s3_uri, S3Settings(endpoint_url=s3_server.endpoint))
+    folders = store.list_folders()
+    assert len(folders) == 3 and all(f.startswith(f"{today}T00:00:00-") for f in folders)
+    source = LakeSource(store, selection=Selection(glob=f"{today}T00:00:00-*"))
+    items = [i for i in source if i is not None]
+    assert Counter(keys(items)) == Counter(replayed(str(sample_lake)))
+    times = [i["_observed_at"] for i in items]
+    assert times == sorted(times)
+
+
+def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, sample_lake):
+    from s3server import start_s3_server
+
+    server = start_s3_server(tmp_path / "weed")
+    try:
+        server.client().create_bucket(Bucket="outage")
+        config = pipeline(
+            tmp_path,
+            {"uri": str(sample_lake), "pace": 3600},
+            {
+                "uri": "s3://outage/lake",
+                "batch_items": 20,
+                "s3": {"endpoint_url": server.endpoint, "max_attempts": 2},
+            },
+        )
+        process = start_cli("ingest", "--config", str(config), "--quiet")
+        time.sleep(3)
+        server.stop()
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 1
+        assert "S3 put s3://outage/lake/" in stderr and "will be replayed on the next run" in stderr
+        server.start()
+        rerun = run_cli("ingest", "--config", str(unpaced(config)), "--quiet")
+        assert rerun.returncode == 0, rerun.stderr
+        lake = open_store("s3://outage/lake", S3Settings(endpoint_url=server.endpoint))
+        got = keys(i for i in LakeSource(lake) if i is not None)
+        assert set(got) == set(replayed(str(sample_lake)))
+    finally:
+        server.stop()
+
+
+def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "x", "sources": [{"type": "lake"}], "sinks": []}))
+    result = run_cli("ingest", "--config", str(path))
+    assert result.returncode == 1
+    assert f"{path}: sources[0].uri: missing key" in result.stderr
+    assert "sinks: List should have at least 1 item" in result.stderr
+
+
+def test_a_missing_source_lake_is_an_empty_replay_not_a_crash(tmp_path):
+    config = pipeline(tmp_path, {"uri": str(tmp_path / "nothing")}, {"uri": str(tmp_path / "o")})
+    result = run_cli("ingest", "--config", str(config))
+    assert result.returncode == 0 and "0 items" in result.stdout
+
+
+def test_strict_replay_stops_at_a_damaged_file_with_its_name(tmp_path, sample_lake):
+    lake = tmp_path / "damaged"
+    store = LocalStore(lake)
+    store.create("2026-11-20T00:00:00-00000000-0000-4000-8000-000000000000", "0000000", b"[{")
+    config = pipeline(tmp_path, {"uri": str(lake), "strict": True}, {"uri": str(tmp_path / "o")})
+    result = run_cli("ingest", "--config", str(config))
+    assert result.returncode == 1
+    assert "source 'in' failed" in result.stderr and "0000000: malformed JSON" in result.stderr
+
+
+def test_lake_ls_stats_and_verify(sample_lake):
+    listing = run_cli("lake", "ls", str(sample_lake), "--json")
+    partitions = json.loads(listing.stdout)
+    assert [p["writers"] for p in partitions] == [3, 3, 3]
+    stats = json.loads(run_cli("lake", "stats", str(sample_lake), "--json").stdout)
+    assert stats["items"] == 900 and sum(stats["per_type"].values()) == 900
+    assert stats["observed"][0] >= "2026-11-20T00:00:00Z"
+    one_day = json.loads(
+        run_cli("lake", "stats", str(sample_lake), "--glob", "2026-11-21T*", "--json").stdout
+    )
+    assert one_day["partitions"] == 1 and 0 < one_day["items"] < 900
+    assert run_cli("lake", "verify", str(sample_lake)).returncode == 0
+
+
+def test_verify_reports_gaps_damage_invalid_items_and_strays(tmp_path):
+    store = LocalStore(tmp_path / "lake")
+    folder = "2026-11-20T00:00:00-00000000-0000-4000-8000-000000000000"
+    store.create(folder, "0000000", b"[]")
+    store.create(folder, "0000002", b'[{"reel": {}}]')
+    store.create(folder, "0000003", b"[{")
+    store.create("junk", "0000000", b"[]")
+    result = run_cli("lake", "verify", str(tmp_path / "lake"), "--json")
+    assert result.returncode == 1
+    problems = {
+        (p["problem"], p["where"].rsplit("/", 1)[-1]) for p in json.loads(result.stdout)["problems"]
+    }
+    assert problems == {
+        ("stray", "junk"),
+        ("gap", folder),
+        ("invalid item", "0000002 item 0"),
+        ("damaged", "0000003"),
+    }
+
+
+def test_lake_tools_work_on_s3(s3_server, s3_uri, sample_lake):
+    src, dst = (
+        LocalStore(sample_lake),
+        open_store(s3_uri, S3Settings(endpoint_url=s3_server.endpoint)),
+    )
+    for folder in src.list_folders():
+        for stored in src.list_files(folder):
+            dst.create(folder, stored.name, src.read(folder, stored.name))
+    env = {**os.environ, "AWS_ENDPOINT_URL": s3_server.endpoint}
+    stats = run_cli("lake", "stats", s3_uri, "--json", env=env)
+    assert json.loads(stats.stdout)["items"] == 900
+    assert run_cli("lake", "verify", s3_uri, env=env).returncode == 0
