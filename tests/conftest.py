@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pgtest import PostgresServer
 from s3server import S3Server, start_s3_server
 
 
@@ -37,3 +38,28 @@ def s3_uri(s3_server: S3Server) -> str:
 @pytest.fixture
 def lake_dir(tmp_path: Path) -> Path:
     return tmp_path / "lake"
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample lake (900 items, three writers, three daily partitions)."""
+    from shoot2top.lake.store import LocalStore
+    from shoot2top.sample_lake import write_sample_lake
+
+    root = tmp_path_factory.mktemp("sample") / "lake"
+    write_sample_lake(LocalStore(root), items=900)
+    return root
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session: `SHOOT2TOP_TEST_DSN`, else an embedded one."""
+    server = PostgresServer.start(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_dsn(postgres_server: PostgresServer) -> str:
+    """A fresh database with the current schema, for one test."""
+    return postgres_server.new_database(migrated=True)

@@ -13,12 +13,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from shoot2top import codec
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LocalStore, S3Settings, open_store
-from shoot2top.sample_lake import write_sample_lake
 from shoot2top.sources.lake import LakeSource
 
 REPO = Path(__file__).parents[1]
@@ -49,13 +46,6 @@ def keys(items) -> list[tuple[str, str]]:
 def replayed(uri: str, **options) -> list[tuple[str, str]]:
     store = open_store(uri, S3Settings(endpoint_url=os.environ.get("AWS_ENDPOINT_URL")))
     return keys(item for item in LakeSource(store, **options) if item is not None)
-
-
-@pytest.fixture(scope="session")
-def sample_lake(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sample") / "lake"
-    write_sample_lake(LocalStore(root), items=900)
-    return root
 
 
 def pipeline(tmp_path: Path, source: dict, sink: dict, name: str = "t") -> Path:

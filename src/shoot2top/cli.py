@@ -23,6 +23,14 @@ from shoot2top.lake.store import LakeError, S3Settings, open_store
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
 from shoot2top.state import Checkpoints, StateError, pipeline_dir
+from shoot2top.warehouse.database import (
+    WarehouseError,
+    connect,
+    embedded_dsn,
+    resolve_dsn,
+    stop_embedded,
+)
+from shoot2top.warehouse.schema import latest_version, migrate
 
 log = logging.getLogger("shoot2top")
 
@@ -60,8 +68,8 @@ def ingest(
         dead_letters = DeadLetters(home / "deadletter.jsonl")
         log.debug("config: %s", config.redacted())
         sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
-        sinks = [build_sink(sink) for sink in config.sinks]
-    except (ConfigError, StateError, LakeError, ValueError) as error:
+        sinks = [build_sink(sink, config.state_dir) for sink in config.sinks]
+    except (ConfigError, StateError, LakeError, WarehouseError, ValueError) as error:
         raise Failure(str(error)) from None
     pipeline = Pipeline(
         sources,
@@ -85,8 +93,8 @@ def _print_summary(name: str, summary: RunSummary, dead_letters: DeadLetters) ->
         f"{summary.items_per_s:,.0f} items/s; stopped by {summary.stopped_by}"
     )
     click.echo(f"  read {human_bytes(summary.bytes_read)}")
-    for sink, written in summary.bytes_written.items():
-        click.echo(f"  sink {sink}: wrote {human_bytes(written)}")
+    for sink, report in summary.sink_reports.items():
+        click.echo(f"  sink {sink}: {report}")
     if dead_letters.count:
         click.echo(f"  dead-lettered {dead_letters.count} file(s)/item(s): see {dead_letters.path}")
 
@@ -195,6 +203,79 @@ def lake_verify(
         )
     if stats.problems:
         sys.exit(1)
+
+
+@main.group()
+def warehouse() -> None:
+    """Create, upgrade and run the PostgreSQL warehouse."""
+
+
+def _dsn_options(command: Any) -> Any:
+    command = click.option(
+        "--state-dir",
+        default=".shoot2top",
+        show_default=True,
+        envvar="SHOOT2TOP_STATE",
+        help="Where the embedded PostgreSQL lives.",
+    )(command)
+    return click.option(
+        "--dsn", envvar="SHOOT2TOP_DSN", help="A PostgreSQL DSN (default: embedded server)."
+    )(command)
+
+
+def _warehouse_dsn(dsn: str | None, state_dir: str) -> str:
+    try:
+        resolved = resolve_dsn(dsn, state_dir)
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+    if not dsn:
+        click.echo(f"embedded PostgreSQL: {resolved}", err=True)
+    return resolved
+
+
+@warehouse.command("init")
+@_dsn_options
+def warehouse_init(dsn: str | None, state_dir: str) -> None:
+    """Create the schema, or bring it up to date (idempotent; same as migrate)."""
+    _migrate(_warehouse_dsn(dsn, state_dir))
+
+
+@warehouse.command("migrate")
+@_dsn_options
+def warehouse_migrate(dsn: str | None, state_dir: str) -> None:
+    """Apply pending schema migrations (idempotent)."""
+    _migrate(_warehouse_dsn(dsn, state_dir))
+
+
+def _migrate(dsn: str) -> None:
+    try:
+        connection = connect(dsn)
+        try:
+            done = migrate(connection)
+        finally:
+            connection.close()
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+    for migration in done:
+        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    click.echo(f"warehouse schema at version {latest_version()}")
+
+
+@warehouse.command("start")
+@click.option("--state-dir", default=".shoot2top", show_default=True, envvar="SHOOT2TOP_STATE")
+def warehouse_start(state_dir: str) -> None:
+    """Start the embedded PostgreSQL of this state directory and print its DSN."""
+    try:
+        click.echo(embedded_dsn(state_dir))
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+
+
+@warehouse.command("stop")
+@click.option("--state-dir", default=".shoot2top", show_default=True, envvar="SHOOT2TOP_STATE")
+def warehouse_stop(state_dir: str) -> None:
+    """Stop the embedded PostgreSQL of this state directory."""
+    click.echo(stop_embedded(state_dir))
 
 
 @main.command()

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoot2top.config import LakeSinkConfig, LakeSourceConfig, S3Options, SinkConfig, SourceConfig
+from shoot2top.config import (
+    LakeSinkConfig,
+    LakeSourceConfig,
+    PostgresSinkConfig,
+    S3Options,
+    SinkConfig,
+    SourceConfig,
+)
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeStore, S3Settings, open_store
 from shoot2top.sinks.base import Sink
 from shoot2top.sinks.lake import LakeSink
+from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.sources.base import Source
 from shoot2top.sources.lake import LakeSource
+from shoot2top.warehouse.database import connect, resolve_dsn
+from shoot2top.warehouse.loader import WarehouseLoader
+from shoot2top.warehouse.schema import migrate
 
 
 def s3_settings(options: S3Options) -> S3Settings:
@@ -50,7 +61,7 @@ def build_source(
     raise TypeError(f"no source for config type {type(config).__name__}")
 
 
-def build_sink(config: SinkConfig) -> Sink:
+def build_sink(config: SinkConfig, state_dir: str) -> Sink:
     if isinstance(config, LakeSinkConfig):
         return LakeSink(
             lake_store(config.uri, config.s3, fsync=config.fsync),
@@ -60,5 +71,17 @@ def build_sink(config: SinkConfig) -> Sink:
             batch_bytes=config.batch_bytes,
             batch_age_s=config.batch_age_s,
             compress=config.gzip,
+        )
+    if isinstance(config, PostgresSinkConfig):
+        dsn = resolve_dsn(config.dsn.reveal() if config.dsn else None, state_dir)
+        if config.migrate:
+            connection = connect(dsn)
+            try:
+                migrate(connection)
+            finally:
+                connection.close()
+        loader = WarehouseLoader(dsn, component=config.name, max_retry_s=config.max_retry_s)
+        return PostgresSink(
+            loader, name=config.name, batch_items=config.batch_items, batch_age_s=config.batch_age_s
         )
     raise TypeError(f"no sink for config type {type(config).__name__}")

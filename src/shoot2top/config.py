@@ -142,10 +142,26 @@ class LakeSinkConfig(Strict):
     s3: S3Options = S3Options()
 
 
+class PostgresSinkConfig(Strict):
+    """Extract features and load them into the PostgreSQL warehouse.
+
+    Without `dsn`, ``$SHOOT2TOP_DSN`` is used, else the embedded PostgreSQL in the
+    state directory. A DSN may hold a password, so it is a secret reference.
+    """
+
+    type: Literal["postgres"]
+    name: str = "warehouse"
+    dsn: SecretRef | None = None
+    batch_items: int = Field(5000, ge=1)
+    batch_age_s: float = Field(1.0, ge=0)
+    max_retry_s: float = Field(60.0, ge=0)
+    migrate: bool = True
+
+
 SOURCE_CONFIGS = (LakeSourceConfig,)
-SINK_CONFIGS = (LakeSinkConfig,)
+SINK_CONFIGS = (LakeSinkConfig, PostgresSinkConfig)
 SourceConfig = Annotated[LakeSourceConfig, Field(discriminator="type")]
-SinkConfig = Annotated[LakeSinkConfig, Field(discriminator="type")]
+SinkConfig = Annotated[LakeSinkConfig | PostgresSinkConfig, Field(discriminator="type")]
 _TYPE_TAGS = {
     tag
     for config in SOURCE_CONFIGS + SINK_CONFIGS

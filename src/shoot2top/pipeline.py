@@ -38,7 +38,7 @@ class RunSummary:
     seconds: float = 0.0
     per_type: Counter[str] = field(default_factory=Counter)
     bytes_read: int = 0
-    bytes_written: dict[str, int] = field(default_factory=dict)
+    sink_reports: dict[str, str] = field(default_factory=dict)
     stopped_by: str = "end of input"
 
     @property
@@ -137,7 +137,7 @@ class Pipeline:
             self.progress.close()
         summary.seconds = time.monotonic() - started
         summary.bytes_read = self._bytes_read()
-        summary.bytes_written = {sink.name: sink.bytes_written for sink in self.sinks}
+        summary.sink_reports = {sink.name: sink.report() for sink in self.sinks}
 
     def _abandon(self) -> None:
         """After a sink failed: keep the checkpoint where it was, close what still works."""

@@ -19,7 +19,6 @@ class Sink(ABC):
         self.name = name
         self.last_ticket = 0
         self.durable_ticket = 0
-        self.bytes_written = 0
 
     def write(self, item: dict[str, Any]) -> int:
         """Accept one item; return its ticket. May flush a full batch on the way."""
@@ -40,6 +39,10 @@ class Sink(ABC):
     def close(self) -> None:
         """Flush and release resources; the sink is not used afterwards."""
         self.flush()
+
+    def report(self) -> str:
+        """One line on what the sink has done, for the run summary."""
+        return f"{self.durable_ticket:,} items stored"
 
     @property
     def pending(self) -> int:

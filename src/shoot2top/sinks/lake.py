@@ -23,6 +23,7 @@ from shoot2top.lake.layout import (
     partition_start,
 )
 from shoot2top.lake.store import FileExists, LakeStore
+from shoot2top.progress import human_bytes
 from shoot2top.sinks.base import Sink
 
 Clock = Callable[[], float]
@@ -64,6 +65,7 @@ class LakeSink(Sink):
         self._rotate_at = float("-inf")
         self.next_number = 0
         self.files_written: list[str] = []
+        self.bytes_written = 0
         self._batch: list[bytes] = []
         self._batch_size = 0
         self._batch_opened = 0.0
@@ -107,6 +109,9 @@ class LakeSink(Sink):
         self._batch = []
         self._batch_size = 0
         self.durable_ticket = self.last_ticket
+
+    def report(self) -> str:
+        return f"wrote {len(self.files_written):,} files, {human_bytes(self.bytes_written)}"
 
     def _open_folder(self, start: datetime) -> None:
         writer_id = self.new_writer_id() if self.new_writer_id else None

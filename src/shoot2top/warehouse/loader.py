@@ -1,0 +1,223 @@
+"""Loading batches of items into the warehouse: COPY into staging, set-based upserts.
+
+One transaction per batch. A row the database rejects (bad encoding, a number out of
+range…) is isolated by bisecting the batch under savepoints and goes to ``dead_letters``
+with the reason; the rest of its batch commits. Transient failures (connection lost,
+server restart, serialization failure, deadlock) reconnect and retry the whole batch with
+exponential backoff; the upserts make a retried or redelivered batch harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+from tenacity import (
+    RetryError,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from shoot2top import codec
+from shoot2top.posts import InvalidPost
+from shoot2top.warehouse import dialect
+from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
+from shoot2top.warehouse.features import Features, extract
+from shoot2top.warehouse.rows import batch_rows, copy_text
+from shoot2top.warehouse.schema import SchemaError, require_current
+
+log = logging.getLogger(__name__)
+
+Item = dict[str, Any]
+REJECTED_ROW_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying on a fresh connection: the server went away or asked us to retry."""
+    return isinstance(
+        error,
+        WarehouseUnavailable
+        | psycopg2.OperationalError
+        | psycopg2.errors.SerializationFailure
+        | psycopg2.errors.DeadlockDetected
+        | psycopg2.InterfaceError,
+    )
+
+
+@dataclass
+class LoadResult:
+    loaded: int = 0
+    dead_lettered: int = 0
+    attempts: int = 0
+
+
+class WarehouseLoader:
+    """Loads batches of streamable objects into one PostgreSQL database."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        component: str = "warehouse",
+        max_retry_s: float = 60.0,
+        connect_fn: Callable[[str], Any] = connect,
+    ) -> None:
+        self.dsn = dsn
+        self.component = component
+        self.max_retry_s = max_retry_s
+        self.connect_fn = connect_fn
+        self._connection: Any = None
+
+    def load(self, items: Sequence[Item]) -> LoadResult:
+        """Load a batch in one transaction; returns what was loaded and dead-lettered."""
+        extracted: list[tuple[Features, Item]] = []
+        rejected: list[tuple[Item, str]] = []
+        for item in items:
+            try:
+                extracted.append((extract(item), item))
+            except InvalidPost as error:
+                rejected.append((item, f"not a streamable object: {error}"))
+        result = LoadResult()
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(self.max_retry_s),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=False,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    result = LoadResult(attempts=attempt.retry_state.attempt_number)
+                    self._transaction(extracted, rejected, result)
+        except RetryError as error:
+            cause = error.last_attempt.exception()
+            raise WarehouseError(
+                f"{self.component}: gave up after {self.max_retry_s:.0f} s of retries: "
+                f"{_first_line(cause)}"
+            ) from cause
+        return result
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _transaction(
+        self,
+        extracted: list[tuple[Features, Item]],
+        rejected: list[tuple[Item, str]],
+        result: LoadResult,
+    ) -> None:
+        connection = self._connect()
+        try:
+            with connection.cursor() as cursor:
+                self._load_or_bisect(cursor, extracted, result)
+                for item, reason in rejected:
+                    self._dead_letter(cursor, item, None, reason, result)
+            connection.commit()
+        except BaseException as error:
+            self._discard(connection, error)
+            raise
+
+    def _load_or_bisect(
+        self, cursor: Any, batch: list[tuple[Features, Item]], result: LoadResult
+    ) -> None:
+        if not batch:
+            return
+        cursor.execute("SAVEPOINT batch_part")
+        try:
+            self._load_rows(cursor, batch)
+        except REJECTED_ROW_ERRORS as error:
+            cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
+            if len(batch) == 1:
+                features, item = batch[0]
+                self._dead_letter(cursor, item, features, _first_line(error), result)
+                return
+            middle = len(batch) // 2
+            self._load_or_bisect(cursor, batch[:middle], result)
+            self._load_or_bisect(cursor, batch[middle:], result)
+            return
+        cursor.execute("RELEASE SAVEPOINT batch_part")
+        result.loaded += len(batch)
+
+    def _load_rows(self, cursor: Any, batch: list[tuple[Features, Item]]) -> None:
+        rows = batch_rows(batch)
+        for table in dialect.LOADED_TABLES:
+            if rows[table.name]:
+                cursor.copy_expert(table.copy_into_stage(), copy_text(rows[table.name]))
+        for table in dialect.LOADED_TABLES:
+            if rows[table.name]:
+                cursor.execute(table.upsert())
+                if (keep_first := table.keep_first_observed()) is not None:
+                    cursor.execute(keep_first)
+                cursor.execute(table.clear_stage())
+
+    def _dead_letter(
+        self,
+        cursor: Any,
+        item: Item,
+        features: Features | None,
+        reason: str,
+        result: LoadResult,
+    ) -> None:
+        text = _json_text(item)
+        fingerprint = hashlib.sha256(f"{reason}\n{text}".encode()).hexdigest()
+        log.warning("%s: dead-lettered an item: %s", self.component, reason)
+        cursor.execute(
+            dialect.INSERT_DEAD_LETTER,
+            (
+                fingerprint,
+                self.component,
+                reason,
+                features.platform if features else None,
+                features.item_id if features else None,
+                features.observed_at if features else None,
+                text,
+            ),
+        )
+        result.dead_lettered += 1
+
+    def _connect(self) -> Any:
+        if self._connection is None or self._connection.closed:
+            connection = self.connect_fn(self.dsn)
+            try:
+                require_current(connection)
+                with connection.cursor() as cursor:
+                    for table in dialect.LOADED_TABLES:
+                        cursor.execute(table.create_stage())
+                connection.commit()
+            except SchemaError:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _discard(self, connection: Any, error: BaseException) -> None:
+        """After a failure: roll back, and drop the connection if it may be broken."""
+        with contextlib.suppress(psycopg2.Error):
+            connection.rollback()
+        if is_transient(error) or connection.closed:
+            self.close()
+
+
+def _json_text(item: Any) -> str:
+    """The item as JSON text; control characters (NUL…) escaped, so any text column takes it."""
+    try:
+        return codec.dumps(item).decode()
+    except codec.EncodeError:
+        return repr(item)
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error or "").strip()
+    return text.splitlines()[0] if text else type(error).__name__

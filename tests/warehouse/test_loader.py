@@ -1,0 +1,165 @@
+import copy
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pgtest import PostgresServer, checksums
+from shoot2top.lake.store import LocalStore
+from shoot2top.sources.lake import LakeSource
+from shoot2top.warehouse.database import WarehouseError, connect
+from shoot2top.warehouse.loader import WarehouseLoader
+from shoot2top.warehouse.schema import SchemaError
+
+
+def lake_items(root):
+    return [item for item in LakeSource(LocalStore(root)) if item is not None]
+
+
+def load(dsn, items, batch=300):
+    loader = WarehouseLoader(dsn)
+    results = [loader.load(items[i : i + batch]) for i in range(0, len(items), batch)]
+    loader.close()
+    return results
+
+
+def scalar(dsn, sql):
+    connection = connect(dsn)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        value = cursor.fetchone()[0]
+    connection.close()
+    return value
+
+
+def test_loads_are_idempotent_and_order_free(postgres_server, pg_dsn, sample_lake):
+    items = lake_items(sample_lake)
+    load(pg_dsn, items)
+    once = checksums(pg_dsn)
+    load(pg_dsn, items, batch=77)  # the same lake again, batched differently
+    assert checksums(pg_dsn) == once
+    other = postgres_server.new_database(migrated=True)
+    load(other, list(reversed(items)), batch=1000)  # redelivered out of order
+    assert checksums(other) == once
+    distinct = {
+        (next(k for k in i if k[0] != "_"), i["_observed_at"], json.dumps(i, sort_keys=True))
+        for i in items
+    }
+    assert scalar(pg_dsn, "SELECT count(*) FROM metric_snapshots") == len(distinct)
+
+
+def test_the_item_row_holds_the_latest_observation(pg_dsn, sample_lake):
+    items = lake_items(sample_lake)
+    load(pg_dsn, list(reversed(items)))
+    latest = {}
+    for item in items:
+        if "video" in item:
+            latest[item["video"]["id"]] = item
+    video_id, item = next(iter(latest.items()))
+    connection = connect(pg_dsn)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT raw, first_observed_at, last_observed_at FROM items WHERE item_id = %s",
+            (video_id,),
+        )
+        raw, first, last = cursor.fetchone()
+    assert raw == item
+    observed = sorted(
+        i["_observed_at"] for i in items if "video" in i and i["video"]["id"] == video_id
+    )
+    assert first.strftime("%Y-%m-%dT%H:%M:%SZ") == observed[0]
+    assert last.strftime("%Y-%m-%dT%H:%M:%SZ") == observed[-1]
+
+
+def test_rejected_rows_are_dead_lettered_and_the_rest_of_the_batch_commits(pg_dsn, sample_lake):
+    items = lake_items(sample_lake)[:200]
+    nul = copy.deepcopy(next(i for i in items if "tweet" in i))
+    nul["tweet"]["data"]["text"] = "bad \x00 byte"
+    nul["_observed_at"] = "2026-11-25T00:00:00Z"
+    huge = copy.deepcopy(next(i for i in items if "video" in i))
+    huge["video"]["statistics"]["viewCount"] = str(10**20)  # beyond bigint
+    huge["_observed_at"] = "2026-11-25T00:00:00Z"
+    not_a_post = {"reel": {"id": "1"}}
+    batch = [*items[:100], nul, *items[100:], huge, not_a_post]
+    (result,) = load(pg_dsn, batch, batch=1000)
+    assert (result.loaded, result.dead_lettered) == (200, 3)
+    reasons = dict(
+        (row[0], row[1])
+        for row in _rows(pg_dsn, "SELECT coalesce(item_id, '?'), reason FROM dead_letters")
+    )
+    assert (
+        "0x00" in reasons[nul["tweet"]["data"]["id"]]
+        or "\\u0000" in reasons[nul["tweet"]["data"]["id"]]
+    )
+    assert "out of range" in reasons[huge["video"]["id"]]
+    assert "unknown type key 'reel'" in reasons["?"]
+    assert (
+        scalar(pg_dsn, "SELECT count(*) FROM metric_snapshots WHERE observed_at = '2026-11-25'")
+        == 0
+    )
+    before = checksums(pg_dsn)
+    load(pg_dsn, batch, batch=1000)
+    assert checksums(pg_dsn) == before  # dead letters are idempotent too
+
+
+def _rows(dsn, sql):
+    connection = connect(dsn)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    connection.close()
+    return rows
+
+
+def test_a_database_without_schema_gives_a_clear_error(postgres_server, sample_lake):
+    dsn = postgres_server.new_database(migrated=False)
+    with pytest.raises(SchemaError, match="run `shoot2top warehouse init`"):
+        WarehouseLoader(dsn).load(lake_items(sample_lake)[:5])
+
+
+def test_retries_give_up_with_a_clear_error_when_the_server_stays_down():
+    loader = WarehouseLoader("postgresql://nobody@127.0.0.1:9/nothing", max_retry_s=1)
+    started = time.monotonic()
+    with pytest.raises(WarehouseError, match="gave up after 1 s of retries: cannot connect"):
+        loader.load([])
+    assert time.monotonic() - started < 10
+
+
+def test_the_server_killed_mid_load_and_restarted_loses_and_doubles_nothing(
+    tmp_path, postgres_server, sample_lake
+):
+    """A real crash: SIGKILL to the postmaster while an ingest process is loading."""
+    if postgres_server.state_dir is None:
+        pytest.skip("needs the embedded server, which the test can kill")
+    private = PostgresServer.private(tmp_path / "crash")
+    try:
+        dsn = private.new_database(migrated=True)
+        config = tmp_path / "crash.json"
+        config.write_text(json.dumps({
+            "name": "crash",
+            "state_dir": str(tmp_path / "state"),
+            "sources": [{"type": "lake", "uri": str(sample_lake), "pace": 20000}],
+            "sinks": [{"type": "postgres", "dsn": "${CRASH_DSN}", "batch_items": 25,
+                       "batch_age_s": 0.2, "max_retry_s": 30}],
+        }))  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shoot2top.cli", "ingest", "--config", str(config), "--quiet"],
+            env={**__import__("os").environ, "CRASH_DSN": dsn},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(4)
+        loaded_before = scalar(dsn, "SELECT count(*) FROM metric_snapshots")
+        private.kill()
+        time.sleep(2)
+        private.restart()
+        _, stderr = process.communicate(timeout=180)
+        assert process.returncode == 0, stderr
+        assert 0 < loaded_before < 900
+        assert "retrying" in stderr.lower() or "Retrying" in stderr
+        clean = postgres_server.new_database(migrated=True)
+        load(clean, lake_items(sample_lake))
+        assert checksums(dsn) == checksums(clean)
+    finally:
+        private.stop()

@@ -1,0 +1,39 @@
+import pytest
+
+from shoot2top.warehouse import schema
+from shoot2top.warehouse.database import connect
+from shoot2top.warehouse.schema import (
+    SchemaError,
+    applied,
+    latest_version,
+    migrate,
+    require_current,
+)
+
+
+def test_init_is_idempotent(postgres_server):
+    dsn = postgres_server.new_database()
+    connection = connect(dsn)
+    with pytest.raises(SchemaError, match="run `shoot2top warehouse init`"):
+        require_current(connection)
+    assert [m.version for m in migrate(connection)] == [m.version for m in schema.migrations()]
+    assert migrate(connection) == []
+    assert max(applied(connection)) == latest_version()
+    require_current(connection)
+
+
+def test_an_edited_migration_is_refused(pg_dsn, monkeypatch):
+    original = schema.migrations()
+    edited = [schema.Migration(m.version, m.name, m.sql + "\n-- edited") for m in original]
+    monkeypatch.setattr(schema, "migrations", lambda: edited)
+    with pytest.raises(SchemaError, match=r"0001_initial\.sql was changed after it was applied"):
+        migrate(connect(pg_dsn))
+
+
+def test_a_pending_migration_is_reported_and_applied(pg_dsn, monkeypatch):
+    extra = schema.Migration(latest_version() + 1, "extra", "CREATE TABLE extra (x int)")
+    monkeypatch.setattr(schema, "migrations", lambda: [*schema._packaged_migrations(), extra])
+    connection = connect(pg_dsn)
+    with pytest.raises(SchemaError, match=r"run `shoot2top warehouse migrate`"):
+        require_current(connection)
+    assert [m.name for m in migrate(connection)] == ["extra"]
