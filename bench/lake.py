@@ -17,8 +17,10 @@ import gc
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sample import generate_items
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
+from shoot2top.state import fsync_directory
 
 
 def make_items(count: int) -> list[dict[str, Any]]:
@@ -46,7 +49,8 @@ def make_items(count: int) -> list[dict[str, Any]]:
 
 
 def raw_write(items: list[dict[str, Any]], root: Path, batch_items: int) -> float:
-    """Encode and write the same batches straight to files: the writer's limit."""
+    """Encode and write the same batches straight to files, as durably as the sink does
+    (file and directory fsync): the writer's limit."""
     folder = root / WriterFolder.new(WriterFolder.parse(
         "2026-01-01T00:00:00-00000000-0000-4000-8000-000000000000").start).name  # fmt: skip
     folder.mkdir(parents=True)
@@ -57,6 +61,7 @@ def raw_write(items: list[dict[str, Any]], root: Path, batch_items: int) -> floa
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        fsync_directory(folder)
     return time.perf_counter() - started
 
 
@@ -86,50 +91,80 @@ def lake_replay(root: Path) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
+def paired(
+    rounds: int, limit: Callable[[], float], measured: Callable[[], float]
+) -> tuple[float, float, float]:
+    """Run limit and measured back to back each round, alternating which goes first, and
+    return the median seconds of each and the median of the per-round ratios: on a shared
+    machine whose speed drifts, a ratio taken within one round is what is comparable."""
+    limits, measures, ratios = [], [], []
+    for number in range(rounds):
+        if number % 2:
+            seconds_measured, seconds_limit = measured(), limit()
+        else:
+            seconds_limit, seconds_measured = limit(), measured()
+        limits.append(seconds_limit)
+        measures.append(seconds_measured)
+        ratios.append(seconds_limit / seconds_measured)
+    return statistics.median(limits), statistics.median(measures), statistics.median(ratios)
+
+
+def measure_writes(
+    items: list[dict[str, Any]], raw_root: Path, lake_root: Path, batch_items: int, rounds: int
+) -> tuple[int, int, tuple[float, float, float]]:
+    """Item count, encoded bytes, and the paired write measures (limit, sink, ratio)."""
+
+    def fresh(write: Callable[..., float], root: Path) -> Callable[[], float]:
+        def run() -> float:
+            shutil.rmtree(root, ignore_errors=True)
+            return write(items, root, batch_items)
+
+        return run
+
+    total_bytes = sum(len(codec.dumps(item)) for item in items)
+    measures = paired(rounds, fresh(raw_write, raw_root), fresh(lake_write, lake_root))
+    return len(items), total_bytes, measures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--batch-items", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3, help="best of N for each measure")
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds per measure")
     parser.add_argument("--dir", type=Path, default=None, help="scratch directory")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-lake-", dir=args.dir))
+    raw_root, lake_root = scratch / "raw", scratch / "lake"
     try:
-        items = make_items(args.items)
-        count = len(items)
-        total_bytes = sum(len(codec.dumps(i)) for i in items)
-        best: dict[str, float] = {}
+        count, total_bytes, (raw_w, lake_w, write_ratio) = measure_writes(
+            make_items(args.items), raw_root, lake_root, args.batch_items, args.rounds
+        )
+        gc.collect()  # replay streams: measure it without the writer's items in memory
 
-        def keep_best(name: str, seconds: float) -> None:
-            best[name] = min(best.get(name, float("inf")), seconds)
+        def counted(read: Callable[[Path], tuple[float, int]], root: Path) -> Callable[[], float]:
+            def run() -> float:
+                seconds, seen = read(root)
+                assert seen == count, (root, seen, count)
+                return seconds
 
-        raw_root, lake_root = scratch / "raw", scratch / "lake"
-        for _ in range(args.rounds):
-            for root in (raw_root, lake_root):
-                shutil.rmtree(root, ignore_errors=True)
-            keep_best("raw_write", raw_write(items, raw_root, args.batch_items))
-            keep_best("lake_write", lake_write(items, lake_root, args.batch_items))
-        del items  # replay streams: measure it without the writer's items held in memory
-        gc.collect()
-        for _ in range(args.rounds):
-            seconds, raw_count = raw_read(raw_root)
-            keep_best("raw_read", seconds)
-            seconds, replay_count = lake_replay(lake_root)
-            keep_best("lake_replay", seconds)
-            assert raw_count == replay_count == count, (raw_count, replay_count)
-        rate = {name: count / seconds for name, seconds in best.items()}
-        for name, value in rate.items():
-            print(f"{name:12} {value:>12,.0f} items/s")
+            return run
+
+        raw_r, lake_r, replay_ratio = paired(
+            args.rounds, counted(raw_read, raw_root), counted(lake_replay, lake_root)
+        )
+        rate = {"raw_write": raw_w, "lake_write": lake_w, "raw_read": raw_r, "lake_replay": lake_r}
+        for name, seconds in rate.items():
+            print(f"{name:12} {count / seconds:>12,.0f} items/s (median of {args.rounds})")
         print(json.dumps({
             "items": count,
             "mean_item_bytes": round(total_bytes / count),
             "batch_items": args.batch_items,
-            "write_items_per_s": round(rate["lake_write"]),
-            "replay_items_per_s": round(rate["lake_replay"]),
-            "write_limit_items_per_s": round(rate["raw_write"]),
-            "replay_limit_items_per_s": round(rate["raw_read"]),
-            "write_ratio": round(rate["lake_write"] / rate["raw_write"], 3),
-            "replay_ratio": round(rate["lake_replay"] / rate["raw_read"], 3),
+            "write_items_per_s": round(count / lake_w),
+            "replay_items_per_s": round(count / lake_r),
+            "write_limit_items_per_s": round(count / raw_w),
+            "replay_limit_items_per_s": round(count / raw_r),
+            "write_ratio": round(write_ratio, 3),
+            "replay_ratio": round(replay_ratio, 3),
         }))  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -117,3 +117,42 @@ def test_example_pipelines_are_valid():
     assert examples
     for example in examples:
         load_config(example)
+
+
+def test_component_names_must_be_unique(tmp_path):
+    config = {**BASE, "sources": [{"type": "lake", "uri": "a"}, {"type": "lake", "uri": "b"}]}
+    with pytest.raises(
+        ConfigError, match=r"source names must be unique .*: lake used more than once"
+    ):
+        load_config(write(tmp_path, config))
+
+
+def test_times_without_offset_are_utc_and_ranges_are_ordered(tmp_path):
+    source = {
+        "type": "lake",
+        "uri": "in",
+        "since": "2026-11-21T00:00:00",
+        "until": "2026-11-22T00:00:00",
+    }
+    config = load_config(write(tmp_path, {**BASE, "sources": [source]}))
+    assert config.sources[0].since.isoformat() == "2026-11-21T00:00:00+00:00"
+    inverted = {**source, "since": "2026-11-23T00:00:00Z"}
+    with pytest.raises(ConfigError, match=r"sources\[0\]: since .* must be before until"):
+        load_config(write(tmp_path, {**BASE, "sources": [inverted]}))
+
+
+def test_a_wrongly_typed_container_is_not_echoed(tmp_path):
+    config = {**BASE, "sinks": {"type": "lake", "s3": {"secret_access_key": "hunter2"}}}
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, config))
+    assert "sinks: Input should be a valid array (got a JSON object)" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_secret_missing_at_build_time_names_the_component_and_key(monkeypatch):
+    from shoot2top.components import build_sink
+
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    config = parse_config(with_sink(s3={"secret_access_key": "${NO_SUCH_SECRET}"}), "inline")
+    with pytest.raises(ConfigError, match=r"sink 'lake'\.s3\.secret_access_key: .*NO_SUCH_SECRET"):
+        build_sink(config.sinks[0], ".")

@@ -46,6 +46,9 @@ def main(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("botocore", "boto3", "urllib3", "s3transfer"):
+        # Their DEBUG output carries request headers, credentials included.
+        logging.getLogger(chatty).setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 @main.command()
@@ -92,7 +95,8 @@ def _print_summary(name: str, summary: RunSummary, dead_letters: DeadLetters) ->
         f"{name}: {summary.items:,} items ({types or 'none'}) in {summary.seconds:.1f} s, "
         f"{summary.items_per_s:,.0f} items/s; stopped by {summary.stopped_by}"
     )
-    click.echo(f"  read {human_bytes(summary.bytes_read)}")
+    for source, report in summary.source_reports.items():
+        click.echo(f"  source {source}: {report}")
     for sink, report in summary.sink_reports.items():
         click.echo(f"  sink {sink}: {report}")
     if dead_letters.count:
@@ -294,9 +298,9 @@ def sample(
     from shoot2top.sample_lake import write_sample_lake
 
     store = _open(out_uri, endpoint_url)
-    if store.list_folders():
-        raise Failure(f"{store.uri} is not empty; the sample goes into a new lake")
     try:
+        if not store.is_empty():
+            raise Failure(f"{store.uri} is not empty; the sample goes into a new lake")
         counts = write_sample_lake(
             store, seed=seed, items=items, rotation=rotation, compress=compress
         )

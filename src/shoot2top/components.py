@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from shoot2top.config import (
+    ConfigError,
     LakeSinkConfig,
     LakeSourceConfig,
     PostgresSinkConfig,
     S3Options,
+    SecretRef,
     SinkConfig,
     SourceConfig,
 )
@@ -29,20 +31,28 @@ from shoot2top.warehouse.loader import WarehouseLoader
 from shoot2top.warehouse.schema import migrate
 
 
-def s3_settings(options: S3Options) -> S3Settings:
+def reveal(secret: SecretRef | None, where: str) -> str | None:
+    """A secret's value, read here where the component is built; errors name the key."""
+    if secret is None:
+        return None
+    try:
+        return secret.reveal()
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def s3_settings(options: S3Options, where: str) -> S3Settings:
     return S3Settings(
         endpoint_url=options.endpoint_url,
         region=options.region,
-        access_key_id=options.access_key_id.reveal() if options.access_key_id else None,
-        secret_access_key=(
-            options.secret_access_key.reveal() if options.secret_access_key else None
-        ),
+        access_key_id=reveal(options.access_key_id, f"{where}.s3.access_key_id"),
+        secret_access_key=reveal(options.secret_access_key, f"{where}.s3.secret_access_key"),
         max_attempts=options.max_attempts,
     )
 
 
-def lake_store(uri: str, options: S3Options, *, fsync: bool = True) -> LakeStore:
-    return open_store(uri, s3_settings(options), fsync=fsync)
+def lake_store(uri: str, options: S3Options, where: str, *, fsync: bool = True) -> LakeStore:
+    return open_store(uri, s3_settings(options, where), fsync=fsync)
 
 
 def build_source(
@@ -50,7 +60,7 @@ def build_source(
 ) -> Source:
     if isinstance(config, LakeSourceConfig):
         return LakeSource(
-            lake_store(config.uri, config.s3),
+            lake_store(config.uri, config.s3, f"source {config.name!r}"),
             name=config.name,
             selection=Selection(config.glob, config.since, config.until),
             pace=config.pace,
@@ -64,7 +74,7 @@ def build_source(
 def build_sink(config: SinkConfig, state_dir: str) -> Sink:
     if isinstance(config, LakeSinkConfig):
         return LakeSink(
-            lake_store(config.uri, config.s3, fsync=config.fsync),
+            lake_store(config.uri, config.s3, f"sink {config.name!r}", fsync=config.fsync),
             name=config.name,
             rotation=config.rotation,
             batch_items=config.batch_items,
@@ -73,7 +83,7 @@ def build_sink(config: SinkConfig, state_dir: str) -> Sink:
             compress=config.gzip,
         )
     if isinstance(config, PostgresSinkConfig):
-        dsn = resolve_dsn(config.dsn.reveal() if config.dsn else None, state_dir)
+        dsn = resolve_dsn(reveal(config.dsn, f"sink {config.name!r}.dsn"), state_dir)
         if config.migrate:
             connection = connect(dsn)
             try:

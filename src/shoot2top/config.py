@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import core_schema
 
@@ -49,6 +50,14 @@ def _expand(value: str) -> str:
 
 EnvStr = Annotated[str, AfterValidator(_expand)]
 """A setting that may reference the environment; expanded when the config is loaded."""
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A timestamp; one without an offset is taken as UTC, like everywhere in the lake."""
 
 
 class SecretRef:
@@ -120,11 +129,17 @@ class LakeSourceConfig(Strict):
     name: str = "lake"
     uri: EnvStr
     glob: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
     pace: float = Field(0.0, ge=0, description="0 = as fast as possible, N = N x real time")
     strict: bool = False
     s3: S3Options = S3Options()
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> LakeSourceConfig:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError(f"since ({self.since}) must be before until ({self.until})")
+        return self
 
 
 class LakeSinkConfig(Strict):
@@ -178,6 +193,18 @@ class PipelineConfig(Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     sinks: list[SinkConfig] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> PipelineConfig:
+        for kind, components in (("source", self.sources), ("sink", self.sinks)):
+            names = [component.name for component in components]
+            if len(set(names)) != len(names):
+                duplicated = sorted({name for name in names if names.count(name) > 1})
+                raise ValueError(
+                    f"{kind} names must be unique (checkpoints and reports are keyed by "
+                    f'them): {", ".join(duplicated)} used more than once; set "name"'
+                )
+        return self
+
     def redacted(self) -> dict[str, Any]:
         """The configuration as JSON with every secret shown as ``***``."""
         return _redact(self.model_dump(mode="python"))
@@ -224,9 +251,12 @@ def _describe(problem: Any) -> str:
     if kind == "missing":
         return f"{key}: missing key"
     message = problem["msg"].removeprefix("Value error, ")
+    value = problem.get("input")
     if kind in ("union_tag_invalid", "union_tag_not_found") or message.startswith("secrets "):
         return f"{key}: {message}"  # never echo the input: it may be a literal secret
-    return f"{key}: {message} (got {problem.get('input')!r})"
+    if isinstance(value, dict | list):
+        return f"{key}: {message} (got a JSON {'object' if isinstance(value, dict) else 'array'})"
+    return f"{key}: {message} (got {value!r})"
 
 
 def _key_path(location: tuple[Any, ...]) -> str:

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from shoot2top.posts import RESERVED_PREFIX
+from shoot2top.posts import post_type
 from shoot2top.progress import ProgressReporter
 from shoot2top.sinks.base import Sink
 from shoot2top.sources.base import Item, Source
@@ -38,6 +38,7 @@ class RunSummary:
     seconds: float = 0.0
     per_type: Counter[str] = field(default_factory=Counter)
     bytes_read: int = 0
+    source_reports: dict[str, str] = field(default_factory=dict)
     sink_reports: dict[str, str] = field(default_factory=dict)
     stopped_by: str = "end of input"
 
@@ -101,7 +102,7 @@ class Pipeline:
                 for sink in self.sinks:
                     sink.write(item)
                 summary.items += 1
-                summary.per_type[_type_key(item)] += 1
+                summary.per_type[post_type(item)] += 1
                 if limit is not None and summary.items >= limit:
                     self._stop_reason = "limit"
             now = time.monotonic()
@@ -137,6 +138,7 @@ class Pipeline:
             self.progress.close()
         summary.seconds = time.monotonic() - started
         summary.bytes_read = self._bytes_read()
+        summary.source_reports = {source.name: source.report() for source in self.sources}
         summary.sink_reports = {sink.name: sink.report() for sink in self.sinks}
 
     def _abandon(self) -> None:
@@ -168,13 +170,6 @@ class Pipeline:
 
 class _SourceFailure(Exception):
     pass
-
-
-def _type_key(item: Item) -> str:
-    for key in item:
-        if not key.startswith(RESERVED_PREFIX):
-            return key
-    return "?"
 
 
 @contextmanager

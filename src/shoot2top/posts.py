@@ -13,10 +13,9 @@ validates them and reads the few fields every layer needs, whatever the platform
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 TWEET = "tweet"
 VIDEO = "video"
@@ -66,14 +65,18 @@ def _what_is_wrong(obj: Any) -> str:
     return f"{kind!r} payload is {type(obj[kind]).__name__}, expected an object"
 
 
-def parse_time(value: Any, what: str) -> datetime:
-    """Parse an API or metadata timestamp into an aware UTC datetime."""
-    if not isinstance(value, str):
-        raise InvalidPost(f"{what} is {value!r}, expected an ISO-8601 string")
+def parse_time(value: Any, what: str | Callable[[], str]) -> datetime:
+    """Parse an API or metadata timestamp into an aware UTC datetime.
+
+    `what` names the field in the error; pass a callable to build it only on failure.
+    """
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidPost(f"{what} {value!r} is not an ISO-8601 timestamp") from None
+    except (TypeError, ValueError):
+        name = what if isinstance(what, str) else what()
+        if not isinstance(value, str):
+            raise InvalidPost(f"{name} is {value!r}, expected an ISO-8601 string") from None
+        raise InvalidPost(f"{name} {value!r} is not an ISO-8601 timestamp") from None
     if parsed.tzinfo is UTC:  # "...Z": the common case, already canonical
         return parsed
     if parsed.tzinfo is None:
@@ -87,46 +90,34 @@ def format_time(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
-def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = payload
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node
+def _tweet_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    data = payload.get("data")
+    if isinstance(data, dict):  # an X API v2 filtered-stream message
+        return data.get("id"), data.get("author_id"), data.get("created_at")
+    user = payload.get("user")  # a legacy v1.1 tweet from the original lakes
+    author = user.get("id_str") if isinstance(user, dict) else None
+    return payload.get("id_str"), author, payload.get("created_at")
 
 
-# Where each platform keeps the fields every layer needs. X items are filtered-stream
-# messages (data + includes + matching_rules); legacy v1.1 tweets (flat, id_str, user)
-# from the original lakes are read too.
-_ID_PATHS = {
-    TWEET: (("data", "id"), ("id_str",)),
-    VIDEO: (("id",),),
-    POST: (("id",),),
-}
-_PUBLISHER_PATHS = {
-    TWEET: (("data", "author_id"), ("user", "id_str")),
-    VIDEO: (("snippet", "channelId"),),
-    POST: (("from", "id"),),
-}
-_CREATED_PATHS = {
-    TWEET: (("data", "created_at"), ("created_at",)),
-    VIDEO: (("snippet", "publishedAt"),),
-    POST: (("created_time",),),
-}
+def _video_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    snippet = payload.get("snippet")
+    if not isinstance(snippet, dict):
+        return payload.get("id"), None, None
+    return payload.get("id"), snippet.get("channelId"), snippet.get("publishedAt")
+
+
+def _post_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    page = payload.get("from")
+    author = page.get("id") if isinstance(page, dict) else None
+    return payload.get("id"), author, payload.get("created_time")
+
+
+# Where each platform keeps an item's id, its publisher's id and its created time.
+_IDENTITY = {TWEET: _tweet_identity, VIDEO: _video_identity, POST: _post_identity}
 _LEGACY_TWEET_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 
-def _first(payload: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> Any:
-    for path in paths:
-        value = _get(payload, path)
-        if value is not None:
-            return value
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class PostInfo:
+class PostInfo(NamedTuple):
     """The identity and timestamps of one item, the same for every platform."""
 
     type: str
@@ -145,11 +136,9 @@ def describe(obj: Any) -> PostInfo:
     Raises `InvalidPost` naming the missing or malformed field.
     """
     kind = post_type(obj)
-    payload = obj[kind]
-    item_id = _first(payload, _ID_PATHS[kind])
+    item_id, publisher, created_raw = _IDENTITY[kind](obj[kind])
     if item_id is None or item_id == "":
         raise InvalidPost(f"{kind} has no id")
-    created_raw = _first(payload, _CREATED_PATHS[kind])
     if created_raw is None:
         raise InvalidPost(f"{kind} {item_id} has no created time")
     created = _parse_created(kind, created_raw, item_id)
@@ -157,34 +146,38 @@ def describe(obj: Any) -> PostInfo:
     observed = (
         created
         if observed_raw is None
-        else parse_time(observed_raw, f"{kind} {item_id} {OBSERVED_AT}")
+        else parse_time(observed_raw, lambda: f"{kind} {item_id} {OBSERVED_AT}")
     )
-    publisher = _first(payload, _PUBLISHER_PATHS[kind])
     return PostInfo(
-        type=kind,
-        platform=PLATFORM_OF_TYPE[kind],
-        item_id=str(item_id),
-        publisher_id=None if publisher is None else str(publisher),
-        created_at=created,
-        observed_at=observed,
-        source=obj.get(SOURCE),
-        topic=obj.get(TOPIC),
+        kind,
+        PLATFORM_OF_TYPE[kind],
+        item_id if isinstance(item_id, str) else str(item_id),
+        None if publisher is None else str(publisher),
+        created,
+        observed,
+        obj.get(SOURCE),
+        obj.get(TOPIC),
     )
 
 
 def _parse_created(kind: str, raw: Any, item_id: Any) -> datetime:
-    what = f"{kind} {item_id} created time"
     if kind == TWEET and isinstance(raw, str) and not raw[:4].isdigit():
         try:
             return datetime.strptime(raw, _LEGACY_TWEET_TIME).astimezone(UTC)
         except ValueError:
-            raise InvalidPost(f"{what} {raw!r} is not a timestamp") from None
-    return parse_time(raw, what)
+            raise InvalidPost(f"{kind} {item_id} created time {raw!r} is not a timestamp") from None
+    return parse_time(raw, lambda: f"{kind} {item_id} created time")
 
 
-def observed_key(obj: dict[str, Any]) -> datetime:
-    """The time an item was observed (its created time when never stamped)."""
-    return describe(obj).observed_at
+def observed_time(obj: dict[str, Any]) -> datetime:
+    """When a valid item was observed: its ``_observed_at``, else its created time.
+
+    The cheap path for the replay merge; `describe` checks everything else.
+    """
+    raw = obj.get(OBSERVED_AT)
+    if raw is None:
+        return describe(obj).created_at
+    return parse_time(raw, OBSERVED_AT)
 
 
 def stamp(

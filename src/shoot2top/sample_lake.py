@@ -15,10 +15,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shoot2top.lake.store import LakeStore
-from shoot2top.posts import post_type
+from shoot2top.posts import observed_time, post_type
 from shoot2top.sample import DEFAULT_START, generate_items
 from shoot2top.sinks.lake import LakeSink
-from shoot2top.sources.lake import observed_time
 
 
 def _seeded_uuids(seed: int) -> Callable[[], str]:

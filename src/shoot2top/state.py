@@ -44,9 +44,16 @@ class Checkpoints:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, self.path)
+        fsync_directory(self.path.parent)
 
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename or link in `path` durable (POSIX needs the directory synced too)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def pipeline_dir(state_dir: str | Path, pipeline: str) -> Path:

@@ -20,11 +20,12 @@ def store(request, tmp_path):
 
 
 def test_create_list_read(store):
-    assert store.list_folders() == []
+    assert store.is_empty()
     store.create("2026-11-20T10:00:00-a", "0000001", b"[2]")
     store.create("2026-11-20T10:00:00-a", "0000000", b"[1]")
     store.create("2026-11-20T11:00:00-b", "0000000", b"[]")
     assert store.list_folders() == ["2026-11-20T10:00:00-a", "2026-11-20T11:00:00-b"]
+    assert not store.is_empty()
     files = store.list_files("2026-11-20T10:00:00-a")
     assert [(f.name, f.size) for f in files] == [("0000000", 3), ("0000001", 3)]
     assert store.read("2026-11-20T10:00:00-a", "0000001") == b"[2]"
@@ -82,3 +83,8 @@ def test_uris(uri, parsed):
 def test_bad_uris_are_named(uri):
     with pytest.raises(LakeError, match="lake URI"):
         parse_uri(uri)
+
+
+def test_a_missing_local_root_is_an_error_for_readers(tmp_path):
+    with pytest.raises(LakeError, match=r"lake root .*nowhere does not exist"):
+        LocalStore(tmp_path / "nowhere").list_folders()

@@ -8,6 +8,7 @@ from factories import T0, at, ids, stream
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
+from shoot2top.progress import human_bytes
 from shoot2top.sinks.lake import LakeSink
 
 
@@ -115,7 +116,7 @@ def test_s3_round_trip(s3_server, s3_uri):
     (folder,) = store.list_folders()
     assert [f.name for f in store.list_files(folder)] == ["0000000", "0000001", "0000002"]
     assert ids(items_of(store)) == ids(stream(20))
-    assert sink.files_written[0].startswith(f"{s3_uri}/{folder}/0000000")
+    assert sink.report() == "wrote 3 files, " + human_bytes(sink.bytes_written)
 
 
 def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
@@ -140,3 +141,12 @@ def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
         assert ids(items_of(open_store("s3://outage/lake", settings))) == ids(stream(5))
     finally:
         server.stop()
+
+
+def test_a_rotation_flush_does_not_count_the_next_item_as_durable(tmp_path):
+    clock = Clock(at(55))
+    sink = LakeSink(LocalStore(tmp_path), rotation="hour", clock=clock)
+    sink.write(stream(1)[0])
+    clock.now = at(65)
+    ticket = sink.write(stream(2)[1])  # closes the 10:00 batch, opens 11:00
+    assert (sink.durable_ticket, ticket, sink.pending) == (1, 2, 1)

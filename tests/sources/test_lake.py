@@ -137,7 +137,7 @@ def test_strict_fails_naming_the_file(tmp_path):
     with pytest.raises(LakeError, match=f"{W1}/0000001: malformed JSON"):
         for item in source:
             seen.append(item)
-    assert len(seen) == 2 and source.snapshot()["positions"][W1] == [0, 2]
+    assert len(seen) == 2 and source.snapshot()["positions"][W1] == [1, 0]  # file 0 done
 
 
 def test_stray_names_are_ignored(tmp_path):
@@ -160,3 +160,57 @@ def test_s3_replay_is_the_same_as_local(tmp_path, s3_server, s3_uri, two_writers
 def test_negative_pace_is_refused(tmp_path):
     with pytest.raises(ValueError, match="pace must be >= 0"):
         LakeSource(LocalStore(tmp_path), pace=-1)
+
+
+def test_a_resume_neither_re_reads_nor_re_reports_what_it_skipped(tmp_path):
+    store = LocalStore(tmp_path / "lake")
+    put(store, W1, 0, [tweet("a", at(0)), {"video": {"snippet": {}}}])  # bad item last
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    items, source = replay(store, dead_letters=letters)
+    assert ids(items) == ["tweet:a"] and len(letters.entries()) == 1
+    again, second = replay(store, dead_letters=letters, resume=source.snapshot())
+    assert again == [] and len(letters.entries()) == 1 and second.files_read == 0
+
+
+def test_items_with_a_type_but_no_identity_are_dead_lettered(tmp_path):
+    store = LocalStore(tmp_path)
+    no_id = {"video": {"snippet": {"publishedAt": "2026-11-20T10:00:00Z"}}}
+    bad_time = {"post": {"id": "p", "created_time": "yesterday"}}
+    put(store, W1, 0, [no_id, tweet("ok", at(1)), bad_time])
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    items, _ = replay(store, dead_letters=letters)
+    assert ids(items) == ["tweet:ok"]
+    assert [
+        "video has no id" in e["reason"] or "yesterday" in e["reason"] for e in letters.entries()
+    ] == [True, True]
+
+
+def test_corrupt_gzip_is_dead_lettered(tmp_path):
+    store = LocalStore(tmp_path)
+    store.create(W1, "0000000", b"\x1f\x8b" + b"\x00" * 40)
+    put(store, W1, 1, stream(2))
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    items, _ = replay(store, dead_letters=letters)
+    assert len(items) == 2 and "gzip" in letters.entries()[0]["reason"]
+
+
+class FlakyStore(LocalStore):
+    """A local lake in which one file cannot be read (a disk or S3 error)."""
+
+    def read(self, folder, name):
+        if name == "0000001":
+            raise LakeError(f"cannot read {self.location(folder, name)}: Input/output error")
+        return super().read(folder, name)
+
+
+def test_an_unreadable_file_is_dead_lettered_and_the_replay_goes_on(tmp_path):
+    store = FlakyStore(tmp_path)
+    for number in range(3):
+        put(store, W1, number, stream(2, start_minute=number * 2))
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    items, _ = replay(store, dead_letters=letters)
+    assert len(items) == 4
+    (entry,) = letters.entries()
+    assert entry["where"].endswith("0000001") and "Input/output error" in entry["reason"]
+    with pytest.raises(LakeError, match="unreadable"):
+        replay(store, strict=True)

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from shoot2top import codec
-from shoot2top.lake.layout import ROTATIONS, WriterFolder, file_number, is_writer_folder, matches
+from shoot2top.lake.layout import WriterFolder, file_number, is_writer_folder, matches
 from shoot2top.lake.store import LakeStore, StoredFile
 
 GZIP_MAGIC = b"\x1f\x8b"
-LONGEST_PARTITION = max(ROTATIONS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +31,10 @@ class Selection:
         return self.since is not None or self.until is not None
 
     def covers(self, folder: WriterFolder) -> bool:
-        if not matches(folder, self.glob):
-            return False
-        if self.until is not None and folder.start >= self.until:
-            return False
-        # A partition holds at most LONGEST_PARTITION of items after its start.
-        return self.since is None or folder.start > self.since - LONGEST_PARTITION
+        """Folders are chosen by glob only: a folder's start is when it was *written*,
+        and a replayed or late item can be observed long before that, so a time range
+        must read every folder the glob selects (narrow it with a glob when you can)."""
+        return matches(folder, self.glob)
 
     def keeps(self, observed: datetime) -> bool:
         if self.since is not None and observed < self.since:

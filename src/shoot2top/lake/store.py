@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from shoot2top.state import fsync_directory
+
 
 class LakeError(RuntimeError):
     """A lake operation failed; the message names the file or URI."""
@@ -37,7 +39,11 @@ class LakeStore(ABC):
 
     @abstractmethod
     def list_folders(self) -> list[str]:
-        """Names of the entries directly under the root, sorted."""
+        """Names of the entries directly under the root, sorted; `LakeError` if no root."""
+
+    def is_empty(self) -> bool:
+        """Nothing written here yet: a new lake."""
+        return not self.list_folders()
 
     @abstractmethod
     def list_files(self, folder: str) -> list[StoredFile]:
@@ -66,10 +72,13 @@ class LocalStore(LakeStore):
 
     def list_folders(self) -> list[str]:
         if not self.root.exists():
-            return []
+            raise LakeError(f"lake root {self.root} does not exist")
         if not self.root.is_dir():
             raise LakeError(f"lake root {self.root} is not a directory")
         return sorted(entry.name for entry in os.scandir(self.root) if entry.is_dir())
+
+    def is_empty(self) -> bool:
+        return not self.root.exists() or super().is_empty()
 
     def list_files(self, folder: str) -> list[StoredFile]:
         files = [
@@ -98,6 +107,8 @@ class LocalStore(LakeStore):
                     handle.flush()
                     os.fsync(handle.fileno())
             os.link(temp, final)  # atomic, and fails if `final` exists
+            if self.fsync:
+                fsync_directory(directory)
         except FileExistsError:
             raise FileExists(f"{final} already exists; refusing to overwrite it") from None
         except OSError as error:
@@ -200,7 +211,10 @@ class S3Store(LakeStore):
     def read(self, folder: str, name: str) -> bytes:
         key = f"{self.prefix}{folder}/{name}"
         response = self._call(self.location(folder, name), "get_object", Key=key)
-        return response["Body"].read()
+        try:
+            return response["Body"].read()
+        except Exception as error:  # botocore/urllib3 raise several kinds mid-body
+            raise LakeError(f"S3 read {self.location(folder, name)} failed: {error}") from error
 
     def create(self, folder: str, name: str, data: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

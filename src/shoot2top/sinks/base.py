@@ -8,33 +8,57 @@ when every sink is durable through its last write.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
 
 class Sink(ABC):
-    """A destination for items, batching as its target needs."""
+    """A destination for items that batches them and stores a batch at once.
 
-    def __init__(self, name: str) -> None:
+    Subclasses buffer in `_write` and store everything buffered in `flush`; the base
+    class keeps the tickets and closes batches that are older than `batch_age_s`.
+    """
+
+    def __init__(self, name: str, *, batch_age_s: float = float("inf")) -> None:
+        if batch_age_s < 0:
+            raise ValueError(f"sink {name!r}: batch_age_s must be >= 0 (got {batch_age_s})")
         self.name = name
+        self.batch_age_s = batch_age_s
         self.last_ticket = 0
         self.durable_ticket = 0
+        self._pending_since = 0.0
 
     def write(self, item: dict[str, Any]) -> int:
-        """Accept one item; return its ticket. May flush a full batch on the way."""
+        """Accept one item; return its ticket. May store a full batch on the way."""
+        self._before_write()
+        if self.last_ticket == self.durable_ticket:  # the first item of a new batch
+            self._pending_since = time.monotonic()
         self.last_ticket += 1
-        self._write(item, self.last_ticket)
+        self._write(item)
         return self.last_ticket
 
-    @abstractmethod
-    def _write(self, item: dict[str, Any], ticket: int) -> None: ...
+    def _before_write(self) -> None:
+        """Hook: close the open batch if the next item must not join it (a new partition)."""
 
     @abstractmethod
+    def _write(self, item: dict[str, Any]) -> None:
+        """Buffer one item; call `flush` when the batch is full."""
+
     def flush(self) -> None:
-        """Make every written item durable (``durable_ticket == last_ticket``)."""
+        """Store every buffered item; then all tickets so far are durable."""
+        if self.pending:
+            self._store()
+            self.durable_ticket = self.last_ticket
+
+    @abstractmethod
+    def _store(self) -> None:
+        """Store the buffered batch durably and empty the buffer; raise if it cannot."""
 
     def tick(self) -> None:
-        """Called while the stream is idle or between items: flush batches that aged out."""
+        """Called between items and while idle: store a batch that aged out."""
+        if self.pending and time.monotonic() - self._pending_since >= self.batch_age_s:
+            self.flush()
 
     def close(self) -> None:
         """Flush and release resources; the sink is not used afterwards."""

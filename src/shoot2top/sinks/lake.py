@@ -46,50 +46,43 @@ class LakeSink(Sink):
         clock: Clock = time.time,
         new_writer_id: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(name)
-        if batch_items < 1 or batch_bytes < 1 or batch_age_s < 0:
+        super().__init__(name, batch_age_s=batch_age_s)
+        if batch_items < 1 or batch_bytes < 1:
             raise ValueError(
-                f"lake sink {name!r}: batch_items and batch_bytes must be >= 1 and "
-                f"batch_age_s >= 0 (got {batch_items}, {batch_bytes}, {batch_age_s})"
+                f"lake sink {name!r}: batch_items and batch_bytes must be >= 1 "
+                f"(got {batch_items}, {batch_bytes})"
             )
-        partition_start(datetime.now(UTC), rotation)  # validates the rotation name early
+        if rotation not in ROTATIONS:
+            raise ValueError(f"lake sink {name!r}: rotation {rotation!r} is not hour or day")
         self.store = store
         self.rotation = rotation
         self.batch_items = batch_items
         self.batch_bytes = batch_bytes
-        self.batch_age_s = batch_age_s
         self.compress = compress
         self.clock = clock
         self.new_writer_id = new_writer_id
         self.folder: WriterFolder | None = None
         self._rotate_at = float("-inf")
         self.next_number = 0
-        self.files_written: list[str] = []
+        self.files_written = 0
         self.bytes_written = 0
         self._batch: list[bytes] = []
         self._batch_size = 0
-        self._batch_opened = 0.0
 
-    def _write(self, item: dict[str, Any], ticket: int) -> None:
-        encoded = codec.dumps(item)
+    def _before_write(self) -> None:
         now = self.clock()
         if now >= self._rotate_at:
             self.flush()  # the open batch belongs to the partition that just ended
             self._open_folder(partition_start(datetime.fromtimestamp(now, UTC), self.rotation))
-        if not self._batch:
-            self._batch_opened = time.monotonic()
+
+    def _write(self, item: dict[str, Any]) -> None:
+        encoded = codec.dumps(item)
         self._batch.append(encoded)
         self._batch_size += len(encoded) + 1
         if len(self._batch) >= self.batch_items or self._batch_size >= self.batch_bytes:
             self.flush()
 
-    def tick(self) -> None:
-        if self._batch and time.monotonic() - self._batch_opened >= self.batch_age_s:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._batch:
-            return
+    def _store(self) -> None:
         assert self.folder is not None
         if self.next_number > MAX_FILE_NUMBER:
             self._open_folder(self.folder.start)  # same partition, a fresh writer folder
@@ -104,14 +97,13 @@ class LakeSink(Sink):
             if self.store.read(folder, name) != data:
                 raise
         self.next_number += 1
-        self.files_written.append(self.store.location(folder, name))
+        self.files_written += 1
         self.bytes_written += len(data)
         self._batch = []
         self._batch_size = 0
-        self.durable_ticket = self.last_ticket
 
     def report(self) -> str:
-        return f"wrote {len(self.files_written):,} files, {human_bytes(self.bytes_written)}"
+        return f"wrote {self.files_written:,} files, {human_bytes(self.bytes_written)}"
 
     def _open_folder(self, start: datetime) -> None:
         writer_id = self.new_writer_id() if self.new_writer_id else None

@@ -7,7 +7,6 @@ handled too.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from shoot2top.sinks.base import Sink
@@ -25,39 +24,27 @@ class PostgresSink(Sink):
         batch_items: int = 5000,
         batch_age_s: float = 1.0,
     ) -> None:
-        super().__init__(name)
-        if batch_items < 1 or batch_age_s < 0:
+        super().__init__(name, batch_age_s=batch_age_s)
+        if batch_items < 1:
             raise ValueError(
-                f"postgres sink {name!r}: batch_items must be >= 1 and batch_age_s >= 0 "
-                f"(got {batch_items}, {batch_age_s})"
+                f"postgres sink {name!r}: batch_items must be >= 1 (got {batch_items})"
             )
         self.loader = loader
         self.batch_items = batch_items
-        self.batch_age_s = batch_age_s
         self.loaded = 0
         self.dead_lettered = 0
         self._batch: list[dict[str, Any]] = []
-        self._batch_opened = 0.0
 
-    def _write(self, item: dict[str, Any], ticket: int) -> None:
-        if not self._batch:
-            self._batch_opened = time.monotonic()
+    def _write(self, item: dict[str, Any]) -> None:
         self._batch.append(item)
         if len(self._batch) >= self.batch_items:
             self.flush()
 
-    def tick(self) -> None:
-        if self._batch and time.monotonic() - self._batch_opened >= self.batch_age_s:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._batch:
-            return
+    def _store(self) -> None:
         result = self.loader.load(self._batch)
         self.loaded += result.loaded
         self.dead_lettered += result.dead_lettered
         self._batch = []
-        self.durable_ticket = self.last_ticket
 
     def report(self) -> str:
         return f"loaded {self.loaded:,} items, dead-lettered {self.dead_lettered:,}"

@@ -31,3 +31,7 @@ class Source(ABC):
 
     def close(self) -> None:
         """Release connections and files."""
+
+    def report(self) -> str:
+        """One line on what the source has done, for the run summary."""
+        return f"read {self.bytes_read:,} bytes"

@@ -19,7 +19,8 @@ from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import Selection, batch_files, decode_batch, select_writers
 from shoot2top.lake.store import LakeError, LakeStore
-from shoot2top.posts import OBSERVED_AT, InvalidPost, describe, parse_time, post_type
+from shoot2top.posts import InvalidPost, describe
+from shoot2top.progress import human_bytes
 from shoot2top.sources.base import Item, Source
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,6 @@ log = logging.getLogger(__name__)
 Position = list[int]  # [file number, index of the next item in that file]
 _Entry = tuple[datetime, int, Item, int, int]
 PACE_SLICE_S = 0.25
-
-
-def observed_time(item: Item) -> datetime:
-    """When the item was observed; its created time if it was never stamped."""
-    raw = item.get(OBSERVED_AT)
-    if raw is None:
-        return describe(item).created_at
-    return parse_time(raw, OBSERVED_AT)
 
 
 class LakeSource(Source):
@@ -76,7 +69,10 @@ class LakeSource(Source):
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
         cursors = [self.positions.setdefault(writer.name, [0, 0]) for writer in writers]
-        streams = [self._writer_entries(index, writer) for index, writer in enumerate(writers)]
+        streams = [
+            self._writer_entries(index, writer, cursors[index])
+            for index, writer in enumerate(writers)
+        ]
         heap = [entry for stream in streams if (entry := next(stream, None)) is not None]
         heapq.heapify(heap)
         first_observed: datetime | None = None
@@ -103,10 +99,16 @@ class LakeSource(Source):
             self.sleep(min(remaining, PACE_SLICE_S))
             yield None
 
-    def _writer_entries(self, writer_index: int, writer: WriterFolder) -> Iterator[_Entry]:
+    def _writer_entries(
+        self, writer_index: int, writer: WriterFolder, cursor: Position
+    ) -> Iterator[_Entry]:
         """One writer's valid, selected items in file order, as merge-heap entries:
-        (observed, writer index, item, file number, index of the next item)."""
-        start_file, start_index = self.positions.get(writer.name, [0, 0])
+        (observed, writer index, item, file number, index of the next item).
+
+        While this generator runs, every entry it yielded has been emitted, so it may move
+        the writer's cursor past what it skips: a resume neither re-reads nor re-reports.
+        """
+        start_file, start_index = cursor
         files, strangers = batch_files(self.store, writer)
         for stranger in strangers:
             log.warning("%s: not a batch file, ignored", self.store.location(writer.name, stranger))
@@ -115,23 +117,41 @@ class LakeSource(Source):
             if number < start_file:
                 continue
             where = self.store.location(writer.name, stored.name)
-            data = self.store.read(writer.name, stored.name)
-            self.bytes_read += len(data)
-            self.files_read += 1
-            items, problem = decode_batch(data)
-            if problem:
-                self._reject(where, problem)
+            items = self._read_batch(writer, stored.name, where)
             first = start_index if number == start_file else 0
             for index in range(first, len(items)):
                 item = items[index]
                 try:
-                    post_type(item)
-                    observed = observed_time(item)
+                    observed = describe(item).observed_at
                 except InvalidPost as error:
                     self._reject(f"{where} item {index}", str(error), item)
+                    cursor[0], cursor[1] = number, index + 1
                     continue
                 if keeps is None or keeps(observed):
                     yield observed, writer_index, item, number, index + 1
+                else:
+                    cursor[0], cursor[1] = number, index + 1
+            cursor[0], cursor[1] = number + 1, 0
+
+    def _read_batch(self, writer: WriterFolder, name: str, where: str) -> list[Any]:
+        """The items of one file; a file that cannot be read or decoded is reported."""
+        try:
+            data = self.store.read(writer.name, name)
+        except LakeError as error:
+            self._reject(where, f"unreadable: {error}")
+            return []
+        self.bytes_read += len(data)
+        self.files_read += 1
+        items, problem = decode_batch(data)
+        if problem:
+            self._reject(where, problem)
+        return items
+
+    def report(self) -> str:
+        return (
+            f"read {self.files_read:,} files, {human_bytes(self.bytes_read)}; "
+            f"{self.damaged_files:,} damaged"
+        )
 
     def _reject(self, where: str, reason: str, item: Any = None) -> None:
         if self.strict:
