@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -30,7 +30,15 @@ from shoot2top.warehouse.database import (
     resolve_dsn,
     stop_embedded,
 )
-from shoot2top.warehouse.schema import latest_version, migrate
+from shoot2top.warehouse.render import FORMATS, chart, render
+from shoot2top.warehouse.reports import (
+    latest_observation,
+    live_report,
+    load_series,
+    publisher_report,
+    video_report,
+)
+from shoot2top.warehouse.schema import latest_version, migrate, require_current
 
 log = logging.getLogger("shoot2top")
 
@@ -280,6 +288,104 @@ def warehouse_start(state_dir: str) -> None:
 def warehouse_stop(state_dir: str) -> None:
     """Stop the embedded PostgreSQL of this state directory."""
     click.echo(stop_embedded(state_dir))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["videos", "publishers", "live"]))
+@_dsn_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--platform", type=click.Choice(["x", "youtube", "facebook"]), help="One platform.")
+@click.option("--publisher", help="One publisher id.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
+@click.option("--all-media", is_flag=True, help="videos: include items that are not videos.")
+@click.option(
+    "--hours", default=24.0, show_default=True, help="live: published in the last N hours."
+)
+@click.option(
+    "--now",
+    "now_text",
+    default="now",
+    show_default=True,
+    help="live: the moment to report at (ISO-8601 UTC), or 'latest' for the newest observation.",
+)
+@click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
+@click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
+def report(
+    kind: str,
+    dsn: str | None,
+    state_dir: str,
+    fmt: str,
+    platform: str | None,
+    publisher: str | None,
+    limit: int | None,
+    all_media: bool,
+    hours: float,
+    now_text: str,
+    chart_path: str | None,
+    chart_item: str | None,
+) -> None:
+    """Reports from the warehouse: videos after the fact, publishers, live performance."""
+    try:
+        connection = connect(_warehouse_dsn(dsn, state_dir))
+        try:
+            require_current(connection)
+            now = _report_time(now_text, connection)
+            series = load_series(connection, platform=platform, publisher=publisher, until=now)
+        finally:
+            connection.close()
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+    if kind == "videos":
+        rows = video_report(series, include_all_media=all_media)
+        title = "Videos after the fact"
+    elif kind == "publishers":
+        rows = publisher_report(series)
+        title = "Publishers"
+    else:
+        assert now is not None
+        rows = live_report(series, now, hours=hours)
+        title = f"Live: published in the {hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    rows = rows[:limit] if limit else rows
+    click.echo(render(rows, fmt, title), nl=fmt != "table")
+    if chart_path:
+        click.echo(f"chart: {_chart(kind, series, rows, chart_path, chart_item)}", err=True)
+
+
+def _report_time(text: str, connection: Any) -> datetime | None:
+    if text == "now":
+        return datetime.now(UTC)
+    if text == "latest":
+        return latest_observation(connection)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Failure(f"--now {text!r} is not 'now', 'latest' or an ISO-8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _chart(
+    kind: str, series: list[Any], rows: list[dict[str, Any]], path: str, item_id: str | None
+) -> Any:
+    if not rows and not item_id:
+        raise Failure("nothing to chart: the report has no rows")
+    if kind == "publishers":
+        wanted = item_id or rows[0]["publisher_id"]
+        items = [s for s in series if s.publisher_id == wanted]
+        if not items:
+            raise Failure(f"no publisher {wanted!r} in the warehouse")
+        return chart(path, items, items, title=f"{items[0].publisher_name or wanted}: all items")
+    wanted = item_id or rows[0]["item_id"]
+    item = next((s for s in series if s.item_id == wanted), None)
+    if item is None:
+        raise Failure(f"no item {wanted!r} in the warehouse")
+    peers = [
+        s
+        for s in series
+        if (s.platform, s.publisher_id, s.media_type)
+        == (item.platform, item.publisher_id, item.media_type)
+        and s is not item
+    ]
+    return chart(path, item, peers, title=f"{item.item_id}: {item.title or ''}"[:80])
 
 
 @main.command()

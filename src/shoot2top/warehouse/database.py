@@ -47,7 +47,7 @@ def embedded_dsn(state_dir: str | Path) -> str:
     except Exception as error:  # pgserver raises plain exceptions with the server log
         raise WarehouseError(f"embedded PostgreSQL in {data_dir} did not start: {error}") from error
     dsn = server.get_uri()
-    log.info("embedded PostgreSQL: %s", dsn)
+    log.debug("embedded PostgreSQL: %s", dsn)
     return dsn
 
 
