@@ -1,16 +1,19 @@
 """The warehouse sink: batches items and loads each batch in one transaction.
 
-A batch closes by count or age (default 1 s). Its items are durable once the
-transaction commits; rejected rows are in ``dead_letters`` by then, so they count as
-handled too.
+Loading is pipelined: while one batch is in the database (a worker thread; psycopg2
+releases the GIL while it waits), the next one is extracted and rendered here. At most
+one batch is in flight, so memory stays bounded and a slow database slows the stream.
+A batch's items become durable when its transaction commits; rejected rows are in
+``dead_letters`` by then, so they count as handled too.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from shoot2top.sinks.base import Sink
-from shoot2top.warehouse.loader import WarehouseLoader
+from shoot2top.warehouse.loader import LoadResult, WarehouseLoader
 
 
 class PostgresSink(Sink):
@@ -34,17 +37,42 @@ class PostgresSink(Sink):
         self.loaded = 0
         self.dead_lettered = 0
         self._batch: list[dict[str, Any]] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-load")
+        self._in_flight: Future[LoadResult] | None = None
+        self._in_flight_through = 0  # the last ticket of the batch in flight
 
     def _write(self, item: dict[str, Any]) -> None:
         self._batch.append(item)
         if len(self._batch) >= self.batch_items:
-            self.flush()
+            self._submit()
+
+    def tick(self) -> None:
+        if self._in_flight is not None and self._in_flight.done():
+            self._settle()
+        super().tick()
 
     def _store(self) -> None:
-        result = self.loader.load(self._batch)
+        """Flush: send what is buffered and wait until everything is committed."""
+        if self._batch:
+            self._submit()
+        self._settle()
+
+    def _submit(self) -> None:
+        prepared = self.loader.prepare(self._batch)  # CPU work, overlapping the database
+        self._batch = []
+        self._settle()  # one batch in flight at most
+        self._in_flight = self._worker.submit(self.loader.commit, prepared)
+        self._in_flight_through = self.last_ticket
+
+    def _settle(self) -> None:
+        """Wait for the batch in flight; its items are durable once it returns."""
+        if self._in_flight is None:
+            return
+        future, self._in_flight = self._in_flight, None
+        result = future.result()  # re-raises the load's error here, in the stream's thread
         self.loaded += result.loaded
         self.dead_lettered += result.dead_lettered
-        self._batch = []
+        self.durable_ticket = self._in_flight_through
 
     def report(self) -> str:
         return f"loaded {self.loaded:,} items, dead-lettered {self.dead_lettered:,}"
@@ -53,4 +81,5 @@ class PostgresSink(Sink):
         try:
             self.flush()
         finally:
+            self._worker.shutdown(wait=True)
             self.loader.close()

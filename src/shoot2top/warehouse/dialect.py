@@ -53,6 +53,9 @@ class Table:
             "WHERE excluded.last_observed_at >= target.last_observed_at"
         )
 
+    def clear_stage(self) -> str:
+        return f"TRUNCATE {self.stage}"
+
     def keep_first_observed(self) -> str | None:
         """An item first seen in this batch earlier than the warehouse knew."""
         if "first_observed_at" not in self.columns:
@@ -63,9 +66,6 @@ class Table:
             f"FROM {self.stage} AS stage WHERE {match} "
             "AND stage.first_observed_at < target.first_observed_at"
         )
-
-    def clear_stage(self) -> str:
-        return f"TRUNCATE {self.stage}"
 
 
 PUBLISHERS = Table(

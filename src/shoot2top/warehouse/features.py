@@ -8,6 +8,7 @@ API answers — and then comes out as None, never as an error.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -278,8 +279,14 @@ def keywords(text: str) -> list[str]:
     """Normalized words without hashtags, mentions, URLs and stopwords.
 
     Latin words shorter than three letters are dropped; other scripts (Japanese, Arabic,
-    Devanagari…) are kept intact, only NFKC-normalized and casefolded.
+    Devanagari…) are kept intact, only NFKC-normalized and casefolded. Cached: the same
+    item is observed many times with the same text.
     """
+    return list(_keywords(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _keywords(text: str) -> tuple[str, ...]:
     text = URL.sub(" ", text)
     text = HASHTAG.sub(" ", text)
     text = MENTION.sub(" ", text)
@@ -290,7 +297,7 @@ def keywords(text: str) -> list[str]:
         if word.isascii() and len(word) < MIN_LATIN_KEYWORD:
             continue
         found.append(word)
-    return _unique(found)
+    return tuple(_unique(found))
 
 
 def iso_duration(value: Any) -> float | None:

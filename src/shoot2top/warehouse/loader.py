@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features, extract
-from shoot2top.warehouse.rows import batch_rows, copy_text
+from shoot2top.warehouse.rows import batch_rows, copy_buffers
 from shoot2top.warehouse.schema import SchemaError, require_current
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,15 @@ def is_transient(error: BaseException) -> bool:
         | psycopg2.errors.DeadlockDetected
         | psycopg2.InterfaceError,
     )
+
+
+@dataclass
+class PreparedBatch:
+    """A batch ready for the database: its features, its rejects and its COPY text."""
+
+    extracted: list[tuple[Features, Item]]
+    rejected: list[tuple[Item, str]]
+    buffers: dict[str, bytes]
 
 
 @dataclass
@@ -79,6 +89,11 @@ class WarehouseLoader:
 
     def load(self, items: Sequence[Item]) -> LoadResult:
         """Load a batch in one transaction; returns what was loaded and dead-lettered."""
+        return self.commit(self.prepare(items))
+
+    @staticmethod
+    def prepare(items: Sequence[Item]) -> PreparedBatch:
+        """The CPU half of a load, no database: features, rows and their COPY text."""
         extracted: list[tuple[Features, Item]] = []
         rejected: list[tuple[Item, str]] = []
         for item in items:
@@ -86,6 +101,10 @@ class WarehouseLoader:
                 extracted.append((extract(item), item))
             except InvalidPost as error:
                 rejected.append((item, f"not a streamable object: {error}"))
+        return PreparedBatch(extracted, rejected, copy_buffers(batch_rows(extracted)))
+
+    def commit(self, batch: PreparedBatch) -> LoadResult:
+        """The database half: one transaction, retried on transient errors."""
         result = LoadResult()
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
@@ -98,7 +117,7 @@ class WarehouseLoader:
             for attempt in retrying:
                 with attempt:
                     result = LoadResult(attempts=attempt.retry_state.attempt_number)
-                    self._transaction(extracted, rejected, result)
+                    self._transaction(batch, result)
         except RetryError as error:
             cause = error.last_attempt.exception()
             raise WarehouseError(
@@ -112,17 +131,12 @@ class WarehouseLoader:
             self._connection.close()
             self._connection = None
 
-    def _transaction(
-        self,
-        extracted: list[tuple[Features, Item]],
-        rejected: list[tuple[Item, str]],
-        result: LoadResult,
-    ) -> None:
+    def _transaction(self, batch: PreparedBatch, result: LoadResult) -> None:
         connection = self._connect()
         try:
             with connection.cursor() as cursor:
-                self._load_or_bisect(cursor, extracted, result)
-                for item, reason in rejected:
+                self._load_or_bisect(cursor, batch.extracted, result, batch.buffers)
+                for item, reason in batch.rejected:
                     self._dead_letter(cursor, item, None, reason, result)
             connection.commit()
         except BaseException as error:
@@ -130,13 +144,22 @@ class WarehouseLoader:
             raise
 
     def _load_or_bisect(
-        self, cursor: Any, batch: list[tuple[Features, Item]], result: LoadResult
+        self,
+        cursor: Any,
+        batch: list[tuple[Features, Item]],
+        result: LoadResult,
+        buffers: dict[str, bytes] | None = None,
     ) -> None:
+        """Load `batch` (from its prepared COPY text when given); on a rejected row, load
+        each half separately until the row is alone, then dead-letter it."""
         if not batch:
             return
         cursor.execute("SAVEPOINT batch_part")
         try:
-            self._load_rows(cursor, batch)
+            if buffers is None:  # bisecting: earlier halves left their rows staged
+                for table in dialect.LOADED_TABLES:
+                    cursor.execute(table.clear_stage())
+            self._load_rows(cursor, buffers or copy_buffers(batch_rows(batch)))
         except REJECTED_ROW_ERRORS as error:
             cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
             if len(batch) == 1:
@@ -150,17 +173,17 @@ class WarehouseLoader:
         cursor.execute("RELEASE SAVEPOINT batch_part")
         result.loaded += len(batch)
 
-    def _load_rows(self, cursor: Any, batch: list[tuple[Features, Item]]) -> None:
-        rows = batch_rows(batch)
+    @staticmethod
+    def _load_rows(cursor: Any, buffers: dict[str, bytes]) -> None:
+        # Staging tables are empty here: ON COMMIT DELETE ROWS, and bisection clears them.
         for table in dialect.LOADED_TABLES:
-            if rows[table.name]:
-                cursor.copy_expert(table.copy_into_stage(), copy_text(rows[table.name]))
+            if buffers.get(table.name):
+                cursor.copy_expert(table.copy_into_stage(), io.BytesIO(buffers[table.name]))
         for table in dialect.LOADED_TABLES:
-            if rows[table.name]:
+            if buffers.get(table.name):
                 cursor.execute(table.upsert())
                 if (keep_first := table.keep_first_observed()) is not None:
                     cursor.execute(keep_first)
-                cursor.execute(table.clear_stage())
 
     def _dead_letter(
         self,

@@ -7,7 +7,6 @@ are sets. Rows for one warehouse table never repeat a key, as one upsert require
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,8 +16,6 @@ from shoot2top.warehouse import dialect
 from shoot2top.warehouse.features import Features
 
 Row = tuple[Any, ...]
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def batch_rows(batch: Sequence[tuple[Features, dict[str, Any]]]) -> dict[str, list[Row]]:
@@ -79,11 +76,15 @@ def _item_row(features: Features, obj: dict[str, Any]) -> Row:
     )  # fmt: skip
 
 
-def copy_text(rows: Iterable[Row]) -> io.BytesIO:
+def copy_buffers(rows: dict[str, list[Row]]) -> dict[str, bytes]:
+    """COPY text per table, for the tables that have rows."""
+    return {name: copy_text(table_rows) for name, table_rows in rows.items() if table_rows}
+
+
+def copy_text(rows: Iterable[Row]) -> bytes:
     """Rows in PostgreSQL's COPY text format (tab-separated, ``\\N`` for NULL)."""
     lines = ["\t".join(map(_copy_field, row)) for row in rows]
-    buffer = io.BytesIO(("\n".join(lines) + "\n").encode() if lines else b"")
-    return buffer
+    return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 def _copy_field(value: Any) -> str:
@@ -91,7 +92,13 @@ def _copy_field(value: Any) -> str:
         return "\\N"
     if isinstance(value, str):
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_COPY_ESCAPES)
+            # chained replace beats str.translate on long texts (the raw JSON)
+            return (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
         return value
     if isinstance(value, datetime):
         return value.isoformat()
