@@ -56,7 +56,10 @@ def lake_store(uri: str, options: S3Options, where: str, *, fsync: bool = True) 
 
 
 def build_source(
-    config: SourceConfig, resume: dict[str, Any] | None, dead_letters: DeadLetters
+    config: SourceConfig,
+    resume: dict[str, Any] | None,
+    dead_letters: DeadLetters,
+    shard: tuple[int, int] = (0, 1),
 ) -> Source:
     if isinstance(config, LakeSourceConfig):
         return LakeSource(
@@ -67,6 +70,7 @@ def build_source(
             strict=config.strict,
             resume=resume,
             dead_letters=dead_letters,
+            shard=shard,
         )
     raise TypeError(f"no source for config type {type(config).__name__}")
 

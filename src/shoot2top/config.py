@@ -108,6 +108,9 @@ class SecretRef:
         )
 
 
+COMPONENT_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"  # also a Storm component id
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -126,7 +129,8 @@ class LakeSourceConfig(Strict):
     """Replay lake partitions chosen by glob and/or observed-time range."""
 
     type: Literal["lake"]
-    name: str = "lake"
+    name: str = Field("lake", pattern=COMPONENT_NAME)
+    parallelism: int = Field(1, ge=1, description="Storm: spout tasks, each a shard of writers")
     uri: EnvStr
     glob: str | None = None
     since: UtcDatetime | None = None
@@ -146,7 +150,8 @@ class LakeSinkConfig(Strict):
     """Capture the stream into a lake (local path or s3://bucket/prefix)."""
 
     type: Literal["lake"]
-    name: str = "lake"
+    name: str = Field("lake", pattern=COMPONENT_NAME)
+    parallelism: int = Field(1, ge=1, description="Storm: bolt tasks, each its own writer")
     uri: EnvStr
     rotation: Literal["hour", "day"] = "hour"
     batch_items: int = Field(1000, ge=1)
@@ -165,7 +170,8 @@ class PostgresSinkConfig(Strict):
     """
 
     type: Literal["postgres"]
-    name: str = "warehouse"
+    name: str = Field("warehouse", pattern=COMPONENT_NAME)
+    parallelism: int = Field(1, ge=1, description="Storm: bolt tasks")
     dsn: SecretRef | None = None
     batch_items: int = Field(5000, ge=1)
     batch_age_s: float = Field(1.0, ge=0)
@@ -184,12 +190,22 @@ _TYPE_TAGS = {
 }
 
 
+class StormOptions(Strict):
+    """How the pipeline runs as a Storm topology (ignored in-process)."""
+
+    workers: int = Field(1, ge=1)
+    max_spout_pending: int = Field(2000, ge=1)
+    message_timeout_s: int = Field(60, ge=1)
+    max_fails: int = Field(3, ge=0, description="re-emits of a failed item before dead-letter")
+
+
 class PipelineConfig(Strict):
     """Sources and sinks of one pipeline, and where it keeps its state."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     state_dir: EnvStr = ".shoot2top"
     checkpoint_interval_s: float = Field(5.0, gt=0)
+    storm: StormOptions = StormOptions()
     sources: list[SourceConfig] = Field(min_length=1)
     sinks: list[SinkConfig] = Field(min_length=1)
 

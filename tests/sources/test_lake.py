@@ -214,3 +214,11 @@ def test_an_unreadable_file_is_dead_lettered_and_the_replay_goes_on(tmp_path):
     assert entry["where"].endswith("0000001") and "Input/output error" in entry["reason"]
     with pytest.raises(LakeError, match="unreadable"):
         replay(store, strict=True)
+
+
+def test_shards_split_the_writers_between_them(two_writers):
+    everything = ids(replay(two_writers)[0])
+    shares = [ids(replay(two_writers, shard=(i, 3))[0]) for i in range(3)]
+    assert sorted(i for share in shares for i in share) == sorted(everything)
+    with pytest.raises(ValueError, match="shard 3 of 3 does not exist"):
+        LakeSource(two_writers, shard=(3, 3))

@@ -64,6 +64,10 @@ class Sink(ABC):
         """Flush and release resources; the sink is not used afterwards."""
         self.flush()
 
+    def abandon(self) -> None:
+        """Drop whatever is buffered and release resources, without storing: after a
+        failed write, when the caller will have everything not durable sent again."""
+
     def report(self) -> str:
         """One line on what the sink has done, for the run summary."""
         return f"{self.durable_ticket:,} items stored"

@@ -74,6 +74,12 @@ class PostgresSink(Sink):
         self.dead_lettered += result.dead_lettered
         self.durable_ticket = self._in_flight_through
 
+    def abandon(self) -> None:
+        self._batch = []
+        self._in_flight = None
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        self.loader.close()
+
     def report(self) -> str:
         return f"loaded {self.loaded:,} items, dead-lettered {self.dead_lettered:,}"
 

@@ -3,7 +3,9 @@
 Each writer's files stream in number order; writers are merged by the items' observed
 time, so a partition replays the same way whichever writers made it. Damaged files and
 non-conforming items go to the dead-letter report and the replay goes on (``strict``
-stops instead). The resume state is, per writer folder, the next file and item to emit.
+stops instead). The resume state is, per writer folder, the next file and item to emit. Several
+replays of the same selection can share the work: each `shard` takes a stable share of
+the writer folders.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -44,6 +47,7 @@ class LakeSource(Source):
         resume: dict[str, Any] | None = None,
         dead_letters: DeadLetters | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         super().__init__(name)
         if pace < 0:
@@ -54,6 +58,10 @@ class LakeSource(Source):
         self.strict = strict
         self.dead_letters = dead_letters or DeadLetters(None)
         self.sleep = sleep
+        index, count = shard
+        if not 0 <= index < count:
+            raise ValueError(f"lake source {name!r}: shard {index} of {count} does not exist")
+        self.shard = shard
         self.positions: dict[str, Position] = {
             folder: list(position)
             for folder, position in (resume or {}).get("positions", {}).items()
@@ -68,6 +76,7 @@ class LakeSource(Source):
         writers, strangers = select_writers(self.store, self.selection)
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
+        writers = [writer for writer in writers if self._owns(writer)]
         cursors = [self.positions.setdefault(writer.name, [0, 0]) for writer in writers]
         streams = [
             self._writer_entries(index, writer, cursors[index])
@@ -92,6 +101,11 @@ class LakeSource(Source):
                 heapq.heappop(heap)
             else:
                 heapq.heapreplace(heap, following)
+
+    def _owns(self, writer: WriterFolder) -> bool:
+        """Parallel replay: each of `count` shards reads a stable share of the writers."""
+        index, count = self.shard
+        return count == 1 or zlib.crc32(writer.name.encode()) % count == index
 
     def _wait_until(self, due: float) -> Iterator[None]:
         """Sleep until `due`, yielding None every slice so the runner stays responsive."""

@@ -1,0 +1,1 @@
+"""Storm bolts: thin streamparse adapters over shoot2top sinks."""

@@ -1,0 +1,182 @@
+"""At-least-once delivery across a topology, without knowing it is Storm.
+
+`TrackedSource` is a spout's logic: it hands out items with message ids, keeps them until
+they are acked, re-emits failed ones up to a bound and then dead-letters them, and
+checkpoints the source only up to the oldest item still in flight. `AckingSink` is a
+bolt's logic: it writes into a sink and says which message ids became durable (ack) or
+were lost with a failed write (fail). The Storm adapters in ``src/spouts`` and
+``src/bolts`` only translate tuples to and from these.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from shoot2top.deadletter import DeadLetters
+from shoot2top.sinks.base import Sink
+from shoot2top.sources.base import Item, Source
+from shoot2top.state import Checkpoints
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _InFlight:
+    item: Item
+    fails: int = 0
+
+
+class TrackedSource:
+    """Message ids, bounded pending, bounded retries and ack-safe checkpoints."""
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        checkpoints: Checkpoints | None = None,
+        dead_letters: DeadLetters | None = None,
+        max_pending: int = 1000,
+        max_fails: int = 3,
+        checkpoint_every: int = 500,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_pending < 1 or max_fails < 0:
+            raise ValueError(
+                f"max_pending must be >= 1 and max_fails >= 0 (got {max_pending}, {max_fails})"
+            )
+        self.source = source
+        self.checkpoints = checkpoints
+        self.dead_letters = dead_letters or DeadLetters(None)
+        self.max_pending = max_pending
+        self.max_fails = max_fails
+        self.checkpoint_every = checkpoint_every
+        self.clock = clock
+        self.in_flight: OrderedDict[int, _InFlight] = OrderedDict()
+        self.retry: list[int] = []
+        self.emitted = 0
+        self.acked = 0
+        self.dead_lettered = 0
+        self.exhausted = False
+        self._iterator: Iterator[Item | None] = iter(source)
+        self._ids = itertools.count(1)
+        # (message id, source snapshot right after it): checkpoint candidates
+        self._marks: list[tuple[int, dict[str, Any]]] = []
+
+    def next(self) -> tuple[int, Item] | None:
+        """The next (message id, item) to emit: a retry first, then a new item; None if
+        nothing is due now (idle source, end of input, or too many pending)."""
+        while self.retry:
+            message_id = self.retry.pop(0)
+            if message_id in self.in_flight:
+                return message_id, self.in_flight[message_id].item
+        if self.exhausted or len(self.in_flight) >= self.max_pending:
+            return None
+        try:
+            item = next(self._iterator)
+        except StopIteration:
+            self.exhausted = True
+            self._maybe_checkpoint()
+            return None
+        if item is None:
+            return None
+        message_id = next(self._ids)
+        self.in_flight[message_id] = _InFlight(item)
+        self.emitted += 1
+        if self.emitted % self.checkpoint_every == 0:
+            self._marks.append((message_id, self.source.snapshot()))
+        return message_id, item
+
+    def ack(self, message_id: int) -> None:
+        if self.in_flight.pop(message_id, None) is not None:
+            self.acked += 1
+            self._maybe_checkpoint()
+
+    def fail(self, message_id: int) -> None:
+        """Re-emit later, or dead-letter once it failed `max_fails` times."""
+        entry = self.in_flight.get(message_id)
+        if entry is None:
+            return
+        entry.fails += 1
+        if entry.fails > self.max_fails:
+            del self.in_flight[message_id]
+            self.dead_lettered += 1
+            self.dead_letters.record(
+                self.source.name, f"message {message_id}",
+                f"failed {entry.fails} times downstream", entry.item,
+            )  # fmt: skip
+            self._maybe_checkpoint()
+        else:
+            self.retry.append(message_id)
+
+    @property
+    def done(self) -> bool:
+        """End of input and nothing in flight: everything was delivered."""
+        return self.exhausted and not self.in_flight
+
+    def _maybe_checkpoint(self) -> None:
+        """Save the newest mark older than every item still in flight."""
+        if self.checkpoints is None:
+            return
+        oldest = next(iter(self.in_flight), None)
+        safe = None
+        while self._marks and (oldest is None or self._marks[0][0] < oldest):
+            safe = self._marks.pop(0)
+        if self.done:
+            safe = (0, self.source.snapshot())
+        if safe is not None:
+            self.checkpoints.save({self.source.name: safe[1]})
+
+
+class AckingSink:
+    """Writes items into a sink and reports which message ids are durable."""
+
+    def __init__(self, make_sink: Callable[[], Sink]) -> None:
+        self.make_sink = make_sink
+        self.sink = make_sink()
+        self._waiting: OrderedDict[int, Any] = OrderedDict()  # ticket -> message id
+
+    def write(self, message_id: Any, item: Item) -> tuple[list[Any], list[Any]]:
+        """Write one item; returns (message ids now durable, message ids lost)."""
+        try:
+            ticket = self.sink.write(item)
+        except Exception as error:
+            return [], self._lose(message_id, error)
+        self._waiting[ticket] = message_id
+        return self._durable(), []
+
+    def tick(self) -> tuple[list[Any], list[Any]]:
+        """Flush what aged out; returns (durable, lost) like `write`."""
+        try:
+            self.sink.tick()
+        except Exception as error:
+            return [], self._lose(None, error)
+        return self._durable(), []
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def _durable(self) -> list[Any]:
+        done = []
+        durable = self.sink.durable_ticket
+        while self._waiting and next(iter(self._waiting)) <= durable:
+            done.append(self._waiting.popitem(last=False)[1])
+        return done
+
+    def _lose(self, message_id: Any, error: Exception) -> list[Any]:
+        """A write failed: everything not yet durable is failed back to the spouts, and
+        the sink starts afresh (its buffer may be half-written)."""
+        log.warning("sink %s failed, failing %d pending tuples: %s",
+                    self.sink.name, len(self._waiting) + 1, error)  # fmt: skip
+        lost = list(self._waiting.values())
+        if message_id is not None:
+            lost.append(message_id)
+        self._waiting.clear()
+        self.sink.abandon()
+        self.sink = self.make_sink()
+        return lost

@@ -1,0 +1,120 @@
+"""A pipeline config as a Storm topology — everything but the Storm code itself.
+
+One spout per source and one bolt per sink, each bolt reading every spout; parallelism
+and workers from the config. The pipeline travels in the topology's configuration with
+its secrets still as ``${VAR}`` references: each worker resolves them from its own
+environment when it builds its component (`tracked_source`, `acking_sink`). The Storm
+adapters (``src/spouts``, ``src/bolts``) and topologies (``topologies/``) stay thin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shoot2top import codec
+from shoot2top.components import build_sink, build_source
+from shoot2top.config import (
+    LakeSinkConfig,
+    LakeSourceConfig,
+    PipelineConfig,
+    load_config,
+    parse_config,
+)
+from shoot2top.deadletter import DeadLetters
+from shoot2top.delivery import AckingSink, TrackedSource
+from shoot2top.lake.store import parse_uri
+from shoot2top.state import Checkpoints, pipeline_dir
+
+PIPELINE_KEY = "shoot2top.pipeline"
+TICK_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    parallelism: int
+
+
+@dataclass(frozen=True)
+class TopologyPlan:
+    """What a topology wires: spouts, bolts (each reading every spout) and its conf."""
+
+    name: str
+    spouts: tuple[Component, ...]
+    bolts: tuple[Component, ...]
+    storm_conf: dict[str, Any]
+
+
+def plan(config_path: str | Path) -> TopologyPlan:
+    """The topology for a pipeline config file; relative paths resolved here, on the
+    machine that builds the topology, so workers find the same lake and state."""
+    config = absolute_paths(load_config(config_path), Path.cwd())
+    storm = config.storm
+    return TopologyPlan(
+        name=config.name,
+        spouts=tuple(Component(s.name, s.parallelism) for s in config.sources),
+        bolts=tuple(Component(s.name, s.parallelism) for s in config.sinks),
+        storm_conf={
+            PIPELINE_KEY: codec.dumps(config.model_dump(mode="json")).decode(),
+            "topology.workers": storm.workers,
+            "topology.max.spout.pending": storm.max_spout_pending,
+            "topology.message.timeout.secs": storm.message_timeout_s,
+            "topology.tick.tuple.freq.secs": TICK_SECONDS,
+        },
+    )
+
+
+def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
+    """The config with its state directory and local lake paths made absolute."""
+
+    def local(uri: str) -> str:
+        scheme, root, _ = parse_uri(uri)
+        return str((base / root).resolve()) if scheme == "file" else uri
+
+    updates: dict[str, Any] = {"state_dir": str((base / config.state_dir).resolve())}
+    updates["sources"] = [
+        s.model_copy(update={"uri": local(s.uri)}) if isinstance(s, LakeSourceConfig) else s
+        for s in config.sources
+    ]
+    updates["sinks"] = [
+        s.model_copy(update={"uri": local(s.uri)}) if isinstance(s, LakeSinkConfig) else s
+        for s in config.sinks
+    ]
+    return config.model_copy(update=updates)
+
+
+def pipeline_of(storm_conf: dict[str, Any]) -> PipelineConfig:
+    """The pipeline a topology carries (secrets still references)."""
+    raw = storm_conf.get(PIPELINE_KEY)
+    if raw is None:
+        raise KeyError(f"topology configuration has no {PIPELINE_KEY!r}: not a shoot2top topology")
+    return parse_config(codec.loads(raw), f"topology configuration {PIPELINE_KEY}")
+
+
+def tracked_source(
+    storm_conf: dict[str, Any], component: str, task: int, tasks: int
+) -> TrackedSource:
+    """The spout task's source: its shard of the lake, its own checkpoint."""
+    config = pipeline_of(storm_conf)
+    source_config = next(s for s in config.sources if s.name == component)
+    home = pipeline_dir(config.state_dir, config.name)
+    shard_name = component if tasks == 1 else f"{component}-{task}of{tasks}"
+    checkpoints = Checkpoints(home / f"checkpoint-{shard_name}.json")
+    dead_letters = DeadLetters(home / "deadletter.jsonl")
+    resume = checkpoints.load().get(component)
+    source = build_source(source_config, resume, dead_letters, shard=(task, tasks))
+    return TrackedSource(
+        source,
+        checkpoints=checkpoints,
+        dead_letters=dead_letters,
+        max_pending=config.storm.max_spout_pending,
+        max_fails=config.storm.max_fails,
+    )
+
+
+def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
+    config = pipeline_of(storm_conf)
+    sink_config = next(s for s in config.sinks if s.name == component)
+    return AckingSink(lambda: build_sink(sink_config, config.state_dir))

@@ -1,0 +1,42 @@
+"""The spout for every shoot2top source: one item per tuple, with a message id.
+
+The source is the pipeline's source whose name is this component's id; the delivery
+logic (pending, retries, dead letters, ack-safe checkpoints) is `TrackedSource`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from streamparse import Spout
+
+from shoot2top.topology import tracked_source
+
+
+def task_index(context: dict[str, Any]) -> tuple[int, int]:
+    """This task's index among its component's tasks, and their number."""
+    component = context["componentid"]
+    tasks = sorted(
+        int(task) for task, name in context["task->component"].items() if name == component
+    )
+    return tasks.index(int(context["taskid"])), len(tasks)
+
+
+class SourceSpout(Spout):
+    outputs: ClassVar[list[str]] = ["item"]
+
+    def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
+        index, count = task_index(context)
+        self.tracked = tracked_source(storm_conf, context["componentid"], index, count)
+
+    def next_tuple(self) -> None:
+        due = self.tracked.next()
+        if due is not None:
+            message_id, item = due
+            self.emit([item], tup_id=message_id)
+
+    def ack(self, tup_id: Any) -> None:
+        self.tracked.ack(int(tup_id))
+
+    def fail(self, tup_id: Any) -> None:
+        self.tracked.fail(int(tup_id))

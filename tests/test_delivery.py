@@ -1,0 +1,104 @@
+from factories import ids, stream
+from shoot2top.deadletter import DeadLetters
+from shoot2top.delivery import AckingSink, TrackedSource
+from shoot2top.lake.store import LakeError, LocalStore
+from shoot2top.sinks.lake import LakeSink
+from shoot2top.sources.base import Source
+from shoot2top.state import Checkpoints
+
+
+class ListSource(Source):
+    """A source over a list, resumable by index."""
+
+    def __init__(self, items, resume=None):
+        super().__init__("list")
+        self.items = items
+        self.position = (resume or {}).get("next", 0)
+
+    def __iter__(self):
+        while self.position < len(self.items):
+            item = self.items[self.position]
+            self.position += 1
+            yield item
+
+    def snapshot(self):
+        return {"next": self.position}
+
+
+def drain(tracked, limit=1000):
+    out = []
+    for _ in range(limit):
+        due = tracked.next()
+        if due is None:
+            break
+        out.append(due)
+    return out
+
+
+def test_pending_is_bounded_and_acks_make_room():
+    tracked = TrackedSource(ListSource(stream(10)), max_pending=4)
+    first = drain(tracked)
+    assert [message_id for message_id, _ in first] == [1, 2, 3, 4]
+    tracked.ack(2)
+    assert [message_id for message_id, _ in drain(tracked)] == [5]
+
+
+def test_failed_items_are_re_emitted_then_dead_lettered(tmp_path):
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    tracked = TrackedSource(ListSource(stream(2)), max_fails=2, dead_letters=letters)
+    drain(tracked)
+    for _ in range(2):
+        tracked.fail(1)
+        assert drain(tracked)[0][0] == 1  # re-emitted, same message id
+    tracked.fail(1)  # third failure: gives up
+    assert drain(tracked) == [] and tracked.dead_lettered == 1
+    (entry,) = letters.entries()
+    assert entry["reason"] == "failed 3 times downstream" and ids([entry["item"]]) == ["tweet:id0"]
+    tracked.ack(2)
+    assert tracked.done
+
+
+def test_checkpoints_never_pass_an_item_still_in_flight(tmp_path):
+    checkpoints = Checkpoints(tmp_path / "checkpoint.json")
+    tracked = TrackedSource(
+        ListSource(stream(10)), checkpoints=checkpoints, checkpoint_every=2, max_pending=10
+    )
+    drain(tracked)
+    for message_id in (2, 3, 4, 5, 6):
+        tracked.ack(message_id)
+    assert checkpoints.load() == {}  # message 1 is still in flight
+    tracked.ack(1)
+    assert checkpoints.load() == {"list": {"next": 6}}  # the newest mark fully acked
+    for message_id in (7, 8, 9, 10):
+        tracked.ack(message_id)
+    drain(tracked)  # notices the end of input
+    assert tracked.done and checkpoints.load() == {"list": {"next": 10}}
+    resumed = TrackedSource(ListSource(stream(10), checkpoints.load()["list"]))
+    assert drain(resumed) == []
+
+
+def test_acking_sink_acks_only_durable_items(tmp_path):
+    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=3, batch_age_s=3600))
+    answers = [sink.write(f"t{i}", item) for i, item in enumerate(stream(4))]
+    assert answers == [([], []), ([], []), (["t0", "t1", "t2"], []), ([], [])]
+    sink.sink.flush()
+    assert sink.tick() == (["t3"], [])
+
+
+class BrokenStore(LocalStore):
+    def create(self, folder, name, data):
+        raise LakeError("disk full")
+
+
+def test_a_failed_write_fails_everything_not_yet_durable_and_starts_afresh(tmp_path):
+    made = []
+
+    def make():
+        made.append(LakeSink(BrokenStore(tmp_path), batch_items=3, batch_age_s=3600))
+        return made[-1]
+
+    sink = AckingSink(make)
+    sink.write("a", stream(1)[0])
+    sink.write("b", stream(2)[1])
+    assert sink.write("c", stream(3)[2]) == ([], ["a", "b", "c"])
+    assert len(made) == 2 and sink.sink is made[1] and made[1].pending == 0
