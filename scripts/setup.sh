@@ -4,15 +4,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
 VENV=${SHOOT2TOP_VENV:-.venv}
-
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-  echo "setup: Python 3.11 is required (found: $("$PYTHON" --version 2>&1))" >&2
-  exit 1
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=$(command -v python3.11 || command -v python3 || true)
+fi
+if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv >/dev/null
+    PYTHON=$(command -v python3.11)
+  else
+    echo "setup: Python 3.11 is required (sudo apt-get install python3.11 python3.11-venv)" >&2
+    exit 1
+  fi
 fi
 if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    # Debian and Ubuntu ship venv separately
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq "python3.11-venv" >/dev/null
+      rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+    else
+      echo "setup: '$PYTHON -m venv' failed: sudo apt-get install python3.11-venv" >&2
+      exit 1
+    fi
+  fi
 fi
 stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

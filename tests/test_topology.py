@@ -1,0 +1,63 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from shoot2top.topology import PIPELINE_KEY, pipeline_of, plan
+
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({
+        "name": "replay",
+        "state_dir": "state",
+        "storm": {"workers": 2, "max_spout_pending": 300, "message_timeout_s": 30},
+        "sources": [{"type": "lake", "name": "sample", "uri": "lake", "parallelism": 2}],
+        "sinks": [
+            {"type": "lake", "name": "archive", "uri": "s3://bucket/lake", "parallelism": 3,
+             "s3": {"secret_access_key": "${LAKE_SECRET}"}},
+            {"type": "postgres", "name": "warehouse"},
+        ],
+    }))  # fmt: skip
+    return path
+
+
+def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path):
+    wiring = plan(config)
+    assert [(c.name, c.parallelism) for c in wiring.spouts] == [("sample", 2)]
+    assert [(c.name, c.parallelism) for c in wiring.bolts] == [("archive", 3), ("warehouse", 1)]
+    conf = wiring.storm_conf
+    assert conf["topology.workers"] == 2 and conf["topology.max.spout.pending"] == 300
+    assert (
+        conf["topology.message.timeout.secs"] == 30 and conf["topology.tick.tuple.freq.secs"] == 1
+    )
+    pipeline = pipeline_of(conf)
+    assert pipeline.state_dir == str(tmp_path / "state")  # workers run elsewhere
+    assert pipeline.sources[0].uri == str(tmp_path / "lake")
+    assert pipeline.sinks[0].uri == "s3://bucket/lake"
+    assert "${LAKE_SECRET}" in conf[PIPELINE_KEY]
+
+
+def test_a_topology_without_the_pipeline_is_refused():
+    with pytest.raises(KeyError, match="not a shoot2top topology"):
+        pipeline_of({})
+
+
+def test_the_replay_topology_wires_the_config(config, monkeypatch):
+    monkeypatch.setenv("SHOOT2TOP_PIPELINE", str(config))
+    for path in (REPO / "src", REPO / "topologies"):
+        monkeypatch.syspath_prepend(str(path))
+    for module in ("replay", "_wiring"):
+        sys.modules.pop(module, None)
+    import replay
+
+    topology = replay.Replay.thrift_topology
+    assert list(topology.spouts) == ["sample"]
+    assert list(topology.bolts) == ["archive", "warehouse"]
+    assert topology.spouts["sample"].common.parallelism_hint == 2
+    assert set(topology.bolts["warehouse"].common.inputs) != set()

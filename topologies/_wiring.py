@@ -1,0 +1,32 @@
+"""Wires a pipeline config into a streamparse topology: a spout per source, a bolt per
+sink reading every spout. The plan (names, parallelism, configuration) is the library's;
+this only spells it in streamparse's DSL."""
+
+from __future__ import annotations
+
+import os
+
+from bolts.sink import SinkBolt
+from spouts.source import SourceSpout
+from streamparse import Grouping, Topology
+
+from shoot2top.topology import plan
+
+PIPELINE_VARIABLE = "SHOOT2TOP_PIPELINE"
+
+
+def topology_class(class_name: str, default_pipeline: str) -> type[Topology]:
+    """The topology for ``$SHOOT2TOP_PIPELINE`` (else `default_pipeline`)."""
+    wiring = plan(os.environ.get(PIPELINE_VARIABLE, default_pipeline))
+    spouts = {
+        spout.name: SourceSpout.spec(name=spout.name, par=spout.parallelism)
+        for spout in wiring.spouts
+    }
+    namespace: dict[str, object] = {"config": wiring.storm_conf, **spouts}
+    for bolt in wiring.bolts:
+        namespace[bolt.name] = SinkBolt.spec(
+            name=bolt.name,
+            inputs={spout: Grouping.SHUFFLE for spout in spouts.values()},
+            par=bolt.parallelism,
+        )
+    return type(class_name, (Topology,), namespace)
