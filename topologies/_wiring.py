@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 
-from bolts.sink import SinkBolt
-from spouts.source import SourceSpout
 from streamparse import Grouping, Topology
 
+from bolts.sink import SinkBolt
 from shoot2top.topology import plan
+from spouts.source import SourceSpout
 
 PIPELINE_VARIABLE = "SHOOT2TOP_PIPELINE"
 
