@@ -1,0 +1,91 @@
+"""The replay topology on real Apache Storm local mode, started the way users start it:
+`sparse run -n replay -e local` (through the `storm` shim that scripts/install-storm.sh
+installs). The warehouse it leaves must equal the in-process runner's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from pgtest import checksums
+from shoot2top.lake.store import LocalStore
+from shoot2top.sources.lake import LakeSource
+from shoot2top.warehouse.database import connect
+from shoot2top.warehouse.loader import WarehouseLoader
+
+REPO = Path(__file__).parents[2]
+TOOLS = REPO / ".tools"
+
+
+def storm_env() -> dict[str, str]:
+    """The environment .tools/env.sh sets up, plus the project's virtualenv."""
+    if not (TOOLS / "env.sh").exists():
+        if os.environ.get("SHOOT2TOP_SKIP_STORM") == "1":
+            pytest.skip("SHOOT2TOP_SKIP_STORM=1 and Storm is not installed")
+        pytest.fail("Storm is not installed: run scripts/install-storm.sh (scripts/test.sh does)")
+    dump = subprocess.run(
+        ["bash", "-c", f". {TOOLS / 'env.sh'} && env -0"], capture_output=True, check=True
+    ).stdout.decode()
+    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
+    env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env['PATH']}"
+    return env
+
+
+def snapshot_count(dsn: str) -> int:
+    connection = connect(dsn)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM metric_snapshots")
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+@pytest.mark.timeout(600)
+def test_sparse_run_replay_fills_the_warehouse_like_the_in_process_runner(
+    tmp_path, sample_lake, postgres_server
+):
+    items = [item for item in LakeSource(LocalStore(sample_lake)) if item is not None]
+    expected = len({(json.dumps(item, sort_keys=True)) for item in items})
+    pipeline = tmp_path / "replay.json"
+    pipeline.write_text(json.dumps({
+        "name": "storm-replay",
+        "state_dir": str(tmp_path / "state"),
+        "storm": {"max_spout_pending": 500},
+        "sources": [{"type": "lake", "name": "sample", "uri": str(sample_lake)}],
+        "sinks": [{"type": "postgres", "name": "warehouse", "batch_items": 200,
+                   "batch_age_s": 0.5}],
+    }))  # fmt: skip
+    dsn = postgres_server.new_database(migrated=True)
+    env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(pipeline), "SHOOT2TOP_DSN": dsn}
+    log = (tmp_path / "sparse.log").open("w")
+    process = subprocess.Popen(
+        ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 420
+        loaded = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                loaded = snapshot_count(dsn)
+            except Exception:
+                loaded = 0
+            if loaded >= expected:
+                break
+            time.sleep(2)
+        tail = (tmp_path / "sparse.log").read_text(errors="replace")[-4000:]
+        assert loaded == expected, f"Storm loaded {loaded} of {expected} snapshots\n{tail}"
+        assert "storm local --local-ttl" in (tmp_path / "sparse.log").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    time.sleep(2)  # anything still in flight would show up now
+    in_process = postgres_server.new_database(migrated=True)
+    WarehouseLoader(in_process).load(items)
+    assert checksums(dsn) == checksums(in_process)
