@@ -26,9 +26,8 @@ from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.sources.base import Source
 from shoot2top.sources.lake import LakeSource
-from shoot2top.warehouse.database import connect, resolve_dsn
+from shoot2top.warehouse.database import resolve_dsn
 from shoot2top.warehouse.loader import WarehouseLoader
-from shoot2top.warehouse.schema import migrate
 
 
 def reveal(secret: SecretRef | None, where: str) -> str | None:
@@ -88,13 +87,9 @@ def build_sink(config: SinkConfig, state_dir: str) -> Sink:
         )
     if isinstance(config, PostgresSinkConfig):
         dsn = resolve_dsn(reveal(config.dsn, f"sink {config.name!r}.dsn"), state_dir)
-        if config.migrate:
-            connection = connect(dsn)
-            try:
-                migrate(connection)
-            finally:
-                connection.close()
-        loader = WarehouseLoader(dsn, component=config.name, max_retry_s=config.max_retry_s)
+        loader = WarehouseLoader(
+            dsn, component=config.name, max_retry_s=config.max_retry_s, migrate=config.migrate
+        )
         return PostgresSink(
             loader, name=config.name, batch_items=config.batch_items, batch_age_s=config.batch_age_s
         )

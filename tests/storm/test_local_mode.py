@@ -89,3 +89,64 @@ def test_sparse_run_replay_fills_the_warehouse_like_the_in_process_runner(
     in_process = postgres_server.new_database(migrated=True)
     WarehouseLoader(in_process).load(items)
     assert checksums(dsn) == checksums(in_process)
+
+
+@pytest.mark.timeout(600)
+def test_a_warehouse_outage_mid_run_fails_tuples_that_are_replayed_with_nothing_lost(
+    tmp_path, sample_lake, postgres_server
+):
+    """The bolt gives up on a write after 1 s, fails its tuples, the spout sends them
+    again; once PostgreSQL is back every item is there exactly once."""
+    if postgres_server.state_dir is None:
+        pytest.skip("needs the embedded server, which the test can kill")
+    from pgtest import PostgresServer
+
+    items = [item for item in LakeSource(LocalStore(sample_lake)) if item is not None]
+    expected = len({(json.dumps(item, sort_keys=True)) for item in items})
+    private = PostgresServer.private(tmp_path / "pg")
+    dsn = private.new_database(migrated=True)
+    pipeline = tmp_path / "outage.json"
+    pipeline.write_text(json.dumps({
+        "name": "storm-outage",
+        "state_dir": str(tmp_path / "state"),
+        "storm": {"max_spout_pending": 200, "max_fails": 1000},
+        "sources": [{"type": "lake", "name": "sample", "uri": str(sample_lake), "pace": 15000}],
+        "sinks": [{"type": "postgres", "name": "warehouse", "batch_items": 50,
+                   "batch_age_s": 0.3, "max_retry_s": 1}],
+    }))  # fmt: skip
+    env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(pipeline), "SHOOT2TOP_DSN": dsn}
+    log = (tmp_path / "sparse.log").open("w")
+    process = subprocess.Popen(
+        ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and snapshot_count(dsn) == 0:
+            time.sleep(0.5)
+        before = snapshot_count(dsn)
+        private.kill()
+        time.sleep(5)
+        private.restart()
+        loaded = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                loaded = snapshot_count(dsn)
+            except Exception:
+                loaded = 0
+            if loaded >= expected:
+                break
+            time.sleep(2)
+        tail = (tmp_path / "sparse.log").read_text(errors="replace")[-4000:]
+        assert 0 < before < expected, before
+        assert loaded == expected, f"loaded {loaded} of {expected}\n{tail}"
+        assert not (tmp_path / "state" / "storm-outage" / "deadletter.jsonl").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    clean = postgres_server.new_database(migrated=True)
+    WarehouseLoader(clean).load(items)
+    try:
+        assert checksums(dsn) == checksums(clean)
+    finally:
+        private.stop()

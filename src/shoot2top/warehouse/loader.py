@@ -34,7 +34,7 @@ from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features, extract
 from shoot2top.warehouse.rows import batch_rows, copy_buffers
-from shoot2top.warehouse.schema import SchemaError, require_current
+from shoot2top.warehouse.schema import migrate, require_current
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,11 @@ class WarehouseLoader:
         *,
         component: str = "warehouse",
         max_retry_s: float = 60.0,
+        migrate: bool = False,
         connect_fn: Callable[[str], Any] = connect,
     ) -> None:
         self.dsn = dsn
+        self.migrate = migrate
         self.component = component
         self.max_retry_s = max_retry_s
         self.connect_fn = connect_fn
@@ -214,12 +216,15 @@ class WarehouseLoader:
         if self._connection is None or self._connection.closed:
             connection = self.connect_fn(self.dsn)
             try:
+                if self.migrate:  # on first use, not when built: the server may be down then
+                    migrate(connection)
+                    self.migrate = False
                 require_current(connection)
                 with connection.cursor() as cursor:
                     for table in dialect.LOADED_TABLES:
                         cursor.execute(table.create_stage())
                 connection.commit()
-            except SchemaError:
+            except BaseException:
                 connection.close()
                 raise
             self._connection = connection
