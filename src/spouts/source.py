@@ -12,6 +12,8 @@ from streamparse import Spout
 
 from shoot2top.topology import tracked_source
 
+EMITS_PER_NEXT = 100
+
 
 def task_index(context: dict[str, Any]) -> tuple[int, int]:
     """This task's index among its component's tasks, and their number."""
@@ -30,8 +32,11 @@ class SourceSpout(Spout):
         self.tracked = tracked_source(storm_conf, context["componentid"], index, count)
 
     def next_tuple(self) -> None:
-        due = self.tracked.next()
-        if due is not None:
+        # Each `next` is a round trip with the JVM: send a burst, not a single tuple.
+        for _ in range(EMITS_PER_NEXT):
+            due = self.tracked.next()
+            if due is None:
+                return
             message_id, item = due
             self.emit([item], tup_id=message_id)
 

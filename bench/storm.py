@@ -1,0 +1,169 @@
+"""The replay topology on Storm local mode against the in-process runner, same data.
+
+Writes N generated items (unique observations) into a scratch lake, then loads them into
+fresh databases of one PostgreSQL (embedded unless --dsn/SHOOT2TOP_DSN): once through
+`sparse run -n replay -e local` (real Storm 2.8.3, the `storm` shim from
+scripts/install-storm.sh; timed from the first committed item to the last, so JVM and
+topology start-up are excluded) and once through `shoot2top ingest` in-process.
+
+    . .tools/env.sh && python bench/storm.py [--items 100000] [--dsn DSN]
+
+Last line: {"items_per_s", "inprocess_items_per_s", "ratio_to_inprocess", "p50_ms",
+"p99_ms", ...}. Latency at a fixed 1,000 items/s is not measured yet (null).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from lake import make_items  # noqa: E402
+from shoot2top.lake.store import LocalStore  # noqa: E402
+from shoot2top.posts import OBSERVED_AT, format_time  # noqa: E402
+from shoot2top.sinks.lake import LakeSink  # noqa: E402
+from shoot2top.warehouse.database import (  # noqa: E402
+    DSN_VARIABLE,
+    connect,
+    embedded_dsn,
+    stop_embedded,
+)
+from shoot2top.warehouse.schema import migrate  # noqa: E402
+
+GOAL_ITEMS_PER_S = 6000
+
+
+def write_lake(root: Path, count: int) -> None:
+    """`count` items one millisecond apart, so every observation is unique."""
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    sink = LakeSink(LocalStore(root, fsync=False), rotation="day", batch_items=2000,
+                    batch_age_s=3600, clock=lambda: start.timestamp())  # fmt: skip
+    for index, item in enumerate(make_items(count)):
+        item[OBSERVED_AT] = format_time(start + timedelta(milliseconds=index))
+        sink.write(item)
+    sink.close()
+
+
+def new_database(server: str) -> str:
+    import psycopg2.extensions
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    admin.close()
+    parsed = psycopg2.extensions.parse_dsn(server)
+    parsed["dbname"] = name
+    dsn = psycopg2.extensions.make_dsn(**parsed)
+    connection = connect(dsn)
+    migrate(connection)
+    connection.close()
+    return dsn
+
+
+def loaded(dsn: str) -> int:
+    connection = connect(dsn)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM metric_snapshots")
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+def pipeline(path: Path, lake: Path, state: Path) -> Path:
+    path.write_text(json.dumps({
+        "name": "bench-storm",
+        "state_dir": str(state),
+        "storm": {"max_spout_pending": 5000},
+        "sources": [{"type": "lake", "name": "lake", "uri": str(lake)}],
+        "sinks": [{"type": "postgres", "name": "warehouse", "batch_items": 5000,
+                   "batch_age_s": 0.5}],
+    }))  # fmt: skip
+    return path
+
+
+def storm_run(config: Path, dsn: str, count: int, log: Path) -> float:
+    """Seconds from the first committed item to the last, on Storm local mode."""
+    env = {**os.environ, "SHOOT2TOP_PIPELINE": str(config), DSN_VARIABLE: dsn,
+           "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"],
+            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        first = None
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"sparse run exited early; see {log}")
+            seen = loaded(dsn)
+            now = time.monotonic()
+            if seen and first is None:
+                first = (now, seen)
+            if seen >= count:
+                assert first is not None
+                return (now - first[0]) * count / max(count - first[1], 1)
+            time.sleep(0.2)
+        raise TimeoutError(f"Storm loaded {loaded(dsn)} of {count} items; see {log}")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def inprocess_run(config: Path, dsn: str) -> float:
+    env = {**os.environ, DSN_VARIABLE: dsn}
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "shoot2top.cli", "ingest", "--config", str(config), "--quiet",
+         "--no-resume"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--dsn", default=None)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-storm-"))
+    server = args.dsn or os.environ.get(DSN_VARIABLE) or embedded_dsn(scratch / "pg")
+    try:
+        write_lake(scratch / "lake", args.items)
+        config = pipeline(scratch / "pipeline.json", scratch / "lake", scratch / "state")
+        storm_s = storm_run(config, new_database(server), args.items, scratch / "sparse.log")
+        inprocess_s = inprocess_run(config, new_database(server))
+        summary: dict[str, Any] = {
+            "items": args.items,
+            "items_per_s": round(args.items / storm_s),
+            "inprocess_items_per_s": round(args.items / inprocess_s),
+            "ratio_to_inprocess": round(inprocess_s / storm_s, 3),
+            "p50_ms": None,
+            "p99_ms": None,
+            "goal_items_per_s": GOAL_ITEMS_PER_S,
+        }
+        print(json.dumps(summary))
+    finally:
+        if not (args.dsn or os.environ.get(DSN_VARIABLE)):
+            stop_embedded(scratch / "pg")
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
