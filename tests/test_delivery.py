@@ -102,3 +102,17 @@ def test_a_failed_write_fails_everything_not_yet_durable_and_starts_afresh(tmp_p
     sink.write("b", stream(2)[1])
     assert sink.write("c", stream(3)[2]) == ([], ["a", "b", "c"])
     assert len(made) == 2 and sink.sink is made[1] and made[1].pending == 0
+
+
+def test_emit_to_durable_latencies_are_logged(tmp_path):
+    now = [100.0]
+    log = tmp_path / "latency.txt"
+    sink = AckingSink(
+        lambda: LakeSink(LocalStore(tmp_path / "lake"), batch_items=2, batch_age_s=3600),
+        latency_log=log,
+        clock=lambda: now[0],
+    )
+    sink.write("a", stream(1)[0], emitted_at=99.5)
+    now[0] = 100.25
+    assert sink.write("b", stream(2)[1], emitted_at=100.0) == (["a", "b"], [])
+    assert log.read_text().split() == ["750.0", "250.0"]

@@ -23,7 +23,8 @@ class SinkBolt(Bolt):
         self.writer = acking_sink(storm_conf, context["componentid"])
 
     def process(self, tup: Any) -> None:
-        self._answer(*self.writer.write(tup.id, tup.values[0]))
+        emitted_at = tup.values[1] if len(tup.values) > 1 else None
+        self._answer(*self.writer.write(tup.id, tup.values[0], emitted_at))
 
     def process_tick(self, tup: Any) -> None:
         self._answer(*self.writer.tick())

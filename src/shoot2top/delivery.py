@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shoot2top.deadletter import DeadLetters
@@ -136,18 +137,33 @@ class TrackedSource:
 class AckingSink:
     """Writes items into a sink and reports which message ids are durable."""
 
-    def __init__(self, make_sink: Callable[[], Sink]) -> None:
+    def __init__(
+        self,
+        make_sink: Callable[[], Sink],
+        *,
+        latency_log: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.make_sink = make_sink
         self.sink = make_sink()
-        self._waiting: OrderedDict[int, Any] = OrderedDict()  # ticket -> message id
+        self.latency_log = None if latency_log is None else Path(latency_log)
+        self.clock = clock
+        # ticket -> (message id, when its spout emitted it)
+        self._waiting: OrderedDict[int, tuple[Any, float | None]] = OrderedDict()
 
-    def write(self, message_id: Any, item: Item) -> tuple[list[Any], list[Any]]:
-        """Write one item; returns (message ids now durable, message ids lost)."""
+    def write(
+        self, message_id: Any, item: Item, emitted_at: float | None = None
+    ) -> tuple[list[Any], list[Any]]:
+        """Write one item; returns (message ids now durable, message ids lost).
+
+        With `emitted_at` (epoch seconds) and a `latency_log`, the emit-to-durable
+        latency of every item is appended there, in milliseconds, one per line.
+        """
         try:
             ticket = self.sink.write(item)
         except Exception as error:
             return [], self._lose(message_id, error)
-        self._waiting[ticket] = message_id
+        self._waiting[ticket] = (message_id, emitted_at)
         return self._durable(), []
 
     def tick(self) -> tuple[list[Any], list[Any]]:
@@ -162,10 +178,17 @@ class AckingSink:
         self.sink.close()
 
     def _durable(self) -> list[Any]:
-        done = []
+        done, latencies = [], []
         durable = self.sink.durable_ticket
+        now = self.clock()
         while self._waiting and next(iter(self._waiting)) <= durable:
-            done.append(self._waiting.popitem(last=False)[1])
+            message_id, emitted_at = self._waiting.popitem(last=False)[1]
+            done.append(message_id)
+            if emitted_at is not None:
+                latencies.append(f"{(now - emitted_at) * 1000:.1f}\n")
+        if latencies and self.latency_log is not None:
+            with open(self.latency_log, "a") as handle:
+                handle.writelines(latencies)
         return done
 
     def _lose(self, message_id: Any, error: Exception) -> list[Any]:
@@ -173,7 +196,7 @@ class AckingSink:
         the sink starts afresh (its buffer may be half-written)."""
         log.warning("sink %s failed, failing %d pending tuples: %s",
                     self.sink.name, len(self._waiting) + 1, error)  # fmt: skip
-        lost = list(self._waiting.values())
+        lost = [message for message, _ in self._waiting.values()]
         if message_id is not None:
             lost.append(message_id)
         self._waiting.clear()

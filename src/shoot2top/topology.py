@@ -117,4 +117,6 @@ def tracked_source(
 def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
     config = pipeline_of(storm_conf)
     sink_config = next(s for s in config.sinks if s.name == component)
-    return AckingSink(lambda: build_sink(sink_config, config.state_dir))
+    return AckingSink(
+        lambda: build_sink(sink_config, config.state_dir), latency_log=config.storm.latency_log
+    )

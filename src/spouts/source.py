@@ -6,6 +6,7 @@ logic (pending, retries, dead letters, ack-safe checkpoints) is `TrackedSource`'
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from streamparse import Spout
@@ -25,7 +26,7 @@ def task_index(context: dict[str, Any]) -> tuple[int, int]:
 
 
 class SourceSpout(Spout):
-    outputs: ClassVar[list[str]] = ["item"]
+    outputs: ClassVar[list[str]] = ["item", "emitted_at"]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         index, count = task_index(context)
@@ -38,7 +39,7 @@ class SourceSpout(Spout):
             if due is None:
                 return
             message_id, item = due
-            self.emit([item], tup_id=message_id)
+            self.emit([item, time.time()], tup_id=message_id)
 
     def ack(self, tup_id: Any) -> None:
         self.tracked.ack(int(tup_id))
