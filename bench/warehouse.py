@@ -49,9 +49,8 @@ import psycopg2.extensions
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import DSN_VARIABLE, connect, embedded_dsn, stop_embedded
-from shoot2top.warehouse.features import Features, extract
 from shoot2top.warehouse.loader import WarehouseLoader
-from shoot2top.warehouse.rows import Row, batch_rows, copy_text
+from shoot2top.warehouse.rows import Observation, Row, batch_rows, copy_text, observe
 from shoot2top.warehouse.schema import migrate
 
 Item = dict[str, Any]
@@ -84,18 +83,18 @@ class Prepared:
 
 def merged(table: dialect.Table, old: Row, new: Row) -> Row:
     """What the table holds after the upsert of `new` onto `old` (same key): the loader's
-    rule — newest observation wins (ties: the later), earliest first-seen time kept."""
-    if not table.latest_wins:
+    rule — the greatest (observed time, digest) wins, earliest first-seen time kept."""
+    if not table.version:
         return old
-    last = table.columns.index("last_observed_at")
-    kept = old if new[last] < old[last] else new
+    order = [table.columns.index(column) for column in table.version]
+    kept = old if [new[i] for i in order] < [old[i] for i in order] else new
     if "first_observed_at" in table.columns:
         first = table.columns.index("first_observed_at")
         kept = (*kept[:first], min(old[first], new[first]), *kept[first + 1 :])
     return kept
 
 
-def prepare(pairs: Sequence[tuple[Features, Item]], batch_items: int) -> Prepared:
+def prepare(pairs: Sequence[Observation], batch_items: int) -> Prepared:
     """The loader's rows (`batch_rows` over batches of the sink's size), each key once."""
     final: dict[str, dict[Row, Row]] = {table.name: {} for table in TABLES}
     first_seen: list[dict[str, list[Row]]] = []
@@ -171,7 +170,7 @@ def naive_load(dsn: str, items: list[Item], batch_items: int) -> float:
     with connection.cursor() as cursor:
         for start in range(0, len(items), batch_items):
             for item in items[start : start + batch_items]:
-                rows = batch_rows([(extract(item), item)])
+                rows = batch_rows([observe(item)])
                 for table in TABLES:
                     for row in rows[table.name]:
                         cursor.execute(statements[table.name], row)
@@ -288,7 +287,7 @@ def main() -> None:
         items = make_items(args.items)
         count, naive_count = len(items), min(args.naive_items, len(items))
         started = time.perf_counter()
-        pairs = [(extract(item), item) for item in items]
+        pairs = [observe(item) for item in items]
         extract_rate = count / (time.perf_counter() - started)  # once, not in the rounds
         prepared = prepare(pairs, args.batch_items)
         naive = prepare(pairs[:naive_count], args.batch_items)  # for its row counts

@@ -43,12 +43,17 @@ def test_pending_is_bounded_and_acks_make_room():
     assert [message_id for message_id, _ in drain(tracked)] == [5]
 
 
-def test_failed_items_are_re_emitted_then_dead_lettered(tmp_path):
+def test_failed_items_are_re_emitted_after_a_backoff_then_dead_lettered(tmp_path):
     letters = DeadLetters(tmp_path / "dead.jsonl")
-    tracked = TrackedSource(ListSource(stream(2)), max_fails=2, dead_letters=letters)
+    now = [0.0]
+    tracked = TrackedSource(
+        ListSource(stream(2)), max_fails=2, dead_letters=letters, clock=lambda: now[0]
+    )
     drain(tracked)
-    for _ in range(2):
+    for backoff in (0.5, 1.0):
         tracked.fail(1)
+        assert drain(tracked) == []  # not before its backoff
+        now[0] += backoff
         assert drain(tracked)[0][0] == 1  # re-emitted, same message id
     tracked.fail(1)  # third failure: gives up
     assert drain(tracked) == [] and tracked.dead_lettered == 1

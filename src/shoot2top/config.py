@@ -196,7 +196,9 @@ class StormOptions(Strict):
     workers: int = Field(1, ge=1)
     max_spout_pending: int = Field(2000, ge=1)
     message_timeout_s: int = Field(60, ge=1)
-    max_fails: int = Field(3, ge=0, description="re-emits of a failed item before dead-letter")
+    max_fails: int = Field(
+        10, ge=0, description="re-emits of a failed item (backing off to 30 s) before dead-letter"
+    )
     latency_log: EnvStr | None = Field(
         None, description="append each item's emit-to-durable latency (ms) to this file"
     )

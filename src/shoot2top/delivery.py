@@ -10,6 +10,7 @@ were lost with a failed write (fail). The Storm adapters in ``src/spouts`` and
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 import time
@@ -25,6 +26,9 @@ from shoot2top.sources.base import Item, Source
 from shoot2top.state import Checkpoints
 
 log = logging.getLogger(__name__)
+
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 30.0
 
 
 @dataclass
@@ -59,7 +63,7 @@ class TrackedSource:
         self.checkpoint_every = checkpoint_every
         self.clock = clock
         self.in_flight: OrderedDict[int, _InFlight] = OrderedDict()
-        self.retry: list[int] = []
+        self.retry: list[tuple[float, int]] = []  # heap of (due time, message id)
         self.emitted = 0
         self.acked = 0
         self.dead_lettered = 0
@@ -72,8 +76,8 @@ class TrackedSource:
     def next(self) -> tuple[int, Item] | None:
         """The next (message id, item) to emit: a retry first, then a new item; None if
         nothing is due now (idle source, end of input, or too many pending)."""
-        while self.retry:
-            message_id = self.retry.pop(0)
+        while self.retry and self.retry[0][0] <= self.clock():
+            _, message_id = heapq.heappop(self.retry)
             if message_id in self.in_flight:
                 return message_id, self.in_flight[message_id].item
         if self.exhausted or len(self.in_flight) >= self.max_pending:
@@ -99,7 +103,7 @@ class TrackedSource:
             self._maybe_checkpoint()
 
     def fail(self, message_id: int) -> None:
-        """Re-emit later, or dead-letter once it failed `max_fails` times."""
+        """Re-emit after a backoff, or dead-letter once it failed `max_fails` times."""
         entry = self.in_flight.get(message_id)
         if entry is None:
             return
@@ -112,8 +116,9 @@ class TrackedSource:
                 f"failed {entry.fails} times downstream", entry.item,
             )  # fmt: skip
             self._maybe_checkpoint()
-        else:
-            self.retry.append(message_id)
+        else:  # back off: a sink that just failed is rarely back the next millisecond
+            delay = min(RETRY_BASE_S * 2 ** (entry.fails - 1), RETRY_MAX_S)
+            heapq.heappush(self.retry, (self.clock() + delay, message_id))
 
     @property
     def done(self) -> bool:

@@ -72,16 +72,14 @@ def parse_time(value: Any, what: str | Callable[[], str]) -> datetime:
     """
     try:
         parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        if parsed.tzinfo is not None and parsed.tzinfo is not UTC:
+            parsed = parsed.astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
         name = what if isinstance(what, str) else what()
         if not isinstance(value, str):
             raise InvalidPost(f"{name} is {value!r}, expected an ISO-8601 string") from None
         raise InvalidPost(f"{name} {value!r} is not an ISO-8601 timestamp") from None
-    if parsed.tzinfo is UTC:  # "...Z": the common case, already canonical
-        return parsed
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def format_time(moment: datetime) -> str:

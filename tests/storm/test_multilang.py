@@ -49,6 +49,8 @@ def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_
     assert all(m["command"] == "emit" and "id" in m for m in emitted)
     first = emitted[0]
     spout.spout_answer("fail", first["id"])
+    assert spout.next() == []  # re-emitted after a backoff, not at once
+    time.sleep(0.6)
     (again,) = spout.next()
     assert (again["id"], again["tuple"][0]) == (first["id"], first["tuple"][0])
     spout.spout_answer("fail", first["id"])  # second failure: max_fails=1, dead-lettered

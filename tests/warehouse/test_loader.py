@@ -163,3 +163,54 @@ def test_the_server_killed_mid_load_and_restarted_loses_and_doubles_nothing(
         assert checksums(dsn) == checksums(clean)
     finally:
         private.stop()
+
+
+def test_ties_on_observed_time_resolve_the_same_whatever_the_order_or_batching(
+    postgres_server, sample_lake
+):
+    """Two different copies of one observation (same item, same observed time)."""
+    base = next(i for i in lake_items(sample_lake) if "tweet" in i)
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    a["tweet"]["data"]["public_metrics"]["like_count"] = 5
+    b["tweet"]["data"]["public_metrics"]["like_count"] = 7
+    b["tweet"]["includes"]["users"][0]["public_metrics"]["followers_count"] += 1
+    results = set()
+    for batches in ([[a, b]], [[b, a]], [[a], [b]], [[b], [a]]):
+        dsn = postgres_server.new_database(migrated=True)
+        loader = WarehouseLoader(dsn)
+        for batch in batches:
+            loader.load(batch)
+        loader.close()
+        results.add(tuple(sorted(checksums(dsn).items())))
+    assert len(results) == 1
+
+
+def test_a_poison_item_is_dead_lettered_alone_whatever_its_batch(pg_dsn, sample_lake):
+    items = lake_items(sample_lake)[:20]
+    odd_count = copy.deepcopy(next(i for i in items if "video" in i))
+    odd_count["video"]["statistics"]["viewCount"] = "²"  # isdigit() but not a number
+    odd_count["_observed_at"] = "2026-11-26T00:00:00Z"
+    far_date = copy.deepcopy(items[0])
+    far_date["_observed_at"] = "9999-12-31T23:59:59-01:00"
+    surrogate = copy.deepcopy(next(i for i in items if "post" in i))
+    surrogate["post"]["message"] = "\ud800 lone surrogate"
+    surrogate["_observed_at"] = "2026-11-26T00:00:01Z"
+    (result,) = load(pg_dsn, [*items, odd_count, far_date, surrogate], batch=1000)
+    assert result.loaded == 21 and result.dead_lettered == 2  # the odd count loads as NULL
+    reasons = [r for (r,) in _rows(pg_dsn, "SELECT reason FROM dead_letters ORDER BY reason")]
+    assert any("9999-12-31" in r for r in reasons) and any("JSON" in r for r in reasons)
+
+
+def test_an_out_of_range_counter_is_dead_lettered_however_it_is_batched(
+    postgres_server, sample_lake
+):
+    items = [i for i in lake_items(sample_lake) if "tweet" in i][:2]
+    bad = copy.deepcopy(items[0])
+    bad["tweet"]["includes"]["users"][0]["public_metrics"]["followers_count"] = 2**63
+    bad["_observed_at"] = "2026-11-19T00:00:00Z"  # older than the good observations
+    for batches in ([[bad, *items]], [[bad], items]):
+        dsn = postgres_server.new_database(migrated=True)
+        results = [WarehouseLoader(dsn).load(batch) for batch in batches]
+        assert sum(r.dead_lettered for r in results) == 1
+        (reason,) = _rows(dsn, "SELECT reason FROM dead_letters")[0]
+        assert "followers 9223372036854775808 is out of range for bigint" in reason

@@ -77,8 +77,10 @@ class PostgresSink(Sink):
     def abandon(self) -> None:
         self._batch = []
         self._in_flight = None
-        self._worker.shutdown(wait=False, cancel_futures=True)
-        self.loader.close()
+        # Close on the worker's own thread, after any commit in progress: closing a
+        # connection under a running statement from here would race with it.
+        self._worker.submit(self.loader.close)
+        self._worker.shutdown(wait=False)
 
     def report(self) -> str:
         return f"loaded {self.loaded:,} items, dead-lettered {self.dead_lettered:,}"

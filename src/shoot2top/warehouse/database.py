@@ -79,6 +79,10 @@ def connect(dsn: str) -> Any:
         raise WarehouseUnavailable(
             f"cannot connect to the warehouse: {_first_line(error)}"
         ) from None
+    except psycopg2.Error:  # a malformed DSN: its message may quote the password
+        raise WarehouseError(
+            "the warehouse DSN is malformed (not shown: it may hold a password)"
+        ) from None
     return connection
 
 

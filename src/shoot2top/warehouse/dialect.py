@@ -20,7 +20,8 @@ class Table:
     name: str
     columns: tuple[str, ...]
     key: tuple[str, ...]
-    latest_wins: bool  # update from the newest observation; else insert-only (a set)
+    # The columns ordering observations: the row keeps the greatest; none = a set
+    version: tuple[str, ...] = ()
 
     @property
     def stage(self) -> str:
@@ -41,17 +42,16 @@ class Table:
             f"INSERT INTO {self.name} AS target ({columns}) "
             f"SELECT {columns} FROM {self.stage} ON CONFLICT ({', '.join(self.key)}) "
         )
-        if not self.latest_wins:
+        if not self.version:
             return insert + "DO NOTHING"
         updates = ", ".join(
             f"{column} = excluded.{column}"
             for column in self.columns
             if column not in self.key and column != "first_observed_at"
         )
-        return (
-            insert + f"DO UPDATE SET {updates} "
-            "WHERE excluded.last_observed_at >= target.last_observed_at"
-        )
+        newer = ", ".join(f"excluded.{column}" for column in self.version)
+        current = ", ".join(f"target.{column}" for column in self.version)
+        return insert + f"DO UPDATE SET {updates} WHERE ({newer}) > ({current})"
 
     def clear_stage(self) -> str:
         return f"TRUNCATE {self.stage}"
@@ -68,38 +68,41 @@ class Table:
         )
 
 
+LATEST = ("last_observed_at", "observation_digest")
 PUBLISHERS = Table(
     "publishers",
-    ("platform", "publisher_id", "name", "handle", "followers", "last_observed_at"),
+    ("platform", "publisher_id", "name", "handle", "followers", "last_observed_at",
+     "observation_digest"),
     ("platform", "publisher_id"),
-    latest_wins=True,
-)
+    version=LATEST,
+)  # fmt: skip
 ITEMS = Table(
     "items",
     (
         "platform", "item_id", "item_type", "publisher_id", "created_at", "text", "title",
         "description", "language", "url", "media_type", "duration_s", "topic",
-        "first_observed_at", "last_observed_at", "raw",
+        "first_observed_at", "last_observed_at", "raw", "observation_digest",
     ),
     ("platform", "item_id"),
-    latest_wins=True,
+    version=LATEST,
 )  # fmt: skip
 HASHTAGS = Table(
-    "item_hashtags", ("platform", "item_id", "hashtag"), ("platform", "item_id", "hashtag"), False
+    "item_hashtags", ("platform", "item_id", "hashtag"), ("platform", "item_id", "hashtag")
 )
 MENTIONS = Table(
-    "item_mentions", ("platform", "item_id", "mention"), ("platform", "item_id", "mention"), False
+    "item_mentions", ("platform", "item_id", "mention"), ("platform", "item_id", "mention")
 )
-URLS = Table("item_urls", ("platform", "item_id", "url"), ("platform", "item_id", "url"), False)
+URLS = Table("item_urls", ("platform", "item_id", "url"), ("platform", "item_id", "url"))
 KEYWORDS = Table(
-    "item_keywords", ("platform", "item_id", "keyword"), ("platform", "item_id", "keyword"), False
+    "item_keywords", ("platform", "item_id", "keyword"), ("platform", "item_id", "keyword")
 )
 SNAPSHOTS = Table(
     "metric_snapshots",
-    ("platform", "item_id", "observed_at", "views", "likes", "shares", "comments", "quotes"),
+    ("platform", "item_id", "observed_at", "views", "likes", "shares", "comments", "quotes",
+     "observation_digest"),
     ("platform", "item_id", "observed_at"),
-    latest_wins=False,
-)
+    version=("observation_digest",),
+)  # fmt: skip
 LOADED_TABLES = (PUBLISHERS, ITEMS, HASHTAGS, MENTIONS, URLS, KEYWORDS, SNAPSHOTS)
 
 INSERT_DEAD_LETTER = (

@@ -279,13 +279,18 @@ def keywords(text: str) -> list[str]:
     """Normalized words without hashtags, mentions, URLs and stopwords.
 
     Latin words shorter than three letters are dropped; other scripts (Japanese, Arabic,
-    Devanagari…) are kept intact, only NFKC-normalized and casefolded. Cached: the same
-    item is observed many times with the same text.
+    Devanagari…) are kept intact, only NFKC-normalized and casefolded. Short texts are
+    cached: the same item is observed many times with the same text.
     """
+    if len(text) > CACHED_TEXT_CHARS:
+        return list(_keywords.__wrapped__(text))
     return list(_keywords(text))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+CACHED_TEXT_CHARS = 600  # tweets and titles; long descriptions are not worth the memory
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def _keywords(text: str) -> tuple[str, ...]:
     text = URL.sub(" ", text)
     text = HASHTAG.sub(" ", text)
@@ -351,7 +356,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)

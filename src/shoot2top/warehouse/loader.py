@@ -29,11 +29,11 @@ from tenacity import (
 )
 
 from shoot2top import codec
-from shoot2top.posts import InvalidPost
+from shoot2top.posts import InvalidPost, PostInfo, describe
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
-from shoot2top.warehouse.features import Features, extract
-from shoot2top.warehouse.rows import batch_rows, copy_buffers
+from shoot2top.warehouse.features import Features
+from shoot2top.warehouse.rows import Observation, batch_rows, copy_buffers, observe
 from shoot2top.warehouse.schema import migrate, require_current
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def is_transient(error: BaseException) -> bool:
 class PreparedBatch:
     """A batch ready for the database: its features, its rejects and its COPY text."""
 
-    extracted: list[tuple[Features, Item]]
+    extracted: list[Observation]
     rejected: list[tuple[Item, str]]
     buffers: dict[str, bytes]
 
@@ -95,15 +95,20 @@ class WarehouseLoader:
 
     @staticmethod
     def prepare(items: Sequence[Item]) -> PreparedBatch:
-        """The CPU half of a load, no database: features, rows and their COPY text."""
-        extracted: list[tuple[Features, Item]] = []
+        """The CPU half of a load, no database: features, rows and their COPY text.
+
+        An item that cannot be extracted or stored is rejected alone, with its reason.
+        """
+        observed: list[Observation] = []
         rejected: list[tuple[Item, str]] = []
         for item in items:
             try:
-                extracted.append((extract(item), item))
+                observed.append(observe(item))
             except InvalidPost as error:
-                rejected.append((item, f"not a streamable object: {error}"))
-        return PreparedBatch(extracted, rejected, copy_buffers(batch_rows(extracted)))
+                rejected.append((item, f"not storable: {error}"))
+            except Exception as error:  # a malformed field nobody foresaw: still one item
+                rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
+        return PreparedBatch(observed, rejected, copy_buffers(batch_rows(observed)))
 
     def commit(self, batch: PreparedBatch) -> LoadResult:
         """The database half: one transaction, retried on transient errors."""
@@ -139,7 +144,7 @@ class WarehouseLoader:
             with connection.cursor() as cursor:
                 self._load_or_bisect(cursor, batch.extracted, result, batch.buffers)
                 for item, reason in batch.rejected:
-                    self._dead_letter(cursor, item, None, reason, result)
+                    self._dead_letter(cursor, _json_text(item), _identity(item), reason, result)
             connection.commit()
         except BaseException as error:
             self._discard(connection, error)
@@ -148,7 +153,7 @@ class WarehouseLoader:
     def _load_or_bisect(
         self,
         cursor: Any,
-        batch: list[tuple[Features, Item]],
+        batch: list[Observation],
         result: LoadResult,
         buffers: dict[str, bytes] | None = None,
     ) -> None:
@@ -165,8 +170,8 @@ class WarehouseLoader:
         except REJECTED_ROW_ERRORS as error:
             cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
             if len(batch) == 1:
-                features, item = batch[0]
-                self._dead_letter(cursor, item, features, _first_line(error), result)
+                only = batch[0]
+                self._dead_letter(cursor, only.raw, only.features, _first_line(error), result)
                 return
             middle = len(batch) // 2
             self._load_or_bisect(cursor, batch[:middle], result)
@@ -190,12 +195,11 @@ class WarehouseLoader:
     def _dead_letter(
         self,
         cursor: Any,
-        item: Item,
-        features: Features | None,
+        text: str,
+        identity: Features | PostInfo | None,
         reason: str,
         result: LoadResult,
     ) -> None:
-        text = _json_text(item)
         fingerprint = hashlib.sha256(f"{reason}\n{text}".encode()).hexdigest()
         log.warning("%s: dead-lettered an item: %s", self.component, reason)
         cursor.execute(
@@ -204,9 +208,9 @@ class WarehouseLoader:
                 fingerprint,
                 self.component,
                 reason,
-                features.platform if features else None,
-                features.item_id if features else None,
-                features.observed_at if features else None,
+                identity.platform if identity else None,
+                identity.item_id if identity else None,
+                identity.observed_at if identity else None,
                 text,
             ),
         )
@@ -236,6 +240,14 @@ class WarehouseLoader:
             connection.rollback()
         if is_transient(error) or connection.closed:
             self.close()
+
+
+def _identity(item: Any) -> PostInfo | None:
+    """Which item a rejected one was, when that much can be read."""
+    try:
+        return describe(item)
+    except Exception:
+        return None
 
 
 def _json_text(item: Any) -> str:

@@ -1,48 +1,102 @@
-"""From a batch of features to deduplicated rows per table, and COPY text for them.
+"""From observations to deduplicated rows per table, and COPY text for them.
 
-A batch may hold the same item observed several times: the item and publisher rows keep
-the newest observation (and the earliest first-seen time), snapshots and text features
-are sets. Rows for one warehouse table never repeat a key, as one upsert requires.
+A batch may hold the same item observed several times: the item, publisher and snapshot
+rows keep the greatest observation by (observed time, digest of its canonical JSON) —
+the same rule the upserts apply, so order and batching never change the result — and
+the earliest first-seen time; text features are sets. Rows for one warehouse table never
+repeat a key, as one upsert requires.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shoot2top import codec
+import orjson
+
+from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import dialect
-from shoot2top.warehouse.features import Features
+from shoot2top.warehouse.features import Features, extract
 
 Row = tuple[Any, ...]
+BIGINT_MAX = 2**63 - 1
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash
 
 
-def batch_rows(batch: Sequence[tuple[Features, dict[str, Any]]]) -> dict[str, list[Row]]:
-    """Rows per table name for a batch of (features, streamable object) pairs."""
-    publishers: dict[tuple[str, str], Row] = {}
-    items: dict[tuple[str, str], Row] = {}
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One item as the warehouse stores it: features, canonical JSON and its digest."""
+
+    features: Features
+    raw: str
+    digest: str
+
+    @property
+    def version(self) -> tuple[datetime, str]:
+        return (self.features.observed_at, self.digest)
+
+
+def observe(item: dict[str, Any]) -> Observation:
+    """Extract and check one item; `InvalidPost` says why the warehouse cannot take it.
+
+    Everything a database would refuse is refused here, item by item, so whether an item
+    is dead-lettered never depends on which other items share its batch.
+    """
+    features = extract(item)
+    try:
+        canonical = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as error:
+        raise InvalidPost(f"not storable as JSON: {error}") from None
+    raw = canonical.decode()
+    if _JSON_NUL.search(raw):
+        raise InvalidPost("contains a NUL character (\\u0000), which PostgreSQL text refuses")
+    for name, value in _counters(features):
+        if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
+            raise InvalidPost(f"{name} {value} is out of range for bigint")
+    return Observation(features, raw, hashlib.blake2b(canonical, digest_size=16).hexdigest())
+
+
+def _counters(features: Features) -> Iterable[tuple[str, int | None]]:
+    metrics = features.metrics
+    yield from (
+        ("views", metrics.views), ("likes", metrics.likes), ("shares", metrics.shares),
+        ("comments", metrics.comments), ("quotes", metrics.quotes),
+        ("followers", features.publisher.followers if features.publisher else None),
+    )  # fmt: skip
+
+
+def batch_rows(batch: Sequence[Observation]) -> dict[str, list[Row]]:
+    """Rows per table name for a batch of observations."""
+    publishers: dict[tuple[str, str], tuple[tuple[datetime, str], Row]] = {}
+    items: dict[tuple[str, str], tuple[tuple[datetime, str], Row]] = {}
+    snapshots: dict[Row, tuple[tuple[datetime, str], Row]] = {}
     first_seen: dict[tuple[str, str], datetime] = {}
     sets: dict[str, dict[Row, None]] = {
-        table.name: {} for table in (dialect.HASHTAGS, dialect.MENTIONS, dialect.URLS)
+        table.name: {}
+        for table in (dialect.HASHTAGS, dialect.MENTIONS, dialect.URLS, dialect.KEYWORDS)
     }
-    sets[dialect.KEYWORDS.name] = {}
-    snapshots: dict[Row, Row] = {}
-    for features, obj in batch:
+    for observation in batch:
+        features, version = observation.features, observation.version
         key = (features.platform, features.item_id)
         observed = features.observed_at
         publisher = features.publisher
         if publisher is not None:
             publisher_key = (publisher.platform, publisher.publisher_id)
-            known = publishers.get(publisher_key)
-            if known is None or known[-1] <= observed:
-                publishers[publisher_key] = (
-                    *publisher_key, publisher.name, publisher.handle, publisher.followers, observed
-                )  # fmt: skip
+            _keep_greatest(publishers, publisher_key, version, (
+                *publisher_key, publisher.name, publisher.handle, publisher.followers,
+                observed, observation.digest,
+            ))  # fmt: skip
         first_seen[key] = min(first_seen.get(key, observed), observed)
-        known_item = items.get(key)
-        if known_item is None or known_item[14] <= observed:
-            items[key] = _item_row(features, obj)
+        _keep_greatest(items, key, version, _item_row(observation))
+        metrics = features.metrics
+        _keep_greatest(snapshots, (*key, observed), version, (
+            *key, observed, metrics.views, metrics.likes, metrics.shares, metrics.comments,
+            metrics.quotes, observation.digest,
+        ))  # fmt: skip
         for table, values in (
             (dialect.HASHTAGS, features.hashtags),
             (dialect.MENTIONS, features.mentions),
@@ -51,28 +105,38 @@ def batch_rows(batch: Sequence[tuple[Features, dict[str, Any]]]) -> dict[str, li
         ):
             for value in values:
                 sets[table.name][(*key, value)] = None
-        metrics = features.metrics
-        snapshots[(*key, observed)] = (
-            *key, observed, metrics.views, metrics.likes, metrics.shares, metrics.comments,
-            metrics.quotes,
-        )  # fmt: skip
-    item_rows = [(*row[:13], first_seen[key], *row[14:]) for key, row in items.items()]
+    first = dialect.ITEMS.columns.index("first_observed_at")
+    item_rows = [
+        (*row[:first], first_seen[key], *row[first + 1 :]) for key, (_, row) in items.items()
+    ]
     return {
-        dialect.PUBLISHERS.name: list(publishers.values()),
+        dialect.PUBLISHERS.name: [row for _, row in publishers.values()],
         dialect.ITEMS.name: item_rows,
         **{name: list(rows) for name, rows in sets.items()},
-        dialect.SNAPSHOTS.name: list(snapshots.values()),
+        dialect.SNAPSHOTS.name: [row for _, row in snapshots.values()],
     }
 
 
-def _item_row(features: Features, obj: dict[str, Any]) -> Row:
+def _keep_greatest(
+    rows: dict[Any, tuple[tuple[datetime, str], Row]],
+    key: Any,
+    version: tuple[datetime, str],
+    row: Row,
+) -> None:
+    known = rows.get(key)
+    if known is None or known[0] < version:
+        rows[key] = (version, row)
+
+
+def _item_row(observation: Observation) -> Row:
+    features = observation.features
     publisher_id = features.publisher.publisher_id if features.publisher else None
     return (
         features.platform, features.item_id, features.item_type, publisher_id,
         features.created_at, features.text, features.title, features.description,
         features.language, features.url, features.media_type, features.duration_s,
-        features.topic, features.observed_at, features.observed_at,
-        codec.dumps(obj).decode(),
+        features.topic, features.observed_at, features.observed_at, observation.raw,
+        observation.digest,
     )  # fmt: skip
 
 
