@@ -7,6 +7,7 @@ whose Python subprocesses inherit it), so the daemons need no per-test environme
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -181,16 +182,16 @@ class StormCluster:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=20)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait()
-        for pid in self.processes():  # workers outlive their supervisor
-            try:
+        leftovers = self.processes()  # workers outlive their supervisor
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in leftovers):
+            time.sleep(0.2)
 
 
 def storm_yaml(root: Path, zookeeper: int, nimbus: int, supervisor: int, slots: list[int]) -> str:
@@ -226,7 +227,9 @@ def storm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StormClu
     (root / "logs").mkdir()
     zookeeper, nimbus, supervisor = free_port(), free_port(), free_port()
     slots = [free_port(), free_port()]
-    (root / "conf" / "storm.yaml").write_text(storm_yaml(root, zookeeper, nimbus, supervisor, slots))
+    (root / "conf" / "storm.yaml").write_text(
+        storm_yaml(root, zookeeper, nimbus, supervisor, slots)
+    )
     env = {
         **storm_env(),
         "STORM_CONF_DIR": str(root / "conf"),
@@ -297,8 +300,7 @@ def wait_until_loaded(cluster: StormCluster, dsn: str, expected: int, seconds: f
             break
         time.sleep(2)
     assert loaded == expected, (
-        f"the cluster loaded {loaded} of {expected} snapshots\n{tail(log)}\n"
-        f"{cluster.diagnostics()}"
+        f"the cluster loaded {loaded} of {expected} snapshots\n{tail(log)}\n{cluster.diagnostics()}"
     )
 
 
@@ -351,7 +353,7 @@ def test_a_killed_python_bolt_is_restarted_with_nothing_lost_or_doubled(
     try:
         storm_cluster.submit(pipeline, dsn, log)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and loaded_or_zero(dsn) == 0:
+        while time.monotonic() < deadline and loaded_or_zero(dsn) < expected // 4:
             storm_cluster.check_daemons()
             time.sleep(0.2)
         bolts = storm_cluster.sink_bolts()
