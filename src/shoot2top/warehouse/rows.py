@@ -52,7 +52,7 @@ def observe(item: dict[str, Any]) -> Observation:
     except orjson.JSONEncodeError as error:
         raise InvalidPost(f"not storable as JSON: {error}") from None
     raw = canonical.decode()
-    if _JSON_NUL.search(raw):
+    if "\\u0000" in raw and _JSON_NUL.search(raw):  # the regex only when it may match
         raise InvalidPost("contains a NUL character (\\u0000), which PostgreSQL text refuses")
     for name, value in _counters(features):
         if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
