@@ -1,7 +1,7 @@
 """From observations to deduplicated rows per table, and COPY text for them.
 
 A batch may hold the same item observed several times: the item, publisher and snapshot
-rows keep the greatest observation by (observed time, digest of its canonical JSON) —
+rows keep the greatest observation by (observed time, digest of its JSON) —
 the same rule the upserts apply, so order and batching never change the result — and
 the earliest first-seen time; text features are sets. Rows for one warehouse table never
 repeat a key, as one upsert requires.
@@ -29,7 +29,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an esc
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One item as the warehouse stores it: features, canonical JSON and its digest."""
+    """One item as the warehouse stores it: features, JSON text and its digest."""
 
     features: Features
     raw: str
@@ -48,16 +48,18 @@ def observe(item: dict[str, Any]) -> Observation:
     """
     features = extract(item)
     try:
-        canonical = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        encoded = orjson.dumps(item)
     except orjson.JSONEncodeError as error:
         raise InvalidPost(f"not storable as JSON: {error}") from None
-    raw = canonical.decode()
+    raw = encoded.decode()
     if "\\u0000" in raw and _JSON_NUL.search(raw):  # the regex only when it may match
         raise InvalidPost("contains a NUL character (\\u0000), which PostgreSQL text refuses")
     for name, value in _counters(features):
         if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
             raise InvalidPost(f"{name} {value} is out of range for bigint")
-    return Observation(features, raw, hashlib.blake2b(canonical, digest_size=16).hexdigest())
+    # The digest only has to order two different copies the same way everywhere: the
+    # bytes as encoded are enough (a copy with its keys in another order is "different").
+    return Observation(features, raw, hashlib.blake2b(encoded, digest_size=16).hexdigest())
 
 
 def _counters(features: Features) -> Iterable[tuple[str, int | None]]:
