@@ -290,7 +290,7 @@ def keywords(text: str) -> list[str]:
 CACHED_TEXT_CHARS = 600  # tweets and titles; long descriptions are not worth the memory
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 16)  # texts of <= 600 chars: tens of MB at most
 def _keywords(text: str) -> tuple[str, ...]:
     text = URL.sub(" ", text)
     text = HASHTAG.sub(" ", text)
