@@ -1,7 +1,7 @@
 """From observations to deduplicated rows per table, and COPY text for them.
 
 A batch may hold the same item observed several times: the item, publisher and snapshot
-rows keep the greatest observation by (observed time, digest of its JSON) —
+rows keep the greatest observation by (observed time, digest of its canonical JSON) —
 the same rule the upserts apply, so order and batching never change the result — and
 the earliest first-seen time; text features are sets. Rows for one warehouse table never
 repeat a key, as one upsert requires.
@@ -29,7 +29,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an esc
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One item as the warehouse stores it: features, JSON text and its digest."""
+    """One item as the warehouse stores it: features, canonical JSON and its digest."""
 
     features: Features
     raw: str
@@ -48,7 +48,9 @@ def observe(item: dict[str, Any]) -> Observation:
     """
     features = extract(item)
     try:
-        encoded = orjson.dumps(item)
+        # Canonical (sorted keys): the same observation must get the same digest however
+        # it travelled — Storm's multilang JSON does not keep key order.
+        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as error:
         raise InvalidPost(f"not storable as JSON: {error}") from None
     raw = encoded.decode()
@@ -57,8 +59,6 @@ def observe(item: dict[str, Any]) -> Observation:
     for name, value in _counters(features):
         if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
             raise InvalidPost(f"{name} {value} is out of range for bigint")
-    # The digest only has to order two different copies the same way everywhere: the
-    # bytes as encoded are enough (a copy with its keys in another order is "different").
     return Observation(features, raw, hashlib.blake2b(encoded, digest_size=16).hexdigest())
 
 
