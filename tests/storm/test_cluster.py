@@ -23,29 +23,13 @@ import pytest
 from pgtest import checksums
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
-from shoot2top.warehouse.database import connect
 from shoot2top.warehouse.loader import WarehouseLoader
+from stormtest import REPO, snapshot_count, storm_env
 
 pytestmark = pytest.mark.timeout(900)
 
-REPO = Path(__file__).parents[2]
-TOOLS = REPO / ".tools"
 
 TOPOLOGY = "replay"
-
-
-def storm_env() -> dict[str, str]:
-    """The environment .tools/env.sh sets up, with the project's virtualenv first."""
-    if not (TOOLS / "env.sh").exists():
-        if os.environ.get("SHOOT2TOP_SKIP_STORM") == "1":
-            pytest.skip("SHOOT2TOP_SKIP_STORM=1 and Storm is not installed")
-        pytest.fail("Storm is not installed: run scripts/install-storm.sh (scripts/test.sh does)")
-    dump = subprocess.run(
-        ["bash", "-c", f". {TOOLS / 'env.sh'} && env -0"], capture_output=True, check=True
-    ).stdout.decode()
-    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
-    env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env['PATH']}"
-    return env
 
 
 def free_port() -> int:
@@ -59,17 +43,6 @@ def tail(path: Path, chars: int = 3000) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError as error:
         return f"({error})"
-
-
-def snapshot_count(dsn: str) -> int:
-    connection = connect(dsn)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM metric_snapshots")
-            (count,) = cursor.fetchone()
-    finally:
-        connection.close()
-    return count
 
 
 def loaded_or_zero(dsn: str) -> int:

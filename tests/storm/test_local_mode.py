@@ -9,41 +9,14 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from pgtest import checksums
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
-from shoot2top.warehouse.database import connect
 from shoot2top.warehouse.loader import WarehouseLoader
-
-REPO = Path(__file__).parents[2]
-TOOLS = REPO / ".tools"
-
-
-def storm_env() -> dict[str, str]:
-    """The environment .tools/env.sh sets up, plus the project's virtualenv."""
-    if not (TOOLS / "env.sh").exists():
-        if os.environ.get("SHOOT2TOP_SKIP_STORM") == "1":
-            pytest.skip("SHOOT2TOP_SKIP_STORM=1 and Storm is not installed")
-        pytest.fail("Storm is not installed: run scripts/install-storm.sh (scripts/test.sh does)")
-    dump = subprocess.run(
-        ["bash", "-c", f". {TOOLS / 'env.sh'} && env -0"], capture_output=True, check=True
-    ).stdout.decode()
-    env = dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
-    env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env['PATH']}"
-    return env
-
-
-def snapshot_count(dsn: str) -> int:
-    connection = connect(dsn)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM metric_snapshots")
-        (count,) = cursor.fetchone()
-    connection.close()
-    return count
+from stormtest import REPO, snapshot_count, storm_env
 
 
 @pytest.mark.timeout(600)
