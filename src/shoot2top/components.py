@@ -10,13 +10,17 @@ from typing import Any
 
 from shoot2top.config import (
     ConfigError,
+    FacebookSourceConfig,
     LakeSinkConfig,
     LakeSourceConfig,
     PostgresSinkConfig,
     S3Options,
     SecretRef,
     SinkConfig,
+    SocketSinkConfig,
     SourceConfig,
+    XSourceConfig,
+    YouTubeSourceConfig,
 )
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.reader import Selection
@@ -24,8 +28,12 @@ from shoot2top.lake.store import LakeStore, S3Settings, open_store
 from shoot2top.sinks.base import Sink
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink
+from shoot2top.sinks.socket import SocketSink
 from shoot2top.sources.base import Source
+from shoot2top.sources.facebook import FacebookSource
 from shoot2top.sources.lake import LakeSource
+from shoot2top.sources.x import XSource
+from shoot2top.sources.youtube import YouTubeSource
 from shoot2top.warehouse.database import resolve_dsn
 from shoot2top.warehouse.loader import WarehouseLoader
 
@@ -71,6 +79,16 @@ def build_source(
             dead_letters=dead_letters,
             shard=shard,
         )
+    where = f"source {config.name!r}"
+    if isinstance(config, XSourceConfig):
+        token = reveal(config.bearer_token, f"{where}.bearer_token")
+        return XSource(config, bearer_token=token, resume=resume, dead_letters=dead_letters)
+    if isinstance(config, YouTubeSourceConfig):
+        key = reveal(config.api_key, f"{where}.api_key")
+        return YouTubeSource(config, api_key=key, resume=resume, dead_letters=dead_letters)
+    if isinstance(config, FacebookSourceConfig):
+        token = reveal(config.access_token, f"{where}.access_token")
+        return FacebookSource(config, access_token=token, resume=resume, dead_letters=dead_letters)
     raise TypeError(f"no source for config type {type(config).__name__}")
 
 
@@ -93,4 +111,6 @@ def build_sink(config: SinkConfig, state_dir: str) -> Sink:
         return PostgresSink(
             loader, name=config.name, batch_items=config.batch_items, batch_age_s=config.batch_age_s
         )
+    if isinstance(config, SocketSinkConfig):
+        return SocketSink(config)
     raise TypeError(f"no sink for config type {type(config).__name__}")

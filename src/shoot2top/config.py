@@ -179,10 +179,117 @@ class PostgresSinkConfig(Strict):
     migrate: bool = True
 
 
-SOURCE_CONFIGS = (LakeSourceConfig,)
-SINK_CONFIGS = (LakeSinkConfig, PostgresSinkConfig)
-SourceConfig = Annotated[LakeSourceConfig, Field(discriminator="type")]
-SinkConfig = Annotated[LakeSinkConfig | PostgresSinkConfig, Field(discriminator="type")]
+class RefreshStepConfig(Strict):
+    until_age_h: float = Field(gt=0)
+    every_min: float = Field(gt=0)
+
+
+class TrackingOptions(Strict):
+    """How a live source re-reads the metrics of items it emitted: a decaying schedule.
+
+    Each step says "while the item is younger than `until_age_h`, refresh every
+    `every_min`"; past the last step the item is no longer tracked. ``[]`` turns
+    refreshes off.
+    """
+
+    schedule: list[RefreshStepConfig] = Field(
+        default_factory=lambda: [
+            RefreshStepConfig(until_age_h=1, every_min=5),
+            RefreshStepConfig(until_age_h=6, every_min=15),
+            RefreshStepConfig(until_age_h=48, every_min=60),
+        ]
+    )
+    max_items: int = Field(100_000, ge=1, description="tracked at once; the oldest go first")
+
+    def steps_s(self) -> list[tuple[float, float]]:
+        """The schedule in seconds: ``(until age, every)`` pairs for `RefreshTracker`."""
+        return [(step.until_age_h * 3600, step.every_min * 60) for step in self.schedule]
+
+    @model_validator(mode="after")
+    def _ages_increase(self) -> TrackingOptions:
+        ages = [step.until_age_h for step in self.schedule]
+        if ages != sorted(set(ages)):
+            raise ValueError(f"schedule: until_age_h must strictly increase (got {ages})")
+        return self
+
+
+TOPICS_DESCRIPTION = "topic name -> query; each emitted item is tagged with its topic"
+
+
+class XSourceConfig(Strict):
+    """X/Twitter API v2: a filtered stream (rules synced from `topics`) or recent-search
+    polling, plus metric refreshes of tracked tweets."""
+
+    type: Literal["x"]
+    name: str = Field("x", pattern=COMPONENT_NAME)
+    parallelism: Literal[1] = 1
+    bearer_token: SecretRef
+    api_url: EnvStr = "https://api.x.com"
+    mode: Literal["stream", "search"] = "stream"
+    topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
+    poll_interval_s: float = Field(60.0, gt=0, description="search mode: between polls")
+    keepalive_timeout_s: float = Field(30.0, gt=0, description="stream: silence = reconnect")
+    tracking: TrackingOptions = TrackingOptions()
+
+
+class YouTubeSourceConfig(Strict):
+    """YouTube Data API v3: per topic, search new videos, read their details, and re-poll
+    statistics of tracked videos, within the daily quota."""
+
+    type: Literal["youtube"]
+    name: str = Field("youtube", pattern=COMPONENT_NAME)
+    parallelism: Literal[1] = 1
+    api_key: SecretRef
+    api_url: EnvStr = "https://youtube.googleapis.com/"
+    topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
+    poll_interval_s: float = Field(900.0, gt=0, description="between searches of a topic")
+    daily_quota_units: int = Field(10_000, ge=1, description="videos.list etc. (1 unit each)")
+    daily_search_calls: int = Field(100, ge=1, description="search.list's own bucket")
+    tracking: TrackingOptions = TrackingOptions()
+
+
+class FacebookSourceConfig(Strict):
+    """Facebook Graph API: configured Pages' posts and videos with performance fields,
+    and video-insights refreshes of tracked videos."""
+
+    type: Literal["facebook"]
+    name: str = Field("facebook", pattern=COMPONENT_NAME)
+    parallelism: Literal[1] = 1
+    access_token: SecretRef
+    api_url: EnvStr = "https://graph.facebook.com"
+    api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$")
+    pages: list[str] = Field(min_length=1, description="Page ids or usernames")
+    poll_interval_s: float = Field(300.0, gt=0, description="between reads of a Page")
+    throttle_at_pct: float = Field(
+        80.0, gt=0, le=100, description="slow down when X-App-Usage reaches this"
+    )
+    tracking: TrackingOptions = TrackingOptions()
+
+
+class SocketSinkConfig(Strict):
+    """Serve the stream as newline-delimited JSON on a TCP port (Spark's socket source
+    connects as a client); a bounded buffer holds items while no client is connected."""
+
+    type: Literal["socket"]
+    name: str = Field("socket", pattern=COMPONENT_NAME)
+    parallelism: Literal[1] = 1
+    host: EnvStr = "127.0.0.1"
+    port: int = Field(9999, ge=0, le=65535, description="0 = any free port (logged)")
+    buffer_items: int = Field(10_000, ge=1)
+    when_full: Literal["block", "drop_oldest"] = Field(
+        "block", description="no client connected and the buffer full: wait, or drop and count"
+    )
+
+
+SOURCE_CONFIGS = (LakeSourceConfig, XSourceConfig, YouTubeSourceConfig, FacebookSourceConfig)
+SINK_CONFIGS = (LakeSinkConfig, PostgresSinkConfig, SocketSinkConfig)
+SourceConfig = Annotated[
+    LakeSourceConfig | XSourceConfig | YouTubeSourceConfig | FacebookSourceConfig,
+    Field(discriminator="type"),
+]
+SinkConfig = Annotated[
+    LakeSinkConfig | PostgresSinkConfig | SocketSinkConfig, Field(discriminator="type")
+]
 _TYPE_TAGS = {
     tag
     for config in SOURCE_CONFIGS + SINK_CONFIGS
