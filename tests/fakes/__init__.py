@@ -1,0 +1,6 @@
+"""Local stand-ins for what this machine cannot reach: the social platforms' HTTP APIs.
+
+Each fake server reproduces its platform's documented wire format (status codes,
+headers, chunked streaming, paging, error bodies) on 127.0.0.1, so the sources run
+their official clients unchanged.
+"""
