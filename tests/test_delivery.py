@@ -82,6 +82,25 @@ def test_checkpoints_never_pass_an_item_still_in_flight(tmp_path):
     assert drain(resumed) == []
 
 
+def test_a_slow_source_is_checkpointed_by_time_too(tmp_path):
+    """A live source may emit a few items a minute: marks come every interval as well."""
+    now = [0.0]
+    checkpoints = Checkpoints(tmp_path / "checkpoint.json")
+    tracked = TrackedSource(
+        ListSource(stream(10)),
+        checkpoints=checkpoints,
+        checkpoint_every=1000,
+        checkpoint_interval_s=5.0,
+        clock=lambda: now[0],
+    )
+    first, _ = tracked.next()
+    now[0] = 6.0
+    second, _ = tracked.next()
+    tracked.ack(first)
+    tracked.ack(second)
+    assert checkpoints.load() == {"list": {"next": 2}}
+
+
 def test_acking_sink_acks_only_durable_items(tmp_path):
     sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=3, batch_age_s=3600))
     answers = [sink.write(f"t{i}", item) for i, item in enumerate(stream(4))]

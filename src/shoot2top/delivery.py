@@ -49,6 +49,7 @@ class TrackedSource:
         max_pending: int = 1000,
         max_fails: int = 3,
         checkpoint_every: int = 500,
+        checkpoint_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_pending < 1 or max_fails < 0:
@@ -61,7 +62,9 @@ class TrackedSource:
         self.max_pending = max_pending
         self.max_fails = max_fails
         self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval_s = checkpoint_interval_s
         self.clock = clock
+        self._last_mark = clock()
         self.in_flight: OrderedDict[int, _InFlight] = OrderedDict()
         self.retry: list[tuple[float, int]] = []  # heap of (due time, message id)
         self.emitted = 0
@@ -93,8 +96,14 @@ class TrackedSource:
         message_id = next(self._ids)
         self.in_flight[message_id] = _InFlight(item)
         self.emitted += 1
-        if self.emitted % self.checkpoint_every == 0:
+        # Mark every so many items, and every so often for slow (live) sources.
+        now = self.clock()
+        if (
+            self.emitted % self.checkpoint_every == 0
+            or now - self._last_mark >= self.checkpoint_interval_s
+        ):
             self._marks.append((message_id, self.source.snapshot()))
+            self._last_mark = now
         return message_id, item
 
     def ack(self, message_id: int) -> None:

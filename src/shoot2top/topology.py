@@ -111,6 +111,7 @@ def tracked_source(
         dead_letters=dead_letters,
         max_pending=config.storm.max_spout_pending,
         max_fails=config.storm.max_fails,
+        checkpoint_interval_s=config.checkpoint_interval_s,
     )
 
 
