@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from shoot2top.topology import PIPELINE_KEY, pipeline_of, plan
+from factories import T0, tweet
+from shoot2top.topology import PIPELINE_KEY, item_of, pipeline_of, plan, tuple_of
 
 REPO = Path(__file__).parents[1]
 
@@ -61,3 +62,11 @@ def test_the_replay_topology_wires_the_config(config, monkeypatch):
     assert list(topology.bolts) == ["archive", "warehouse"]
     assert topology.spouts["sample"].common.parallelism_hint == 2
     assert set(topology.bolts["warehouse"].common.inputs) != set()
+
+
+def test_an_item_travels_as_one_json_string_with_its_key_order():
+    item = {"_source": "z", **tweet("1", T0)}
+    values = tuple_of(item, 12.5)
+    assert isinstance(values[0], str) and values[1] == 12.5
+    assert list(item_of(values[0])) == list(item) and item_of(values[0]) == item
+    assert item_of(item) is item  # a tuple from a spout that sends objects

@@ -258,7 +258,7 @@ class FacebookSourceConfig(Strict):
     access_token: SecretRef
     api_url: EnvStr = "https://graph.facebook.com"
     api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$")
-    pages: list[str] = Field(min_length=1, description="Page ids or usernames")
+    pages: list[EnvStr] = Field(min_length=1, description="Page ids or usernames")
     poll_interval_s: float = Field(300.0, gt=0, description="between reads of a Page")
     throttle_at_pct: float = Field(
         80.0, gt=0, le=100, description="slow down when X-App-Usage reaches this"

@@ -25,6 +25,7 @@ from shoot2top.config import (
 from shoot2top.deadletter import DeadLetters
 from shoot2top.delivery import AckingSink, TrackedSource
 from shoot2top.lake.store import parse_uri
+from shoot2top.sources.base import Item
 from shoot2top.state import Checkpoints, pipeline_dir
 
 PIPELINE_KEY = "shoot2top.pipeline"
@@ -83,6 +84,20 @@ def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
         for s in config.sinks
     ]
     return config.model_copy(update=updates)
+
+
+def tuple_of(item: Item, emitted_at: float) -> list[Any]:
+    """A spout's tuple values: the item as one JSON string, and when it was emitted.
+
+    A string crosses the multilang JSON and the JVM as one value instead of a tree of
+    maps, which is cheaper on both sides; it also keeps the item's key order.
+    """
+    return [codec.dumps(item).decode(), emitted_at]
+
+
+def item_of(value: Any) -> Item:
+    """The item in a tuple: a JSON string from our spouts, or an object from others."""
+    return codec.loads(value) if isinstance(value, str) else value
 
 
 def pipeline_of(storm_conf: dict[str, Any]) -> PipelineConfig:

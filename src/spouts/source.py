@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from streamparse import Spout
 
-from shoot2top.topology import tracked_source
+from shoot2top.topology import tracked_source, tuple_of
 
 EMITS_PER_NEXT = 100
 
@@ -39,7 +39,7 @@ class SourceSpout(Spout):
             if due is None:
                 return
             message_id, item = due
-            self.emit([item, time.time()], tup_id=message_id)
+            self.emit(tuple_of(item, time.time()), tup_id=message_id)
 
     def ack(self, tup_id: Any) -> None:
         self.tracked.ack(int(tup_id))

@@ -60,7 +60,7 @@ def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_
     dead = (tmp_path / "state" / "replay" / "deadletter.jsonl").read_text().splitlines()
     assert len(dead) == 1 and "failed 2 times downstream" in dead[0]
     items = [i for i in LakeSource(LocalStore(sample_lake)) if i is not None]
-    assert [m["tuple"][0] for m in emitted] == items[:50]
+    assert [json.loads(m["tuple"][0]) for m in emitted] == items[:50]
 
 
 def answers_until(bolt, wanted, seconds=20.0):
