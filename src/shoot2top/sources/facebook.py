@@ -1,17 +1,83 @@
-"""Facebook Graph API source (to be written)."""
+"""Facebook Graph API source: configured Pages' posts and videos, and their metrics over time.
+
+Every ``poll_interval_s`` each Page's ``/posts`` and ``/videos`` are listed since that
+listing's watermark (cursor paging until the end or older items), and the new objects are
+emitted oldest first as ``{"post": <Graph object>}`` with the Page as topic. A Page video
+is the Video node (it has ``length``) with its ``video_insights`` edge merged in
+field-expansion shape (``{"data": [total_video_views]}``), which is where the warehouse
+reads views. Emitted items are tracked (`RefreshTracker`) and re-read on the decaying
+schedule with multi-id reads (``?ids=a,b,…``, up to 50), each answer a new observation
+(source ``<name>.refresh``); an object that no longer exists is forgotten.
+
+Resume state: per Page and listing, the watermark (created time, unix s, of the newest
+emitted object) and the ids emitted at that very second. The next listing asks for
+``since=watermark`` (inclusive) and drops those ids: an interrupted poll resumes exactly
+after its last emitted item, and the only overlap is the watermark second, deduplicated.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Generator, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from shoot2top.config import FacebookSourceConfig
 from shoot2top.deadletter import DeadLetters
+from shoot2top.posts import POST, InvalidPost, describe, parse_time
 from shoot2top.sources.base import Item
+from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, redact
 from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource
+from shoot2top.sources.tracking import RefreshTracker
+
+log = logging.getLogger(__name__)
+
+_METRICS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+FIELDS = {
+    "posts": "id,created_time,message,permalink_url,from,shares,"
+    + _METRICS
+    + ",attachments{media_type,type,url,title,target}",
+    "videos": "id,created_time,updated_time,title,description,length,permalink_url,from,"
+    + _METRICS,
+}
+EDGES = tuple(FIELDS)  # a Page's listings: posts, then videos
+VIEWS_METRIC = "total_video_views"
+PAGE_SIZE = 100  # `limit` of a listing page (the Graph API's maximum for these edges)
+MAX_LISTING_PAGES = 100  # a runaway paging loop stops here
+MULTI_ID_MAX = 50  # ids per multi-id read
+DEFAULT_LOOKBACK_S = 86_400.0  # first poll of a Page, when tracking is off
+STATE_VERSION = 1
+
+
+class _Watermark:
+    """Where one Page listing stands: the newest emitted created time and the ids
+    emitted at that second."""
+
+    def __init__(self, at: int | None = None, seen: list[str] | None = None) -> None:
+        self.at = at
+        self.seen = set(seen or ())
+
+    def covers(self, created: int, item_id: str) -> bool:
+        """Already emitted, or older than what was emitted."""
+        if self.at is None:
+            return False
+        return created < self.at or (created == self.at and item_id in self.seen)
+
+    def advance(self, created: int, item_id: str) -> None:
+        if self.at is None or created > self.at:
+            self.at, self.seen = created, {item_id}
+        elif created == self.at:
+            self.seen.add(item_id)
+
+    def state(self) -> dict[str, Any]:
+        return {"watermark": self.at, "seen": sorted(self.seen)}
 
 
 class FacebookSource(LiveSource):
+    """Polls configured Pages' posts and videos; refreshes tracked ones' metrics."""
+
+    platform_source = "facebook"
+
     def __init__(
         self,
         config: FacebookSourceConfig,
@@ -22,10 +88,256 @@ class FacebookSource(LiveSource):
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(config.name, clock=clock)
-        raise NotImplementedError
+        if not access_token:
+            raise ValueError(f"facebook source {config.name!r}: access_token is empty")
+        self.config = config
+        self.pages = list(dict.fromkeys(config.pages))
+        self.dead_letters = dead_letters or DeadLetters(None)
+        self.tracker = RefreshTracker(
+            config.tracking.steps_s(), max_items=config.tracking.max_items
+        )
+        self.lookback_s = self.tracker.window_s or DEFAULT_LOOKBACK_S
+        self.version = config.api_version
+        self.graph = GraphClient(
+            name=f"facebook source {config.name!r}",
+            api_url=config.api_url,
+            token=access_token,
+            clock=clock,
+            wait=self.wait,
+            throttle_at_pct=config.throttle_at_pct,
+            on_response=self._count_response,
+        )
+        self.marks = {page: {edge: _Watermark() for edge in EDGES} for page in self.pages}
+        self.topics: dict[str, str] = {}  # tracked key -> the Page it was found under
+        self._next_poll = dict.fromkeys(self.pages, 0.0)
+        self.refreshes = 0
+        self.forgotten = 0
+        self._restore(resume or {})
+
+    # ------------------------------------------------------------------ the stream
 
     def __iter__(self) -> Iterator[Item | None]:
-        raise NotImplementedError
+        while True:
+            for page in self.pages:
+                started = self.clock.time()
+                if self._next_poll[page] <= started:
+                    yield from self._poll(page)
+                    self._next_poll[page] = started + self.config.poll_interval_s
+            yield from self._refresh_due()
+            next_refresh = self.tracker.next_due()
+            upcoming = min(self._next_poll.values())
+            if next_refresh is not None:
+                upcoming = min(upcoming, next_refresh)
+            yield from self.wait_until(upcoming)
+
+    def _poll(self, page: str) -> Iterator[Item | None]:
+        """List a Page's new posts and videos and emit them, oldest first."""
+        for edge in EDGES:
+            mark = self.marks[page][edge]
+            since = mark.at if mark.at is not None else int(self.clock.time() - self.lookback_s)
+            path = f"/{self.version}/{quote(page, safe='')}/{edge}"
+            params = {"fields": FIELDS[edge], "since": str(since), "limit": str(PAGE_SIZE)}
+            try:
+                found = yield from self._list(path, params, since)
+            except GraphError as error:
+                self._failed(self.graph.describe(path, params), error)
+                continue
+            for created, obj in sorted(found, key=lambda entry: (entry[0], str(entry[1]["id"]))):
+                item_id = str(obj["id"])
+                if mark.covers(created, item_id):
+                    continue  # the watermark second, listed again by the inclusive `since`
+                key = f"{edge}:{item_id}"
+                if key in self.tracker:  # emitted already, under another Page
+                    self.duplicates_dropped += 1
+                    mark.advance(created, item_id)
+                    continue
+                if edge == "videos":
+                    obj = yield from self._with_views(obj)
+                payload = redact(obj, self.graph.token)
+                mark.advance(created, item_id)
+                if not self._valid(payload, self.graph.describe(path, params)):
+                    continue
+                self.tracker.track(key, created, self.clock.time())
+                self.topics[key] = page
+                yield self.stamp(POST, payload, edge, page)
+
+    def _list(
+        self, path: str, params: dict[str, str], since: int
+    ) -> Generator[None, None, list[tuple[int, dict[str, Any]]]]:
+        """Every object of a listing created at or after `since`, following the cursors."""
+        found: list[tuple[int, dict[str, Any]]] = []
+        for _ in range(MAX_LISTING_PAGES):
+            where = self.graph.describe(path, params)
+            body = yield from self.graph.get(path, params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise GraphMalformed(f"GET {where}: the answer has no 'data' list")
+            reached_older = False
+            for obj in data:
+                created = self._created(obj, where)
+                if created is None:
+                    continue
+                if created < since:
+                    reached_older = True  # listings are newest first: the rest is older
+                    continue
+                found.append((created, obj))
+            paging = body.get("paging")
+            next_url = paging.get("next") if isinstance(paging, dict) else None
+            if reached_older or not data or not isinstance(next_url, str):
+                return found
+            path, params = self.graph.follow(next_url)
+        log.warning("%s: %s: stopped after %d pages", self.name, path, MAX_LISTING_PAGES)
+        return found
+
+    def _with_views(self, video: dict[str, Any]) -> Generator[None, None, dict[str, Any]]:
+        """The video with its lifetime ``total_video_views`` insight merged in."""
+        path = f"/{self.version}/{quote(str(video['id']), safe='')}/video_insights"
+        try:
+            body = yield from self.graph.get(path, {"metric": VIEWS_METRIC})
+        except GraphError as error:
+            self._failed(self.graph.describe(path), error)
+            return video
+        insights = body.get("data")
+        if not isinstance(insights, list):
+            self._failed(self.graph.describe(path), GraphMalformed("no 'data' list"))
+            return video
+        return {**video, "video_insights": {"data": insights}}
+
+    # ------------------------------------------------------------------ refreshes
+
+    def _refresh_due(self) -> Iterator[Item | None]:
+        """Re-read one batch of tracked objects whose refresh is due."""
+        keys = self.tracker.due(self.clock.time(), MULTI_ID_MAX)
+        by_edge: dict[str, list[str]] = {}
+        for key in keys:
+            edge, _, item_id = key.partition(":")
+            by_edge.setdefault(edge, []).append(item_id)
+        for edge, ids in by_edge.items():
+            found = yield from self._read_many(edge, ids)
+            for item_id in ids:
+                key = f"{edge}:{item_id}"
+                if item_id not in found:  # failed this time: try again at the next step
+                    self.tracker.refreshed(key, self.clock.time())
+                    continue
+                obj = found[item_id]
+                if obj is None:
+                    log.info("%s: %s %s no longer exists; forgotten", self.name, edge, item_id)
+                    self.tracker.forget(key)
+                    self.topics.pop(key, None)
+                    self.forgotten += 1
+                    continue
+                if edge == "videos":
+                    obj = yield from self._with_views(obj)
+                payload = redact(obj, self.graph.token)
+                self.tracker.refreshed(key, self.clock.time())
+                if self._valid(payload, f"refresh of {key}"):
+                    self.refreshes += 1
+                    yield self.stamp(POST, payload, "refresh", self.topics.get(key))
+
+    def _read_many(
+        self, edge: str, ids: list[str]
+    ) -> Generator[None, None, dict[str, dict[str, Any] | None]]:
+        """Current objects by id (None: gone); ids whose read failed are absent. One
+        multi-id read; if it fails because some object is gone, one read per id."""
+        path = f"/{self.version}/"
+        params = {"ids": ",".join(ids), "fields": FIELDS[edge]}
+        try:
+            body = yield from self.graph.get(path, params)
+            return {
+                item_id: body[item_id] for item_id in ids if isinstance(body.get(item_id), dict)
+            }
+        except GraphError as error:
+            if not error.gone:
+                self._failed(self.graph.describe(path, params), error)
+                return {}
+        found: dict[str, dict[str, Any] | None] = {}
+        for item_id in ids:
+            one = f"/{self.version}/{quote(item_id, safe='')}"
+            try:
+                found[item_id] = yield from self.graph.get(one, {"fields": FIELDS[edge]})
+            except GraphError as error:
+                if error.gone:
+                    found[item_id] = None
+                else:
+                    self._failed(self.graph.describe(one), error)
+        return found
+
+    # ------------------------------------------------------------------ state
 
     def snapshot(self) -> dict[str, Any]:
-        raise NotImplementedError
+        self.topics = {key: page for key, page in self.topics.items() if key in self.tracker}
+        return {
+            "version": STATE_VERSION,
+            "pages": {
+                page: {edge: mark.state() for edge, mark in edges.items()}
+                for page, edges in self.marks.items()
+            },
+            "tracker": self.tracker.snapshot(),
+            "topics": dict(self.topics),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"facebook source {self.name!r}: resume state version {state.get('version')!r}"
+                f" is not {STATE_VERSION}; start over with --no-resume"
+            )
+        for page, edges in (state.get("pages") or {}).items():
+            if page not in self.marks:
+                continue  # a Page no longer configured
+            for edge, mark in (edges or {}).items():
+                if edge in self.marks[page]:
+                    self.marks[page][edge] = _Watermark(mark.get("watermark"), mark.get("seen"))
+        self.tracker.restore(state.get("tracker"), self.clock.time())
+        self.topics = {
+            key: page for key, page in (state.get("topics") or {}).items() if key in self.tracker
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _created(self, obj: Any, where: str) -> int | None:
+        """An object's created time (unix s), or None after dead-lettering it."""
+        if not isinstance(obj, dict) or not obj.get("id"):
+            self._reject(where, "listing entry without an id", obj)
+            return None
+        try:
+            return int(parse_time(obj.get("created_time"), "created_time").timestamp())
+        except InvalidPost as error:
+            self._reject(where, f"{obj['id']}: {error}", obj)
+            return None
+
+    def _valid(self, payload: dict[str, Any], where: str) -> bool:
+        try:
+            describe({POST: payload})
+        except InvalidPost as error:
+            self._reject(where, str(error), payload)
+            return False
+        return True
+
+    def _failed(self, where: str, error: GraphError) -> None:
+        """A call that failed for good: logged, and dead-lettered with the body excerpt."""
+        reason = self.graph.safe(str(error))
+        log.warning("%s: %s (dead-lettered)", self.name, reason)
+        self.dead_letters.record(self.name, self.graph.safe(where), reason, error.body)
+
+    def _reject(self, where: str, reason: str, item: Any = None) -> None:
+        where, reason = self.graph.safe(where), self.graph.safe(reason)
+        if item is not None:
+            item = redact(item, self.graph.token)
+        log.warning("%s: %s: %s (dead-lettered)", self.name, where, reason)
+        self.dead_letters.record(self.name, where, reason, item)
+
+    def _count_response(self, size: int) -> None:
+        self.api_calls += 1
+        self.bytes_read += size
+
+    def close(self) -> None:
+        self.graph.close()
+
+    def report(self) -> str:
+        return (
+            f"{super().report()}; {self.refreshes:,} refreshes, {self.forgotten:,} deleted "
+            f"objects forgotten, {self.graph.throttled_s:,.0f} s throttled"
+        )
