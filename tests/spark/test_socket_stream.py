@@ -51,7 +51,6 @@ def test_spark_counts_every_replayed_item_per_type(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     log: list[str] = []
-    spark = None
     try:
         for line in ingest.stderr:
             log.append(line)
@@ -68,11 +67,12 @@ def test_spark_counts_every_replayed_item_per_type(tmp_path):
             capture_output=True, text=True, timeout=100,
         )  # fmt: skip
         print(f"Spark job: {time.monotonic() - started:.1f} s")
-        out, _ = ingest.communicate(timeout=30)
+        assert spark.returncode == 0, spark.stderr[-3000:]
+        ingest.wait(timeout=30)  # stdout holds only the run summary: no pipe can fill
+        out = ingest.stdout.read()
         draining.join(timeout=5)
     finally:
         ingest.kill()
-    assert spark.returncode == 0, spark.stderr[-3000:]
     assert ingest.returncode == 0, "".join(log)
     assert json.loads(output.read_text()) == {"counts": dict(sorted(expected.items())),
                                               "total": 3000}  # fmt: skip
