@@ -1,17 +1,143 @@
-"""X/Twitter API v2 source (to be written)."""
+"""X/Twitter API v2 source: a filtered stream or recent-search polling, plus refreshes.
+
+``stream`` mode syncs the app's filtered-stream rules from `topics` (one rule per topic,
+tagged with the topic's name; stale rules deleted) and reads ``GET /2/tweets/search/
+stream``; a tweet's topic is the tag of the rule it matched. ``search`` mode polls
+``GET /2/tweets/search/recent`` per topic for tweets newer than the topic's watermark,
+following ``meta.next_token``. Every emitted tweet is tracked and re-read with ``GET
+/2/tweets`` on a decaying schedule, so its metrics (a video's view count) are observed
+over time. Each item is one tweet with only its own author and media::
+
+    {"tweet": {"data": {...}, "includes": {"users": [author], "media": [...]}}, "_topic": ...}
+
+Failures are retried on X's documented schedule: network errors linearly from 250 ms to
+16 s, HTTP errors exponentially from 5 s to 320 s, 429 exponentially from 60 s or until
+``x-rate-limit-reset`` when X says; refused credentials stop the source at once.
+
+Resume state: per topic the newest tweet id yielded (``since_id``), any search pass in
+progress (``passes``: its ``since_id`` and the oldest id it yielded, so a restart fetches
+exactly the rest), the refresh tracker (which also recognises duplicates) and each tracked
+tweet's topic. After a restart in stream mode the stream is connected first, then recent
+search catches up from each watermark while the stream buffers: nothing inside recent
+search's 7-day window is lost, and what is emitted twice is at most what was yielded
+between the last checkpoint and the crash.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import logging
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, NamedTuple
 
+import requests
+import tweepy
+
+from shoot2top import codec, posts
 from shoot2top.config import XSourceConfig
 from shoot2top.deadletter import DeadLetters
 from shoot2top.sources.base import Item
-from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource
+from shoot2top.sources.live import (
+    SYSTEM_CLOCK,
+    WAIT_SLICE_S,
+    Backoff,
+    Clock,
+    LiveSource,
+    SourceAuthError,
+    scrub,
+)
+from shoot2top.sources.tracking import RefreshTracker
+from shoot2top.sources.x_stream import (
+    FIELDS,
+    StreamConnection,
+    protect,
+    rest_client,
+    rules_client,
+)
+
+log = logging.getLogger(__name__)
+
+SEARCH_PAGE = 100  # recent search's max_results ceiling
+LOOKUP_IDS = 100  # GET /2/tweets takes at most 100 ids
+RECENT_WINDOW_S = 7 * 86400  # recent search reaches 7 days back
+WINDOW_MARGIN_S = 60.0
+TWITTER_EPOCH_MS = 1288834974657  # snowflake ids carry their creation time
+GONE = ("resource-not-found", "not-authorized-for-resource")  # deleted, protected…
+
+Window = dict[str, int | None]  # a search pass: {"since_id": …, "until_id": …}
+
+
+class XSourceError(RuntimeError):
+    """X refused a request that retrying cannot fix (a rejected rule, a bad request)."""
+
+
+class Failure(NamedTuple):
+    """A failed call: which schedule applies, why, and how long to wait before retrying."""
+
+    kind: str  # "network", "http" or "rate_limit"
+    reason: str
+    delay: float
+
+
+class Schedule:
+    """X's retry schedule, one counter per kind of failure; `reset()` after a success."""
+
+    def __init__(self) -> None:
+        self.network = Backoff.linear(0.25, 0.25, 16.0)
+        self.http = Backoff.exponential(5.0, 320.0)
+        self.rate_limit = Backoff.exponential(60.0, 900.0)  # X's rate windows are 15 min
+
+    def reset(self) -> None:
+        for backoff in (self.network, self.http, self.rate_limit):
+            backoff.reset()
+
+    def after_network(self, reason: str) -> Failure:
+        return Failure("network", reason, self.network.next_delay())
+
+    def after_http(self, reason: str) -> Failure:
+        return Failure("http", reason, self.http.next_delay())
+
+    def after_rate_limit(self, reason: str, reset_at: float | None, now: float) -> Failure:
+        if reset_at is not None and reset_at > now:
+            when = datetime.fromtimestamp(reset_at, UTC).strftime("%H:%M:%S")
+            return Failure("rate_limit", f"{reason} until {when} UTC", reset_at - now)
+        return Failure("rate_limit", reason, self.rate_limit.next_delay())
+
+
+class Includes(NamedTuple):
+    """A response's expansions indexed for picking one tweet's author and media."""
+
+    users: dict[Any, dict[str, Any]]
+    media: dict[Any, dict[str, Any]]
+
+    @classmethod
+    def of(cls, includes: Any) -> Includes:
+        includes = includes if isinstance(includes, dict) else {}
+        return cls(_index(includes.get("users"), "id"), _index(includes.get("media"), "media_key"))
+
+
+def envelope(tweet: dict[str, Any], includes: Includes, **extra: Any) -> dict[str, Any]:
+    """One tweet as X's v2 envelope with only its own author and media (a search page
+    carries the includes of a hundred tweets)."""
+    chosen: dict[str, Any] = {}
+    author = includes.users.get(tweet.get("author_id"))
+    if author is not None:
+        chosen["users"] = [author]
+    attachments = tweet.get("attachments")
+    keys = attachments.get("media_keys") if isinstance(attachments, dict) else None
+    media = [includes.media[key] for key in keys or () if key in includes.media]
+    if media:
+        chosen["media"] = media
+    return {"data": tweet, "includes": chosen, **extra}
 
 
 class XSource(LiveSource):
+    """Tweets about the configured topics, with refreshed metrics; see the module doc."""
+
+    platform_source = "x"
+
     def __init__(
         self,
         config: XSourceConfig,
@@ -22,10 +148,521 @@ class XSource(LiveSource):
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(config.name, clock=clock)
-        raise NotImplementedError
+        if not bearer_token:
+            raise ValueError(f"source {config.name!r}: bearer_token is empty")
+        protect(bearer_token)
+        self.config = config
+        self.api_url = config.api_url.rstrip("/")
+        self.dead_letters = dead_letters or DeadLetters(None)
+        self._token = bearer_token
+        self._client = rest_client(bearer_token, self.api_url)
+        self._rules = rules_client(bearer_token, self.api_url)
+        self._connection: StreamConnection | None = None
+        self.tracker = RefreshTracker(
+            config.tracking.steps_s(), max_items=config.tracking.max_items
+        )
+        self._since: dict[str, int] = {}
+        self._passes: dict[str, Window] = {}
+        self._topic_of: dict[str, str] = {}
+        self._stream_schedule = Schedule()
+        self._refresh_schedule = Schedule()
+        self._refresh_blocked_until = 0.0
+        self.waits: deque[tuple[str, float]] = deque(maxlen=1000)
+        """The retry waits taken, (kind, seconds), newest last: for reports and tests."""
+        self.connections = 0
+        self.refreshes = 0
+        self.forgotten = 0
+        self._restore(resume or {})
 
-    def __iter__(self) -> Iterator[Item | None]:
-        raise NotImplementedError
+    # ------------------------------------------------------------------ state
 
     def snapshot(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return {
+            "since_id": {topic: str(tweet_id) for topic, tweet_id in self._since.items()},
+            "passes": {
+                topic: {key: _text(value) for key, value in window.items()}
+                for topic, window in self._passes.items()
+            },
+            "tracking": self.tracker.snapshot(),
+            "topic_of": {i: t for i, t in self._topic_of.items() if i in self.tracker},
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        topics = self.config.topics
+        try:
+            self._since = {
+                topic: int(tweet_id)
+                for topic, tweet_id in (state.get("since_id") or {}).items()
+                if topic in topics
+            }
+            self._passes = {
+                topic: {
+                    "since_id": _number(window.get("since_id")),
+                    "until_id": _number(window.get("until_id")),
+                }
+                for topic, window in (state.get("passes") or {}).items()
+                if topic in topics
+            }
+            self.tracker.restore(state.get("tracking"), self.clock.time())
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ValueError(f"source {self.name!r}: unusable resume state ({error})") from None
+        self._topic_of = {
+            tweet_id: topic
+            for tweet_id, topic in (state.get("topic_of") or {}).items()
+            if tweet_id in self.tracker
+        }
+        if self.config.mode == "stream":  # catch up from each watermark before streaming
+            for topic, since in self._since.items():
+                self._passes.setdefault(topic, {"since_id": since, "until_id": None})
+
+    # ------------------------------------------------------------------ iteration
+
+    def __iter__(self) -> Iterator[Item | None]:
+        if self.config.mode == "stream":
+            return self._stream_mode()
+        return self._search_mode()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._client.session.close()
+        self._rules.session.close()
+
+    def report(self) -> str:
+        return (
+            f"{super().report()}, {self.refreshes:,} refreshes, {len(self.tracker):,} tracked, "
+            f"{self.forgotten:,} forgotten, {len(self.waits):,} retry waits"
+        )
+
+    def _stream_mode(self) -> Iterator[Item | None]:
+        yield from self._sync_rules()
+        while True:
+            connection = self._connection = StreamConnection(
+                self._token, self.api_url, self.config.keepalive_timeout_s
+            )
+            self.connections += 1
+            try:
+                for topic in list(self._passes):  # after a restart, while the stream buffers
+                    yield from self._search_pass(topic)
+                failure = yield from self._read(connection)
+            finally:
+                connection.close()
+                self._connection = None
+            yield from self._back_off(f"GET {connection.url}", failure)
+
+    def _search_mode(self) -> Iterator[Item | None]:
+        while True:
+            for topic in self.config.topics:
+                yield from self._search_pass(topic)
+                if self._refresh_due():
+                    yield from self._refresh()
+            yield from self._idle_until(self.clock.time() + self.config.poll_interval_s)
+
+    # ------------------------------------------------------------------ filtered stream
+
+    def _sync_rules(self) -> Generator[None, None, None]:
+        """Make the stream's rules exactly one per topic, tagged with the topic's name."""
+        url = f"{self.api_url}/2/tweets/search/stream/rules"
+        body = yield from self._rest(f"GET {url}", self._rules.get_rules)
+        wanted = {(query, topic) for topic, query in self.config.topics.items()}
+        present: set[tuple[Any, Any]] = set()
+        stale = []
+        for rule in _dicts(body.get("data")):
+            key = (rule.get("value"), rule.get("tag"))
+            if key in wanted and key not in present:
+                present.add(key)
+            else:
+                stale.append(str(rule.get("id")))
+        if stale:
+            what = f"POST {url} (deleting stale rules {', '.join(stale)})"
+            yield from self._rest(what, partial(self._rules.delete_rules, stale))
+        missing = [
+            tweepy.StreamRule(value=query, tag=topic)
+            for topic, query in self.config.topics.items()
+            if (query, topic) not in present
+        ]
+        if missing:
+            what = f"POST {url} (adding rules for {', '.join(r.tag for r in missing)})"
+            body = yield from self._rest(what, partial(self._rules.add_rules, missing))
+            self._check_added(body, what)
+        log.info(
+            "%s: stream rules synced: %d kept, %d added, %d deleted",
+            self.name,
+            len(present),
+            len(missing),
+            len(stale),
+        )
+
+    def _check_added(self, body: dict[str, Any], what: str) -> None:
+        by_query = {query: topic for topic, query in self.config.topics.items()}
+        for error in _dicts(body.get("errors")):
+            if error.get("title") == "DuplicateRule":
+                continue  # already there: fine
+            value = error.get("value")
+            details = "; ".join(map(str, error.get("details") or [])) or _problem(error)
+            raise XSourceError(
+                f"source {self.name!r}: X rejected the rule for topic "
+                f"{by_query.get(value, '?')!r} ({value!r}): {details} [{what}]"
+            )
+
+    def _read(self, connection: StreamConnection) -> Generator[Item | None, None, Failure]:
+        """Emit a connection's tweets until it ends; refreshes run between reads."""
+        healthy = False
+        while True:
+            if self._refresh_due():
+                yield from self._refresh()
+            event = connection.next_event(WAIT_SLICE_S)
+            if event is None:
+                yield None
+                continue
+            if event.kind == "open":
+                log.info("%s: connected to %s", self.name, connection.url)
+                continue
+            if event.kind == "http_error":
+                what = f"GET {connection.url}"
+                return self._judge(
+                    what, event.status, event.headers, event.body, self._stream_schedule
+                )
+            if event.kind == "dropped":
+                return self._stream_schedule.after_network(f"stream dropped: {event.reason}")
+            if not healthy:  # data flows again: the next failure starts a fresh schedule
+                healthy = True
+                self._stream_schedule.reset()
+            outcome = None
+            if event.kind == "line":
+                self.bytes_read += len(event.line) + 2
+                outcome = self._stream_message(event.line, connection.url)
+                if isinstance(outcome, Failure):
+                    return outcome
+            yield outcome  # None for a keep-alive, a duplicate…: the runner keeps ticking
+
+    def _stream_message(self, raw: bytes, url: str) -> Item | Failure | None:
+        try:
+            message = codec.loads(raw)
+        except codec.DecodeError as error:
+            self._dead_letter(url, f"malformed JSON line on the stream: {error}", raw)
+            return None
+        if not isinstance(message, dict):
+            self._dead_letter(url, "stream message is not a JSON object", raw)
+            return None
+        tweet = message.get("data")
+        if isinstance(tweet, dict):
+            rules = message.get("matching_rules")
+            extra = {} if rules is None else {"matching_rules": rules}
+            topic = self._topic_of_rules(rules)
+            includes = Includes.of(message.get("includes"))
+            return self._accept(tweet, includes, "filtered_stream", topic, url, extra)
+        errors = _dicts(message.get("errors"))
+        for error in errors:
+            if error.get("title") == "operational-disconnect" or "disconnect_type" in error:
+                return self._stream_schedule.after_network(
+                    f"X disconnected the stream: {_problem(error)}"
+                )
+        if errors:
+            log.warning("%s: the stream reported: %s", self.name, _problem(errors[0]))
+            return None
+        self._dead_letter(url, "stream message has neither data nor errors", raw)
+        return None
+
+    def _topic_of_rules(self, rules: Any) -> str | None:
+        tags = [rule.get("tag") for rule in _dicts(rules) if isinstance(rule.get("tag"), str)]
+        return next((tag for tag in tags if tag in self.config.topics), tags[0] if tags else None)
+
+    # ------------------------------------------------------------------ recent search
+
+    def _search_pass(self, topic: str) -> Generator[Item | None, None, None]:
+        """Fetch a topic's tweets newer than its watermark, newest first, page by page.
+
+        The pass is recorded in the resume state with the oldest id yielded so far, so
+        a restart fetches exactly the rest. A topic with no watermark starts from now:
+        one page of its newest tweets.
+        """
+        query = self.config.topics[topic]
+        window = self._passes.get(topic)
+        if window is None and topic in self._since:
+            window = self._passes[topic] = {"since_id": self._since[topic], "until_id": None}
+        params = self._window_params(topic, window) if window is not None else {}
+        url = f"GET {self.api_url}/2/tweets/search/recent"
+        token: str | None = None
+        while params is not None:
+            paging = {"next_token": token} if token else {}
+            call = partial(
+                self._client.search_recent_tweets,
+                query,
+                max_results=SEARCH_PAGE,
+                sort_order="recency",
+                **params,
+                **paging,
+                **FIELDS,
+            )
+            body = yield from self._rest(url, call)
+            includes = Includes.of(body.get("includes"))
+            for tweet in _dicts(body.get("data")):
+                item = self._accept(tweet, includes, "recent_search", topic, url)
+                tweet_id = _number(tweet.get("id"))
+                if window is not None and tweet_id is not None:
+                    until = window["until_id"]
+                    window["until_id"] = tweet_id if until is None else min(until, tweet_id)
+                if item is not None:
+                    yield item
+            meta = body.get("meta")
+            token = meta.get("next_token") if isinstance(meta, dict) else None
+            if window is None or not isinstance(token, str) or not token:
+                break
+        self._passes.pop(topic, None)
+
+    def _window_params(self, topic: str, window: Window) -> dict[str, Any] | None:
+        """since_id/until_id of a pass; start_time when the watermark has left the 7-day
+        window (X refuses older ids); None when nothing is left to fetch."""
+        floor = self.clock.time() - RECENT_WINDOW_S + WINDOW_MARGIN_S
+        since, until = window["since_id"], window["until_id"]
+        params: dict[str, Any] = {}
+        if until is not None:
+            if snowflake_time(until) <= floor or (since is not None and until <= since + 1):
+                return None
+            params["until_id"] = str(until)
+        if since is None:
+            return params
+        if snowflake_time(since) > floor:
+            params["since_id"] = str(since)
+            return params
+        start = datetime.fromtimestamp(floor, UTC)
+        log.warning(
+            "%s: topic %r: the watermark (tweet %s) is older than recent search's 7 days; "
+            "catching up from %s, tweets before it are lost",
+            self.name,
+            topic,
+            since,
+            posts.format_time(start),
+        )
+        params["start_time"] = start
+        return params
+
+    # ------------------------------------------------------------------ metric refreshes
+
+    def _refresh_due(self) -> bool:
+        due = self.tracker.next_due()
+        now = self.clock.time()
+        return due is not None and due <= now and now >= self._refresh_blocked_until
+
+    def _refresh(self) -> Iterator[Item]:
+        """Re-read the tweets whose refresh is due (100 per call) and emit them again.
+
+        A failed call does not block the stream: those refreshes are skipped and the next
+        ones wait for the retry schedule.
+        """
+        now = self.clock.time()
+        ids = self.tracker.due(now, LOOKUP_IDS)
+        if not ids:
+            return
+        url = f"GET {self.api_url}/2/tweets"
+        result = self._attempt(
+            url, partial(self._client.get_tweets, ids, **FIELDS), self._refresh_schedule
+        )
+        if isinstance(result, Failure):
+            for tweet_id in ids:
+                self.tracker.refreshed(tweet_id, now)
+            self._refresh_blocked_until = now + result.delay
+            self.waits.append((result.kind, result.delay))
+            log.warning(
+                "%s: %s: %s; %d refreshes skipped, next in %.2f s",
+                self.name,
+                url,
+                result.reason,
+                len(ids),
+                result.delay,
+            )
+            return
+        self._refresh_schedule.reset()
+        wanted = set(ids)
+        found = {
+            tweet["id"]: tweet for tweet in _dicts(result.get("data")) if tweet.get("id") in wanted
+        }
+        for error in _dicts(result.get("errors")):
+            tweet_id = error.get("resource_id") or error.get("value")
+            gone = str(error.get("type", "")).endswith(GONE)
+            if gone and tweet_id in wanted and tweet_id not in found:
+                self.tracker.forget(tweet_id)
+                self._topic_of.pop(tweet_id, None)
+                self.forgotten += 1
+                wanted.discard(tweet_id)
+        for tweet_id in wanted - found.keys():
+            self.tracker.refreshed(tweet_id, now)  # not answered: try again next time
+        includes = Includes.of(result.get("includes"))
+        for tweet_id, tweet in found.items():
+            payload = envelope(tweet, includes)
+            self.tracker.refreshed(tweet_id, now)
+            if self._valid(payload, url):
+                self.refreshes += 1
+                yield self.stamp("tweet", payload, "refresh", self._topic_of.get(tweet_id))
+
+    def _idle_until(self, moment: float) -> Iterator[Item | None]:
+        """Wait until `moment`, running refreshes as they fall due."""
+        while self.clock.time() < moment:
+            if self._refresh_due():
+                yield from self._refresh()
+                continue
+            wake = moment
+            due = self.tracker.next_due()
+            if due is not None:
+                wake = min(wake, max(due, self._refresh_blocked_until))
+            yield from self.wait_until(wake)
+
+    # ------------------------------------------------------------------ items
+
+    def _accept(
+        self,
+        tweet: dict[str, Any],
+        includes: Includes,
+        how: str,
+        topic: str | None,
+        where: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Item | None:
+        """A new tweet as an item (tracked, watermarked); None if a duplicate or bad."""
+        tweet_id = tweet.get("id")
+        if tweet_id in self.tracker:
+            self.duplicates_dropped += 1
+            return None
+        payload = envelope(tweet, includes, **(extra or {}))
+        info = self._valid(payload, where)
+        if info is None:
+            return None
+        now = self.clock.time()
+        self.tracker.track(info.item_id, info.created_at.timestamp(), now)
+        if topic is not None:
+            self._topic_of[info.item_id] = topic
+            if len(self._topic_of) > 2 * max(len(self.tracker), 1000):
+                self._topic_of = {i: t for i, t in self._topic_of.items() if i in self.tracker}
+            number = _number(info.item_id)
+            if number is not None and number > self._since.get(topic, 0):
+                self._since[topic] = number
+        return self.stamp("tweet", payload, how, topic)
+
+    def _valid(self, payload: dict[str, Any], where: str) -> posts.PostInfo | None:
+        try:
+            return posts.describe({"tweet": payload})
+        except posts.InvalidPost as error:
+            self._dead_letter(where, f"not a valid tweet: {error}", payload)
+            return None
+
+    def _dead_letter(self, where: str, reason: str, item: Any) -> None:
+        if isinstance(item, bytes):
+            item = item.decode("utf-8", "replace")
+        if isinstance(item, str):
+            item = scrub(item, [self._token])
+        self.dead_letters.record(self.name, where, scrub(reason, [self._token]), item)
+
+    # ------------------------------------------------------------------ calls and retries
+
+    def _rest(
+        self, what: str, call: Callable[[], requests.Response]
+    ) -> Generator[None, None, dict[str, Any]]:
+        """One REST call, retried on X's schedule (yielding while it waits)."""
+        schedule = Schedule()
+        while True:
+            result = self._attempt(what, call, schedule)
+            if not isinstance(result, Failure):
+                return result
+            yield from self._back_off(what, result)
+
+    def _attempt(
+        self, what: str, call: Callable[[], requests.Response], schedule: Schedule
+    ) -> dict[str, Any] | Failure:
+        """Make one call: its decoded body, or how long to wait before the next try.
+        Refused credentials raise `SourceAuthError`; other 4xx raise `XSourceError`."""
+        self.api_calls += 1
+        try:
+            response = call()
+        except tweepy.HTTPException as error:
+            answer = error.response
+            return self._judge(what, answer.status_code, answer.headers, answer.text, schedule)
+        except requests.RequestException as error:
+            return schedule.after_network(self._scrub(f"{type(error).__name__}: {error}"))
+        self.bytes_read += len(response.content)
+        try:
+            body = codec.loads(response.content)
+        except codec.DecodeError:
+            body = None
+        if not isinstance(body, dict):
+            return schedule.after_http(f"{response.status_code} answer is not a JSON object")
+        return body
+
+    def _judge(
+        self, what: str, status: int, headers: Mapping[str, str], body: str, schedule: Schedule
+    ) -> Failure:
+        """An HTTP error: raise if retrying cannot help, else which schedule applies."""
+        problem = _problem_text(body)
+        if status in (401, 403):
+            variable = self.config.bearer_token.variable
+            raise SourceAuthError(
+                self._scrub(
+                    f"source {self.name!r}: X refused the bearer token (${{{variable}}}) with "
+                    f"{status} {problem} at {what}; check the token and the app's access level"
+                )
+            )
+        if status in (420, 429):  # 420: the v1.1 streams' "enhance your calm"
+            reset = headers.get("x-rate-limit-reset")
+            reset_at = float(reset) if reset and reset.strip().isdigit() else None
+            return schedule.after_rate_limit(f"{status} {problem}", reset_at, self.clock.time())
+        if status >= 500:
+            return schedule.after_http(f"{status} {problem}")
+        raise XSourceError(self._scrub(f"source {self.name!r}: {what} failed: {status} {problem}"))
+
+    def _back_off(self, what: str, failure: Failure) -> Iterator[None]:
+        self.waits.append((failure.kind, failure.delay))
+        log.warning(
+            "%s: %s: %s; retrying in %.2f s",
+            self.name,
+            what,
+            self._scrub(failure.reason),
+            failure.delay,
+        )
+        yield from self.wait(failure.delay)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, [self._token])
+
+
+def snowflake_time(tweet_id: int) -> float:
+    """When a tweet id was minted (epoch s): X's ids start with a millisecond timestamp."""
+    return ((tweet_id >> 22) + TWITTER_EPOCH_MS) / 1000
+
+
+def _problem_text(body: str) -> str:
+    try:
+        parsed = codec.loads(body)
+    except (codec.DecodeError, TypeError):
+        return body.strip()[:200]
+    if isinstance(parsed, dict):
+        errors = _dicts(parsed.get("errors"))
+        return _problem(parsed if "title" in parsed or not errors else errors[0])
+    return body.strip()[:200]
+
+
+def _problem(problem: dict[str, Any]) -> str:
+    """An X v2 problem as ``Title: detail``."""
+    title = problem.get("title") or ""
+    detail = problem.get("detail") or problem.get("message") or ""
+    return f"{title}: {detail}" if title and detail else str(title or detail or problem)
+
+
+def _index(entries: Any, key: str) -> dict[Any, dict[str, Any]]:
+    return {entry.get(key): entry for entry in _dicts(entries)}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdecimal():
+        return int(value)
+    return None
+
+
+def _text(value: int | None) -> str | None:
+    return None if value is None else str(value)
