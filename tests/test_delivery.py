@@ -82,6 +82,30 @@ def test_checkpoints_never_pass_an_item_still_in_flight(tmp_path):
     assert drain(resumed) == []
 
 
+def test_a_message_carries_the_items_ready_at_once_and_pending_counts_items(tmp_path):
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    tracked = TrackedSource(
+        ListSource(stream(10)), items_per_message=4, max_pending=6, max_fails=0,
+        dead_letters=letters,
+    )  # fmt: skip
+    first = drain(tracked)
+    assert [(message_id, len(items)) for message_id, items in first] == [(1, 4), (2, 2)]
+    tracked.ack(1)
+    assert [(message_id, len(items)) for message_id, items in drain(tracked)] == [(3, 4)]
+    tracked.fail(2)  # max_fails=0: both of its items are dead-lettered, one entry each
+    assert [entry["item"] for entry in letters.entries()] == first[1][1]
+    assert tracked.pending_items == 4 and tracked.dead_lettered == 2
+
+
+def test_a_batch_message_is_acked_when_its_last_item_is_durable(tmp_path):
+    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=3, batch_age_s=3600))
+    assert sink.write("a", stream(2)) == ([], [])
+    assert sink.write("b", stream(4)[2:]) == (["a"], [])  # items 1-3 stored, item 4 not
+    sink.sink.flush()
+    assert sink.tick() == (["b"], [])
+    assert sink.write("empty", []) == (["empty"], [])
+
+
 def test_a_slow_source_is_checkpointed_by_time_too(tmp_path):
     """A live source may emit a few items a minute: marks come every interval as well."""
     now = [0.0]
@@ -103,7 +127,7 @@ def test_a_slow_source_is_checkpointed_by_time_too(tmp_path):
 
 def test_acking_sink_acks_only_durable_items(tmp_path):
     sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=3, batch_age_s=3600))
-    answers = [sink.write(f"t{i}", item) for i, item in enumerate(stream(4))]
+    answers = [sink.write(f"t{i}", [item]) for i, item in enumerate(stream(4))]
     assert answers == [([], []), ([], []), (["t0", "t1", "t2"], []), ([], [])]
     sink.sink.flush()
     assert sink.tick() == (["t3"], [])
@@ -122,9 +146,9 @@ def test_a_failed_write_fails_everything_not_yet_durable_and_starts_afresh(tmp_p
         return made[-1]
 
     sink = AckingSink(make)
-    sink.write("a", stream(1)[0])
-    sink.write("b", stream(2)[1])
-    assert sink.write("c", stream(3)[2]) == ([], ["a", "b", "c"])
+    sink.write("a", stream(1))
+    sink.write("b", stream(2)[1:])
+    assert sink.write("c", stream(3)[2:]) == ([], ["a", "b", "c"])
     assert len(made) == 2 and sink.sink is made[1] and made[1].pending == 0
 
 
@@ -136,7 +160,7 @@ def test_emit_to_durable_latencies_are_logged(tmp_path):
         latency_log=log,
         clock=lambda: now[0],
     )
-    sink.write("a", stream(1)[0], emitted_at=99.5)
+    sink.write("a", stream(1), emitted_at=99.5)
     now[0] = 100.25
-    assert sink.write("b", stream(2)[1], emitted_at=100.0) == (["a", "b"], [])
+    assert sink.write("b", stream(2)[1:], emitted_at=100.0) == (["a", "b"], [])
     assert log.read_text().split() == ["750.0", "250.0"]

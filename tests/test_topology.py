@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from factories import T0, tweet
-from shoot2top.topology import PIPELINE_KEY, item_of, pipeline_of, plan, tuple_of
+from shoot2top.topology import PIPELINE_KEY, items_of, pipeline_of, plan, tuple_of
 
 REPO = Path(__file__).parents[1]
 
@@ -33,7 +33,8 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
     assert [(c.name, c.parallelism) for c in wiring.spouts] == [("sample", 2)]
     assert [(c.name, c.parallelism) for c in wiring.bolts] == [("archive", 3), ("warehouse", 1)]
     conf = wiring.storm_conf
-    assert conf["topology.workers"] == 2 and conf["topology.max.spout.pending"] == 300
+    # 300 items pending at most, 100 items a tuple: 3 tuples
+    assert conf["topology.workers"] == 2 and conf["topology.max.spout.pending"] == 3
     assert (
         conf["topology.message.timeout.secs"] == 30 and conf["topology.tick.tuple.freq.secs"] == 1
     )
@@ -64,9 +65,9 @@ def test_the_replay_topology_wires_the_config(config, monkeypatch):
     assert set(topology.bolts["warehouse"].common.inputs) != set()
 
 
-def test_an_item_travels_as_one_json_string_with_its_key_order():
-    item = {"_source": "z", **tweet("1", T0)}
-    values = tuple_of(item, 12.5)
+def test_items_travel_as_one_json_string_with_their_key_order():
+    items = [{"_source": "z", **tweet("1", T0)}, tweet("2", T0)]
+    values = tuple_of(items, 12.5)
     assert isinstance(values[0], str) and values[1] == 12.5
-    assert list(item_of(values[0])) == list(item) and item_of(values[0]) == item
-    assert item_of(item) is item  # a tuple from a spout that sends objects
+    assert items_of(values[0]) == items and list(items_of(values[0])[0]) == list(items[0])
+    assert items_of(items[0]) == [items[0]]  # a tuple from a spout that sends an object

@@ -11,7 +11,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from shoot2top.topology import acking_sink, item_of
+from shoot2top.topology import acking_sink, items_of
 
 
 class SinkBolt(Bolt):
@@ -24,7 +24,7 @@ class SinkBolt(Bolt):
 
     def process(self, tup: Any) -> None:
         emitted_at = tup.values[1] if len(tup.values) > 1 else None
-        self._answer(*self.writer.write(tup.id, item_of(tup.values[0]), emitted_at))
+        self._answer(*self.writer.write(tup.id, items_of(tup.values[0]), emitted_at))
 
     def process_tick(self, tup: Any) -> None:
         self._answer(*self.writer.tick())

@@ -301,7 +301,12 @@ class StormOptions(Strict):
     """How the pipeline runs as a Storm topology (ignored in-process)."""
 
     workers: int = Field(1, ge=1)
-    max_spout_pending: int = Field(2000, ge=1)
+    max_spout_pending: int = Field(
+        10_000, ge=1, description="items emitted by a spout task and not yet acked"
+    )
+    items_per_tuple: int = Field(
+        100, ge=1, description="most items a tuple carries (what a source has ready at once)"
+    )
     message_timeout_s: int = Field(60, ge=1)
     max_fails: int = Field(
         10, ge=0, description="re-emits of a failed item (backing off to 30 s) before dead-letter"

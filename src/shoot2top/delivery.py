@@ -33,12 +33,17 @@ RETRY_MAX_S = 30.0
 
 @dataclass
 class _InFlight:
-    item: Item
+    items: list[Item]
     fails: int = 0
 
 
 class TrackedSource:
-    """Message ids, bounded pending, bounded retries and ack-safe checkpoints."""
+    """Message ids, bounded pending, bounded retries and ack-safe checkpoints.
+
+    One message carries a batch of up to `items_per_message` items (what the source has
+    ready at once): per-message costs across the topology are paid once per batch, and
+    a slow source still sends each item as soon as it arrives.
+    """
 
     def __init__(
         self,
@@ -48,24 +53,27 @@ class TrackedSource:
         dead_letters: DeadLetters | None = None,
         max_pending: int = 1000,
         max_fails: int = 3,
+        items_per_message: int = 1,
         checkpoint_every: int = 500,
         checkpoint_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_pending < 1 or max_fails < 0:
+        if max_pending < 1 or max_fails < 0 or items_per_message < 1:
             raise ValueError(
-                f"max_pending must be >= 1 and max_fails >= 0 (got {max_pending}, {max_fails})"
+                "max_pending and items_per_message must be >= 1 and max_fails >= 0 (got "
+                f"{max_pending}, {items_per_message}, {max_fails})"
             )
         self.source = source
         self.checkpoints = checkpoints
         self.dead_letters = dead_letters or DeadLetters(None)
         self.max_pending = max_pending
         self.max_fails = max_fails
+        self.items_per_message = items_per_message
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
         self.clock = clock
-        self._last_mark = clock()
         self.in_flight: OrderedDict[int, _InFlight] = OrderedDict()
+        self.pending_items = 0
         self.retry: list[tuple[float, int]] = []  # heap of (due time, message id)
         self.emitted = 0
         self.acked = 0
@@ -73,42 +81,59 @@ class TrackedSource:
         self.exhausted = False
         self._iterator: Iterator[Item | None] = iter(source)
         self._ids = itertools.count(1)
+        self._last_mark = clock()
+        self._last_mark_count = 0
         # (message id, source snapshot right after it): checkpoint candidates
         self._marks: list[tuple[int, dict[str, Any]]] = []
 
-    def next(self) -> tuple[int, Item] | None:
-        """The next (message id, item) to emit: a retry first, then a new item; None if
+    def next(self) -> tuple[int, list[Item]] | None:
+        """The next (message id, items) to emit: a retry first, then new items; None if
         nothing is due now (idle source, end of input, or too many pending)."""
         while self.retry and self.retry[0][0] <= self.clock():
             _, message_id = heapq.heappop(self.retry)
             if message_id in self.in_flight:
-                return message_id, self.in_flight[message_id].item
-        if self.exhausted or len(self.in_flight) >= self.max_pending:
+                return message_id, self.in_flight[message_id].items
+        room = min(self.items_per_message, self.max_pending - self.pending_items)
+        if self.exhausted or room <= 0:
             return None
-        try:
-            item = next(self._iterator)
-        except StopIteration:
-            self.exhausted = True
-            self._maybe_checkpoint()
-            return None
-        if item is None:
+        items = self._take(room)
+        if not items:
             return None
         message_id = next(self._ids)
-        self.in_flight[message_id] = _InFlight(item)
-        self.emitted += 1
+        self.in_flight[message_id] = _InFlight(items)
+        self.pending_items += len(items)
+        self.emitted += len(items)
         # Mark every so many items, and every so often for slow (live) sources.
         now = self.clock()
         if (
-            self.emitted % self.checkpoint_every == 0
+            self.emitted - self._last_mark_count >= self.checkpoint_every
             or now - self._last_mark >= self.checkpoint_interval_s
         ):
             self._marks.append((message_id, self.source.snapshot()))
-            self._last_mark = now
-        return message_id, item
+            self._last_mark, self._last_mark_count = now, self.emitted
+        return message_id, items
+
+    def _take(self, room: int) -> list[Item]:
+        """Up to `room` items the source has ready now."""
+        items: list[Item] = []
+        while len(items) < room:
+            try:
+                item = next(self._iterator)
+            except StopIteration:
+                self.exhausted = True
+                if not items:
+                    self._maybe_checkpoint()
+                break
+            if item is None:
+                break
+            items.append(item)
+        return items
 
     def ack(self, message_id: int) -> None:
-        if self.in_flight.pop(message_id, None) is not None:
-            self.acked += 1
+        entry = self.in_flight.pop(message_id, None)
+        if entry is not None:
+            self.pending_items -= len(entry.items)
+            self.acked += len(entry.items)
             self._maybe_checkpoint()
 
     def fail(self, message_id: int) -> None:
@@ -119,11 +144,13 @@ class TrackedSource:
         entry.fails += 1
         if entry.fails > self.max_fails:
             del self.in_flight[message_id]
-            self.dead_lettered += 1
-            self.dead_letters.record(
-                self.source.name, f"message {message_id}",
-                f"failed {entry.fails} times downstream", entry.item,
-            )  # fmt: skip
+            self.pending_items -= len(entry.items)
+            self.dead_lettered += len(entry.items)
+            for item in entry.items:
+                self.dead_letters.record(
+                    self.source.name, f"message {message_id}",
+                    f"failed {entry.fails} times downstream", item,
+                )  # fmt: skip
             self._maybe_checkpoint()
         else:  # back off: a sink that just failed is rarely back the next millisecond
             delay = min(RETRY_BASE_S * 2 ** (entry.fails - 1), RETRY_MAX_S)
@@ -162,22 +189,26 @@ class AckingSink:
         self.sink = make_sink()
         self.latency_log = None if latency_log is None else Path(latency_log)
         self.clock = clock
-        # ticket -> (message id, when its spout emitted it)
-        self._waiting: OrderedDict[int, tuple[Any, float | None]] = OrderedDict()
+        # ticket of a message's last item -> (message id, when emitted, items in it)
+        self._waiting: OrderedDict[int, tuple[Any, float | None, int]] = OrderedDict()
 
     def write(
-        self, message_id: Any, item: Item, emitted_at: float | None = None
+        self, message_id: Any, items: list[Item], emitted_at: float | None = None
     ) -> tuple[list[Any], list[Any]]:
-        """Write one item; returns (message ids now durable, message ids lost).
+        """Write one message's items; returns (message ids now durable, message ids lost).
 
-        With `emitted_at` (epoch seconds) and a `latency_log`, the emit-to-durable
-        latency of every item is appended there, in milliseconds, one per line.
+        A message is durable once its last item is. With `emitted_at` (epoch seconds)
+        and a `latency_log`, the emit-to-durable latency of every item is appended there,
+        in milliseconds, one per line.
         """
+        if not items:
+            return [message_id], []
         try:
-            ticket = self.sink.write(item)
+            for item in items:
+                ticket = self.sink.write(item)
         except Exception as error:
             return [], self._lose(message_id, error)
-        self._waiting[ticket] = (message_id, emitted_at)
+        self._waiting[ticket] = (message_id, emitted_at, len(items))
         return self._durable(), []
 
     def tick(self) -> tuple[list[Any], list[Any]]:
@@ -196,10 +227,10 @@ class AckingSink:
         durable = self.sink.durable_ticket
         now = self.clock()
         while self._waiting and next(iter(self._waiting)) <= durable:
-            message_id, emitted_at = self._waiting.popitem(last=False)[1]
+            message_id, emitted_at, count = self._waiting.popitem(last=False)[1]
             done.append(message_id)
             if emitted_at is not None:
-                latencies.append(f"{(now - emitted_at) * 1000:.1f}\n")
+                latencies += [f"{(now - emitted_at) * 1000:.1f}\n"] * count
         if latencies and self.latency_log is not None:
             with open(self.latency_log, "a") as handle:
                 handle.writelines(latencies)
@@ -210,7 +241,7 @@ class AckingSink:
         the sink starts afresh (its buffer may be half-written)."""
         log.warning("sink %s failed, failing %d pending tuples: %s",
                     self.sink.name, len(self._waiting) + 1, error)  # fmt: skip
-        lost = [message for message, _ in self._waiting.values()]
+        lost = [message for message, _, _ in self._waiting.values()]
         if message_id is not None:
             lost.append(message_id)
         self._waiting.clear()

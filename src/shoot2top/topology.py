@@ -60,7 +60,7 @@ def plan(config_path: str | Path) -> TopologyPlan:
         storm_conf={
             PIPELINE_KEY: codec.dumps(config.model_dump(mode="json")).decode(),
             "topology.workers": storm.workers,
-            "topology.max.spout.pending": storm.max_spout_pending,
+            "topology.max.spout.pending": -(-storm.max_spout_pending // storm.items_per_tuple),
             "topology.message.timeout.secs": storm.message_timeout_s,
             "topology.tick.tuple.freq.secs": TICK_SECONDS,
         },
@@ -86,18 +86,21 @@ def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     return config.model_copy(update=updates)
 
 
-def tuple_of(item: Item, emitted_at: float) -> list[Any]:
-    """A spout's tuple values: the item as one JSON string, and when it was emitted.
+def tuple_of(items: list[Item], emitted_at: float) -> list[Any]:
+    """A spout's tuple values: its items as one JSON array string, and the emit time.
 
     A string crosses the multilang JSON and the JVM as one value instead of a tree of
-    maps, which is cheaper on both sides; it also keeps the item's key order.
+    maps, which is cheaper on both sides; it also keeps each item's key order.
     """
-    return [codec.dumps(item).decode(), emitted_at]
+    return [codec.dumps(items).decode(), emitted_at]
 
 
-def item_of(value: Any) -> Item:
-    """The item in a tuple: a JSON string from our spouts, or an object from others."""
-    return codec.loads(value) if isinstance(value, str) else value
+def items_of(value: Any) -> list[Item]:
+    """The items in a tuple: a JSON array string from our spouts; an item object or a
+    list of them from other spouts."""
+    if isinstance(value, str):
+        value = codec.loads(value)
+    return value if isinstance(value, list) else [value]
 
 
 def pipeline_of(storm_conf: dict[str, Any]) -> PipelineConfig:
@@ -126,6 +129,7 @@ def tracked_source(
         dead_letters=dead_letters,
         max_pending=config.storm.max_spout_pending,
         max_fails=config.storm.max_fails,
+        items_per_message=config.storm.items_per_tuple,
         checkpoint_interval_s=config.checkpoint_interval_s,
     )
 

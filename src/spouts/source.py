@@ -1,4 +1,4 @@
-"""The spout for every shoot2top source: one item per tuple, with a message id.
+"""The spout for every shoot2top source: tuples of items ready at once, with message ids.
 
 The source is the pipeline's source whose name is this component's id; the delivery
 logic (pending, retries, dead letters, ack-safe checkpoints) is `TrackedSource`'s.
@@ -13,7 +13,7 @@ from streamparse import Spout
 
 from shoot2top.topology import tracked_source, tuple_of
 
-EMITS_PER_NEXT = 100
+EMITS_PER_NEXT = 10
 
 
 def task_index(context: dict[str, Any]) -> tuple[int, int]:
@@ -26,7 +26,7 @@ def task_index(context: dict[str, Any]) -> tuple[int, int]:
 
 
 class SourceSpout(Spout):
-    outputs: ClassVar[list[str]] = ["item", "emitted_at"]
+    outputs: ClassVar[list[str]] = ["items", "emitted_at"]
 
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         index, count = task_index(context)
@@ -38,8 +38,8 @@ class SourceSpout(Spout):
             due = self.tracked.next()
             if due is None:
                 return
-            message_id, item = due
-            self.emit(tuple_of(item, time.time()), tup_id=message_id)
+            message_id, items = due
+            self.emit(tuple_of(items, time.time()), tup_id=message_id)
 
     def ack(self, tup_id: Any) -> None:
         self.tracked.ack(int(tup_id))

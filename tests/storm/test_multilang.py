@@ -22,7 +22,7 @@ def conf(tmp_path, sample_lake, pg_dsn, monkeypatch):
     config.write_text(json.dumps({
         "name": "replay",
         "state_dir": str(tmp_path / "state"),
-        "storm": {"max_spout_pending": 50, "max_fails": 1},
+        "storm": {"max_spout_pending": 50, "items_per_tuple": 10, "max_fails": 1},
         "sources": [{"type": "lake", "name": "sample", "uri": str(sample_lake)}],
         "sinks": [
             {"type": "lake", "name": "archive", "uri": str(tmp_path / "out"), "batch_items": 40},
@@ -40,12 +40,12 @@ def test_the_topology_carries_secret_references_not_secrets(conf, pg_dsn):
 def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_path, sample_lake):
     spout = Component("spouts.source.SourceSpout", conf, context("sample"), tmp_path / "pids")
     emitted = []
-    while len(emitted) < 60:
+    while len(emitted) < 10:
         batch = spout.next()
         if not batch:
             break
         emitted += batch
-    assert len(emitted) == 50  # max_spout_pending
+    assert len(emitted) == 5  # 50 items pending at most (max_spout_pending), 10 a tuple
     assert all(m["command"] == "emit" and "id" in m for m in emitted)
     first = emitted[0]
     spout.spout_answer("fail", first["id"])
@@ -58,9 +58,9 @@ def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_
         spout.spout_answer("ack", message["id"])
     spout.close()
     dead = (tmp_path / "state" / "replay" / "deadletter.jsonl").read_text().splitlines()
-    assert len(dead) == 1 and "failed 2 times downstream" in dead[0]
+    assert len(dead) == 10 and all("failed 2 times downstream" in line for line in dead)
     items = [i for i in LakeSource(LocalStore(sample_lake)) if i is not None]
-    assert [json.loads(m["tuple"][0]) for m in emitted] == items[:50]
+    assert [item for m in emitted for item in json.loads(m["tuple"][0])] == items[:50]
 
 
 def answers_until(bolt, wanted, seconds=20.0):
