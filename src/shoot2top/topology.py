@@ -58,13 +58,23 @@ def plan(config_path: str | Path) -> TopologyPlan:
         spouts=tuple(Component(s.name, s.parallelism) for s in config.sources),
         bolts=tuple(Component(s.name, s.parallelism) for s in config.sinks),
         storm_conf={
-            PIPELINE_KEY: codec.dumps(config.model_dump(mode="json")).decode(),
+            PIPELINE_KEY: carried(config),
             "topology.workers": storm.workers,
             "topology.max.spout.pending": -(-storm.max_spout_pending // storm.items_per_tuple),
             "topology.message.timeout.secs": storm.message_timeout_s,
             "topology.tick.tuple.freq.secs": TICK_SECONDS,
         },
     )
+
+
+def carried(config: PipelineConfig) -> str:
+    """The pipeline as JSON text for the topology's configuration.
+
+    Every ``$`` is written as the JSON escape ``\\u0024``: Flux (which `sparse run`
+    uses) substitutes ``${...}`` in its YAML before parsing it and fails on our secret
+    references; the escape is the same JSON to every reader.
+    """
+    return codec.dumps(config.model_dump(mode="json")).decode().replace("$", "\\u0024")
 
 
 def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
