@@ -114,6 +114,11 @@ select_jdk() {
 }
 
 JDK="$(select_jdk "$STORM_JAVA_MIN" || true)"
+if [ -z "$JDK" ] && [ -z "$(select_jdk "$STORM_JAVA_FLOOR" || true)" ]; then
+    # No JDK at all (Storm and Spark both need one): Debian's default is >= the floor.
+    log "no JDK found; installing $JDK_DEB_PACKAGE from Debian's packages"
+    apt_install "$JDK_DEB_PACKAGE"
+fi
 if [ -z "$JDK" ]; then
     JDK="$(select_jdk "$STORM_JAVA_FLOOR" || true)"
     [ -n "$JDK" ] || die "no JDK >= $STORM_JAVA_FLOOR found (searched: ${STORM_JAVA_HOME:-} ${JAVA_HOME:-} $STORM_JDK_SEARCH)"
