@@ -350,6 +350,35 @@ def test_a_restart_catches_up_by_search_without_loss_and_with_bounded_overlap(x_
     assert second.snapshot()["since_id"]["cats"] == newer
 
 
+def test_a_crash_during_the_catch_up_still_fills_the_gap_after_it(x_api, clock):
+    """Restart, crash half-way through the catch-up search, restart again: the rest of
+    the first gap comes, and so does the second gap (since the first restart)."""
+    early = [x_api.add_tweet(f"cats {n}", age_s=900 - n) for n in range(3)]
+    x_api.stream([tweets(*early)])
+    first = make_source(x_api, clock)
+    stream = iter(first)
+    take(stream, 3)
+    checkpoint = codec.loads(codec.dumps(first.snapshot()))
+    closing(first, stream)
+
+    missed = [x_api.add_tweet(f"cats missed {n}", age_s=800 - n) for n in range(150)]
+    second = make_source(x_api, clock, resume=checkpoint)  # the stream: keep-alives only
+    stream = iter(second)
+    before = take(stream, 120)  # a page of 100, then 20 of the next
+    checkpoint = codec.loads(codec.dumps(second.snapshot()))
+    closing(second, stream)
+    assert checkpoint["passes"]["cats"]["since_id"] == early[-1]
+    assert checkpoint["since_id"]["cats"] == missed[-1]
+
+    later = [x_api.add_tweet(f"cats later {n}", age_s=100 - n) for n in range(3)]
+    third = make_source(x_api, clock, resume=checkpoint)
+    stream = iter(third)
+    after = take(stream, 33, within_s=5)
+    closing(third, stream)
+    assert sorted(ids(before + after)) == sorted(missed + later)
+    assert third.duplicates_dropped == 0
+
+
 def test_refreshes_run_between_stream_reads(x_api, clock):
     video = x_api.add_tweet("football goal", views=100, age_s=30)
     x_api.stream([tweets(video)])
@@ -408,6 +437,24 @@ def test_a_new_topic_starts_from_its_newest_page(x_api, clock):
     assert source.snapshot()["since_id"] == {"cats": newest}
     closing(source, stream)
     assert len(x_api.calls("/2/tweets/search/recent")) == 1
+
+
+def test_a_crash_during_a_new_topics_first_page_loses_nothing(x_api, clock):
+    """The first page is emitted oldest first, so the watermark never passes a tweet of
+    it that was not yielded yet."""
+    page = [x_api.add_tweet(f"cats {n}", age_s=500 - n) for n in range(5)]
+    first = make_source(x_api, clock, mode="search", topics={"cats": "cats"})
+    stream = iter(first)
+    before = take(stream, 2)
+    checkpoint = codec.loads(codec.dumps(first.snapshot()))
+    closing(first, stream)
+
+    second = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=checkpoint)
+    stream = iter(second)
+    after = take(stream, 3, within_s=5)
+    closing(second, stream)
+    assert {item["_source"] for item in after} == {"x.recent_search"}
+    assert sorted(ids(before + after)) == sorted(page)
 
 
 def test_an_interrupted_search_pass_resumes_exactly_where_it_stopped(x_api, clock):

@@ -244,7 +244,7 @@ class XSource(LiveSource):
             self.connections += 1
             try:
                 for topic in list(self._passes):  # after a restart, while the stream buffers
-                    yield from self._search_pass(topic)
+                    yield from self._catch_up(topic)
                 failure = yield from self._read(connection)
             finally:
                 connection.close()
@@ -371,12 +371,25 @@ class XSource(LiveSource):
 
     # ------------------------------------------------------------------ recent search
 
+    def _catch_up(self, topic: str) -> Generator[Item | None, None, None]:
+        """After a restart in stream mode: the topic's search pass, then one from its
+        watermark if that pass began below it (it was itself a catch-up cut short by a
+        crash, so the stream was not read since it began and that gap is missing too)."""
+        window = self._passes.get(topic)
+        behind = window is not None and window["since_id"] != self._since.get(
+            topic, window["since_id"]
+        )
+        yield from self._search_pass(topic)
+        if behind:
+            yield from self._search_pass(topic)
+
     def _search_pass(self, topic: str) -> Generator[Item | None, None, None]:
         """Fetch a topic's tweets newer than its watermark, newest first, page by page.
 
         The pass is recorded in the resume state with the oldest id yielded so far, so
         a restart fetches exactly the rest. A topic with no watermark starts from now:
-        one page of its newest tweets.
+        one page of its newest tweets, yielded oldest first so that the watermark (the
+        newest id yielded) never passes a tweet of the page not yielded yet.
         """
         query = self.config.topics[topic]
         window = self._passes.get(topic)
@@ -398,7 +411,10 @@ class XSource(LiveSource):
             )
             body = yield from self._rest(url, call)
             includes = Includes.of(body.get("includes"))
-            for tweet in _dicts(body.get("data")):
+            page = _dicts(body.get("data"))
+            if window is None:
+                page.reverse()
+            for tweet in page:
                 item = self._accept(tweet, includes, "recent_search", topic, url)
                 tweet_id = _number(tweet.get("id"))
                 if window is not None and tweet_id is not None:
