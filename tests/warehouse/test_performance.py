@@ -61,6 +61,9 @@ def test_trimmed_mean_drops_a_quarter_at_each_end(values, mean):
         (0, 100, -100.0),
         (10, 0, None),
         (None, 5, None),
+        (0, 0.5, 1.0),  # under one view counts as one: never a score between -1 and 1
+        (3, 0.5, 3.0),
+        (0.2, 4, -4.0),
     ],
 )
 def test_crowdtangle_overperformance(actual, expected, score):

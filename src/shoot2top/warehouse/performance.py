@@ -49,8 +49,16 @@ class Series:
     def last_observed(self) -> datetime:
         return self.points[-1].at
 
-    def views_at_age(self, age: timedelta) -> float | None:
-        return value_at(self.points, self.created_at + age, "views")
+    def value_at_age(self, age: timedelta, metric: str = "views") -> float | None:
+        """The metric (``views`` or ``engagement``) `age` after publication."""
+        return value_at(self.points, self.created_at + age, metric)
+
+    @property
+    def score_metric(self) -> str:
+        """What the item is scored on: views where its platform counts them, else its
+        interactions (Facebook Page posts have no views; CrowdTangle scores them so)."""
+        observed = self.points[1:]  # the first point is publication, at zero
+        return "views" if any(point.views is not None for point in observed) else "engagement"
 
     def latest(self, field: str, until: datetime | None = None) -> float | None:
         """The last observed value of a metric (at or before `until`)."""
@@ -126,17 +134,20 @@ def trimmed_mean(values: Sequence[float], trim: float = BENCHMARK_TRIM) -> float
 
 def overperformance(actual: float | None, expected: float | None) -> float | None:
     """CrowdTangle's score: actual/expected at or above the benchmark, −expected/actual
-    below it (an item with no views counts as one view). None without a benchmark."""
+    below it, so a score is never between −1 and 1. Fewer than one view (or interaction)
+    counts as one, actual and expected alike. None without a benchmark."""
     if actual is None or expected is None or expected <= 0:
         return None
+    actual, expected = max(actual, 1.0), max(expected, 1.0)
     if actual >= expected:
         return actual / expected
-    return -expected / max(actual, 1.0)
+    return -expected / actual
 
 
 def benchmark(
-    peers: Iterable[Series], age: timedelta, trim: float = BENCHMARK_TRIM
+    peers: Iterable[Series], age: timedelta, trim: float = BENCHMARK_TRIM, metric: str = "views"
 ) -> float | None:
-    """Trimmed mean of the peers' views at `age` (peers with no data that old are skipped)."""
-    values = [value for peer in peers if (value := peer.views_at_age(age)) is not None]
+    """Trimmed mean of the peers' `metric` at `age` (peers with no data that old are
+    skipped)."""
+    values = [value for peer in peers if (value := peer.value_at_age(age, metric)) is not None]
     return trimmed_mean(values, trim)

@@ -85,24 +85,25 @@ def chart(
         (item.last_observed - item.created_at).total_seconds() / 3600 for item in items
     )
     grid = [horizon * step / 60 for step in range(61)]
+    metric = items[0].score_metric  # views, or interactions where there are none
     figure, axes = pyplot.subplots(figsize=(9, 5), dpi=100)
     for item in items:
         ages = [(p.at - item.created_at).total_seconds() / 3600 for p in item.points]
-        views = [p.views for p in item.points]
+        values = [getattr(p, metric) for p in item.points]
         single = not isinstance(subject, list)
         axes.plot(
-            ages, views, marker="o" if single else None, linewidth=2.2 if single else 0.8,
+            ages, values, marker="o" if single else None, linewidth=2.2 if single else 0.8,
             alpha=1.0 if single else 0.35, color="tab:blue",
             label=item.item_id if single else None,
         )  # fmt: skip
-    expected = [benchmark(peers, timedelta(hours=hour)) for hour in grid]
+    expected = [benchmark(peers, timedelta(hours=hour), metric=metric) for hour in grid]
     axes.plot(
         grid, [value if value is not None else float("nan") for value in expected],
         linestyle="--", linewidth=2.2, color="tab:orange",
         label=f"benchmark (trimmed mean of {len(peers)} items)",
     )  # fmt: skip
     axes.set_xlabel("hours since publication")
-    axes.set_ylabel("views")
+    axes.set_ylabel("views" if metric == "views" else "interactions")
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left")

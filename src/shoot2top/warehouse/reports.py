@@ -138,17 +138,19 @@ def live_report(
     trim: float = BENCHMARK_TRIM,
 ) -> list[dict[str, Any]]:
     """Items published in the last `hours` before `now`: current views and velocity, and
-    the score against the publisher's own benchmark at the same age (CrowdTangle)."""
+    the score against the publisher's own benchmark at the same age (CrowdTangle): on
+    views, or on interactions for items without views (Facebook Page posts)."""
     peers_of = _benchmark_pools(series, now)
     rows = []
     for item in series:
         if not now - timedelta(hours=hours) <= item.created_at <= now:
             continue
         age = now - item.created_at
-        actual = item.latest("views", until=now)
+        metric = item.score_metric
+        actual = item.latest(metric, until=now)
         peers = [peer for peer in peers_of[_pool_key(item)] if peer is not item]
         peers = [peer for peer in peers if peer.created_at < item.created_at][:benchmark_items]
-        expected = benchmark(peers, _observed_age(item, now), trim)
+        expected = benchmark(peers, _observed_age(item, now), trim, metric)
         rows.append({
             "platform": item.platform,
             "item_id": item.item_id,
@@ -158,7 +160,8 @@ def live_report(
             "age_h": round(age.total_seconds() / 3600, 2),
             "views": _round(actual),
             "views_per_h": _round(current_velocity(item.points, now)),
-            "benchmark_views": _round(expected),
+            "scored_on": "interactions" if metric == "engagement" else metric,
+            "benchmark": _round(expected),
             "score": None if (s := overperformance(actual, expected)) is None else round(s, 2),
         })  # fmt: skip
     return sorted(rows, key=lambda row: (-(row["score"] or float("-inf")), row["item_id"]))
