@@ -343,6 +343,18 @@ def test_a_malformed_body_is_dead_lettered_and_the_stream_goes_on(
     assert no_token((tmp_path / "dead.jsonl").read_text(), caplog.text)
 
 
+def test_an_error_body_is_scrubbed_before_it_is_cut_to_an_excerpt(api, graph, clock, tmp_path):
+    """A token straddling the excerpt's end would otherwise leave its first part behind."""
+    body = "<html>" + "x" * (300 - 6 - 12) + TOKEN + " echoed back</html>"
+    graph.inject(Fault("/MetroEveningNews/posts", 404, body.encode()))
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
+    take(iter(source), clock, seconds=60)
+    (entry,) = dead.entries()
+    assert "HTTP 404" in entry["reason"]
+    assert entry["item"].startswith("<html>xxx") and TOKEN[:12] not in entry["item"]
+
+
 def test_an_invalid_object_is_dead_lettered(api, graph, clock, tmp_path):
     metro = graph.pages["MetroEveningNews"]
     good = graph.add_post(metro, clock.time() - MIN)

@@ -1,8 +1,11 @@
+import logging
+
 import pytest
 
 from fakes.clock import FakeClock
-from shoot2top import posts
-from shoot2top.sources.live import Backoff, LiveSource, scrub
+from shoot2top import codec, posts
+from shoot2top.deadletter import DeadLetters
+from shoot2top.sources.live import Backoff, LiveSource, ScrubLogs, mask_parameters, scrub
 
 
 class Idle(LiveSource):
@@ -50,3 +53,34 @@ def test_stamped_items_carry_provenance_and_observation_time():
 def test_scrub_removes_every_secret():
     url = "https://api.example/v1?key=SECRETKEY&token=T0KEN"
     assert scrub(url, ["SECRETKEY", None, "T0KEN"]) == "https://api.example/v1?key=***&token=***"
+
+
+def test_scrub_also_removes_url_encoded_and_decoded_forms():
+    token = "AAAA%2Fsecret+x"
+    for text in ("h: AAAA%2Fsecret+x", "url ?t=AAAA%252Fsecret%2Bx", "decoded AAAA/secret+x"):
+        assert "secret" not in scrub(text, [token]), text
+
+
+def test_mask_parameters_masks_any_value_of_the_named_parameters_only():
+    text = 'GET /v3/search?q=a&key=OLDKEY&monkey=banana "see ?key=abc"quoted'
+    assert mask_parameters(text, ("key",)) == (
+        'GET /v3/search?q=a&key=***&monkey=banana "see ?key=***"quoted'
+    )
+
+
+def test_dead_letters_are_scrubbed_everywhere_and_stay_json(tmp_path):
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = Idle("live", secrets=["S3CR3T"], dead_letters=dead)
+    item = {"text": 'a "S3CR3T" b', "nested": [{"S3CR3T": b"raw S3CR3T"}], "n": 1}
+    source.dead_letter("GET /x?t=S3CR3T", "echoed S3CR3T", item)
+    (entry,) = dead.entries()
+    assert "S3CR3T" not in codec.dumps(entry).decode()
+    assert entry["item"] == {"text": 'a "***" b', "nested": [{"***": "raw ***"}], "n": 1}
+
+
+def test_scrub_logs_rewrites_records_carrying_a_secret(caplog):
+    logger = logging.getLogger("shoot2top.test.library")
+    logger.addFilter(ScrubLogs(lambda text: scrub(text, ["S3CR3T"])))
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        logger.debug("headers: %s", {"Authorization": "Bearer S3CR3T"})
+    assert caplog.records[0].getMessage() == "headers: {'Authorization': 'Bearer ***'}"

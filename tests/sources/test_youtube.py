@@ -439,6 +439,22 @@ def test_a_malformed_body_is_dead_lettered_and_the_stream_goes_on(fake, api_url,
     assert all(e["component"] == "youtube" for e in entries)
 
 
+def test_a_dead_letter_with_a_key_parameter_before_a_quote_keeps_the_source_running(
+    fake, api_url, clock, tmp_path
+):
+    """Masking ``key=`` values in a dead-lettered item must not break its JSON: a text
+    with ``?key=…"`` (an escaped quote once encoded) used to crash the source."""
+    add_topic_videos(fake, clock, "fb", 2, word="football")
+    odd = 'football: see https://example.com/watch?key=abc"quoted" for more'
+    fake.broken["fb002"] = {"kind": "youtube#video", "id": "fb002", "snippet": {"title": odd}}
+    source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
+    items = take(iter(source), clock, until=clock.time() + 60)
+    assert ids(items) == ["fb001"]
+    (entry,) = DeadLetters(tmp_path / "dead.jsonl").entries()
+    assert entry["item"]["snippet"]["title"].startswith("football: see https://example.com/")
+    assert "abc" not in entry["item"]["snippet"]["title"]
+
+
 # ---------------------------------------------------------------------------- restart
 
 

@@ -26,7 +26,7 @@ from shoot2top.config import FacebookSourceConfig
 from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import POST, InvalidPost, describe, parse_time
 from shoot2top.sources.base import Item
-from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, redact
+from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, clean, redact
 from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource
 from shoot2top.sources.tracking import RefreshTracker
 
@@ -87,12 +87,13 @@ class FacebookSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(config.name, clock=clock)
+        super().__init__(
+            config.name, clock=clock, secrets=[access_token], dead_letters=dead_letters
+        )
         if not access_token:
             raise ValueError(f"facebook source {config.name!r}: access_token is empty")
         self.config = config
         self.pages = list(dict.fromkeys(config.pages))
-        self.dead_letters = dead_letters or DeadLetters(None)
         self.tracker = RefreshTracker(
             config.tracking.steps_s(), max_items=config.tracking.max_items
         )
@@ -318,16 +319,16 @@ class FacebookSource(LiveSource):
 
     def _failed(self, where: str, error: GraphError) -> None:
         """A call that failed for good: logged, and dead-lettered with the body excerpt."""
-        reason = self.graph.safe(str(error))
-        log.warning("%s: %s (dead-lettered)", self.name, reason)
-        self.dead_letters.record(self.name, self.graph.safe(where), reason, error.body)
+        log.warning("%s: %s (dead-lettered)", self.name, self.scrub_text(str(error)))
+        self.dead_letter(where, str(error), error.body)
 
     def _reject(self, where: str, reason: str, item: Any = None) -> None:
-        where, reason = self.graph.safe(where), self.graph.safe(reason)
-        if item is not None:
-            item = redact(item, self.graph.token)
-        log.warning("%s: %s: %s (dead-lettered)", self.name, where, reason)
-        self.dead_letters.record(self.name, where, reason, item)
+        log.warning("%s: %s: %s (dead-lettered)", self.name, *map(self.scrub_text, (where, reason)))
+        self.dead_letter(where, reason, item)
+
+    def scrub_text(self, text: str) -> str:
+        """`text` without the token, and without token parameters in URLs."""
+        return clean(text, self.graph.token)
 
     def _count_response(self, size: int) -> None:
         self.api_calls += 1

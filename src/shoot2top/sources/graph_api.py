@@ -12,7 +12,6 @@ only in the ``Authorization`` header; URLs the API hands back (``paging.next`` c
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from shoot2top import codec
-from shoot2top.sources.live import Backoff, Clock, SourceAuthError, scrub
+from shoot2top.sources.live import (
+    Backoff,
+    Clock,
+    SourceAuthError,
+    mask_parameters,
+    scrub,
+    scrub_all,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +36,7 @@ AUTH_CODES = frozenset({102, 104, 190})  # session invalid, token missing, token
 TRANSIENT_CODES = frozenset({1, 2})  # "unknown error", "service temporarily unavailable"
 GONE_CODES = frozenset({803})  # "some of the aliases you requested do not exist"
 GONE_SUBCODE = 33  # code 100 "Object with ID … does not exist"
-TOKEN_PARAMS = frozenset({"access_token", "appsecret_proof"})
-_TOKEN_IN_TEXT = re.compile(r"((?:access_token|appsecret_proof)=)[^&\s\"'#]*")
+TOKEN_PARAMS = ("access_token", "appsecret_proof")
 USAGE_HEADERS = ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage")
 USAGE_FIELDS = ("call_count", "total_cputime", "total_time")
 
@@ -138,21 +143,21 @@ def strip_token(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
+def clean(text: str, token: str) -> str:
+    """`text` without the token: a URL loses its token parameters, other text has their
+    values masked, and the token itself is replaced by ``***`` wherever it is."""
+    if "access_token=" in text or "appsecret_proof=" in text:
+        is_url = text.startswith(("https://", "http://")) and not any(
+            char.isspace() for char in text
+        )
+        text = strip_token(text) if is_url else mask_parameters(text, TOKEN_PARAMS)
+    return scrub(text, [token])
+
+
 def redact(value: Any, token: str) -> Any:
-    """A copy of an API payload with every URL's token parameter removed and any other
-    occurrence of the token replaced by ``***`` (nested ``paging`` links carry it)."""
-    if isinstance(value, dict):
-        return {key: redact(item, token) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item, token) for item in value]
-    if isinstance(value, str):
-        if "access_token=" in value or "appsecret_proof=" in value:
-            is_url = value.startswith(("https://", "http://")) and not any(
-                char.isspace() for char in value
-            )
-            value = strip_token(value) if is_url else _TOKEN_IN_TEXT.sub(r"\1***", value)
-        return scrub(value, [token])
-    return value
+    """A copy of an API payload with `clean` applied to every string in it (nested
+    ``paging`` links carry the token)."""
+    return scrub_all(value, lambda text: clean(text, token))
 
 
 class GraphClient:
@@ -197,7 +202,8 @@ class GraphClient:
         return self.safe(url)
 
     def safe(self, text: str) -> str:
-        return scrub(text, [self.token])
+        """`text` (a URL, an error message) without the token."""
+        return clean(text, self.token)
 
     def follow(self, next_url: str) -> tuple[str, dict[str, str]]:
         """The path and parameters of a ``paging.next`` URL, token removed. It is always
@@ -262,7 +268,7 @@ class GraphClient:
             if status == 401:
                 raise SourceAuthError(self.safe(f"{self.name}: GET {where}: HTTP 401"))
             if status >= 400 or not isinstance(body, dict):
-                excerpt = redact(response.text[:BODY_EXCERPT], self.token)
+                excerpt = self.safe(response.text)[:BODY_EXCERPT]  # cut once scrubbed
                 kind = GraphError if status >= 400 else GraphMalformed
                 what = "not a JSON object" if status < 400 else f"HTTP {status}"
                 raise kind(self.safe(f"GET {where}: {what}"), status=status, body=excerpt)
@@ -294,7 +300,11 @@ class GraphClient:
         regain = read_usage(headers).regain_s
         delay = regain or self._throttled.next_delay()
         log.warning(
-            "%s: GET %s throttled (%s); retrying in %.0f s", self.name, where, problem, delay
+            "%s: GET %s throttled (%s); retrying in %.0f s",
+            self.name,
+            where,
+            self.safe(problem),
+            delay,
         )
         self.throttled_s += delay
         self.next_call_at = max(self.next_call_at, self.clock.time() + delay)

@@ -1,4 +1,5 @@
-"""What the live sources (X, YouTube, Facebook) share: time, waiting, backoff, errors.
+"""What the live sources (X, YouTube, Facebook) share: time, waiting, backoff, errors,
+and keeping their secrets out of logs, errors and dead letters.
 
 A live source never blocks the runner for long: while it waits (a poll interval, a
 backoff, a rate-limit reset) it yields ``None`` every slice so sinks can flush aged
@@ -8,12 +9,17 @@ backoff schedule of minutes without waiting for it.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote
 
 from shoot2top import posts
+from shoot2top.deadletter import DeadLetters
 from shoot2top.sources.base import Item, Source
 
 WAIT_SLICE_S = 0.25
@@ -86,11 +92,60 @@ class Backoff:
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret replaced by ``***``: for log lines and error messages."""
+    """`text` with every secret replaced by ``***``, as is or URL-encoded/decoded (keys
+    travel in query strings; X's bearer tokens contain ``%``): for log lines and errors."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            forms = {secret, quote(secret, safe=""), quote_plus(secret), unquote(secret)}
+            for form in sorted(forms, key=len, reverse=True):
+                if form:
+                    text = text.replace(form, "***")
     return text
+
+
+def mask_parameters(text: str, names: tuple[str, ...]) -> str:
+    """`text` with the value of every ``name=value`` of these names masked (``key=***``),
+    whatever the value: a URL may carry another key or token than the configured one."""
+    return _parameters(names).sub(r"\1***", text)
+
+
+@lru_cache(maxsize=8)
+def _parameters(names: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(map(re.escape, names))
+    return re.compile(rf"((?<![\w.-])(?:{alternatives})=)[^&\s\"'#]*")
+
+
+def scrub_all(value: Any, clean: Callable[[str], str]) -> Any:
+    """A copy of a JSON-like value (a payload, a dead-lettered item) with `clean` applied
+    to every string in it, keys included; bytes are decoded first."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {
+            clean(key) if isinstance(key, str) else key: scrub_all(item, clean)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub_all(item, clean) for item in value]
+    return value
+
+
+class ScrubLogs(logging.Filter):
+    """A filter for a client library's loggers, which log request URLs or headers with
+    the secret in them: each record's message goes through `clean` first."""
+
+    def __init__(self, clean: Callable[[str], str]) -> None:
+        super().__init__()
+        self.clean = clean
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class LiveSource(Source):
@@ -98,12 +153,32 @@ class LiveSource(Source):
 
     platform_source: str = "live"
 
-    def __init__(self, name: str, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        secrets: Iterable[str] = (),
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
         super().__init__(name)
         self.clock = clock
+        self.secrets = tuple(secrets)
+        self.dead_letters = dead_letters or DeadLetters(None)
         self.items_emitted = 0
         self.duplicates_dropped = 0
         self.api_calls = 0
+
+    def scrub_text(self, text: str) -> str:
+        """`text` without this source's secrets; a source whose URLs carry a secret
+        parameter masks that too."""
+        return scrub(text, self.secrets)
+
+    def dead_letter(self, where: str, reason: str, item: Any = None) -> None:
+        """Record what cannot be emitted (a malformed line, an invalid object, a refused
+        call), with every secret scrubbed from the place, the reason and the item."""
+        clean = self.scrub_text
+        self.dead_letters.record(self.name, clean(where), clean(reason), scrub_all(item, clean))
 
     def wait(self, seconds: float) -> Iterator[None]:
         """Pause for `seconds` of clock time, yielding None every slice."""

@@ -46,7 +46,6 @@ from shoot2top.sources.live import (
     Clock,
     LiveSource,
     SourceAuthError,
-    scrub,
 )
 from shoot2top.sources.tracking import RefreshTracker
 from shoot2top.sources.x_stream import (
@@ -147,13 +146,14 @@ class XSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(config.name, clock=clock)
+        super().__init__(
+            config.name, clock=clock, secrets=[bearer_token], dead_letters=dead_letters
+        )
         if not bearer_token:
             raise ValueError(f"source {config.name!r}: bearer_token is empty")
         protect(bearer_token)
         self.config = config
         self.api_url = config.api_url.rstrip("/")
-        self.dead_letters = dead_letters or DeadLetters(None)
         self._token = bearer_token
         self._client = rest_client(bearer_token, self.api_url)
         self._rules = rules_client(bearer_token, self.api_url)
@@ -341,10 +341,10 @@ class XSource(LiveSource):
         try:
             message = codec.loads(raw)
         except codec.DecodeError as error:
-            self._dead_letter(url, f"malformed JSON line on the stream: {error}", raw)
+            self.dead_letter(url, f"malformed JSON line on the stream: {error}", raw)
             return None
         if not isinstance(message, dict):
-            self._dead_letter(url, "stream message is not a JSON object", raw)
+            self.dead_letter(url, "stream message is not a JSON object", raw)
             return None
         tweet = message.get("data")
         if isinstance(tweet, dict):
@@ -362,7 +362,7 @@ class XSource(LiveSource):
         if errors:
             log.warning("%s: the stream reported: %s", self.name, _problem(errors[0]))
             return None
-        self._dead_letter(url, "stream message has neither data nor errors", raw)
+        self.dead_letter(url, "stream message has neither data nor errors", raw)
         return None
 
     def _topic_of_rules(self, rules: Any) -> str | None:
@@ -560,15 +560,8 @@ class XSource(LiveSource):
         try:
             return posts.describe({"tweet": payload})
         except posts.InvalidPost as error:
-            self._dead_letter(where, f"not a valid tweet: {error}", payload)
+            self.dead_letter(where, f"not a valid tweet: {error}", payload)
             return None
-
-    def _dead_letter(self, where: str, reason: str, item: Any) -> None:
-        if isinstance(item, bytes):
-            item = item.decode("utf-8", "replace")
-        if isinstance(item, str):
-            item = scrub(item, [self._token])
-        self.dead_letters.record(self.name, where, scrub(reason, [self._token]), item)
 
     # ------------------------------------------------------------------ calls and retries
 
@@ -595,7 +588,7 @@ class XSource(LiveSource):
             answer = error.response
             return self._judge(what, answer.status_code, answer.headers, answer.text, schedule)
         except requests.RequestException as error:
-            return schedule.after_network(self._scrub(f"{type(error).__name__}: {error}"))
+            return schedule.after_network(self.scrub_text(f"{type(error).__name__}: {error}"))
         self.bytes_read += len(response.content)
         try:
             body = codec.loads(response.content)
@@ -609,11 +602,11 @@ class XSource(LiveSource):
         self, what: str, status: int, headers: Mapping[str, str], body: str, schedule: Schedule
     ) -> Failure:
         """An HTTP error: raise if retrying cannot help, else which schedule applies."""
-        problem = _problem_text(body)
+        problem = _problem_text(self.scrub_text(body))  # before it is cut to an excerpt
         if status in (401, 403):
             variable = self.config.bearer_token.variable
             raise SourceAuthError(
-                self._scrub(
+                self.scrub_text(
                     f"source {self.name!r}: X refused the bearer token (${{{variable}}}) with "
                     f"{status} {problem} at {what}; check the token and the app's access level"
                 )
@@ -624,7 +617,9 @@ class XSource(LiveSource):
             return schedule.after_rate_limit(f"{status} {problem}", reset_at, self.clock.time())
         if status >= 500:
             return schedule.after_http(f"{status} {problem}")
-        raise XSourceError(self._scrub(f"source {self.name!r}: {what} failed: {status} {problem}"))
+        raise XSourceError(
+            self.scrub_text(f"source {self.name!r}: {what} failed: {status} {problem}")
+        )
 
     def _back_off(self, what: str, failure: Failure) -> Iterator[None]:
         self.waits.append((failure.kind, failure.delay))
@@ -632,13 +627,10 @@ class XSource(LiveSource):
             "%s: %s: %s; retrying in %.2f s",
             self.name,
             what,
-            self._scrub(failure.reason),
+            self.scrub_text(failure.reason),
             failure.delay,
         )
         yield from self.wait(failure.delay)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token])
 
 
 def snowflake_time(tweet_id: int) -> float:

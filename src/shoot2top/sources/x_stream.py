@@ -25,7 +25,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from shoot2top.sources.live import scrub
+from shoot2top.sources.live import ScrubLogs, scrub
 
 TWEEPY_HOST = "https://api.twitter.com"
 X_HOSTS = frozenset({TWEEPY_HOST, "https://api.x.com"})
@@ -58,31 +58,17 @@ FIELDS: dict[str, Any] = {
 observation (tweepy turns these keyword names into ``tweet.fields`` etc.)."""
 
 
-class _SecretScrubber(logging.Filter):
-    """tweepy logs request headers at DEBUG, the bearer token included: scrub them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: frozenset[str] = frozenset()  # replaced, never mutated: thread-safe
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            cleaned = scrub(message, self.secrets)
-            if cleaned != message:
-                record.msg, record.args = cleaned, None
-        return True
-
-
-_SCRUBBER = _SecretScrubber()
+_protected: frozenset[str] = frozenset()  # replaced, never mutated: thread-safe
+_SCRUBBER = ScrubLogs(lambda text: scrub(text, _protected))
 for _name in ("tweepy", "tweepy.client", "tweepy.streaming"):
-    logging.getLogger(_name).addFilter(_SCRUBBER)
+    logging.getLogger(_name).addFilter(_SCRUBBER)  # tweepy logs headers at DEBUG
 
 
 def protect(secret: str) -> None:
     """Never let `secret` appear in a tweepy log line."""
+    global _protected
     if secret:
-        _SCRUBBER.secrets = _SCRUBBER.secrets | {secret}
+        _protected = _protected | {secret}
 
 
 class _XAdapter(HTTPAdapter):

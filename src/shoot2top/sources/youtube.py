@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import http.client
 import logging
-import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import httplib2
 from googleapiclient.discovery import build
@@ -43,8 +42,9 @@ from shoot2top.sources.live import (
     Backoff,
     Clock,
     LiveSource,
+    ScrubLogs,
     SourceAuthError,
-    scrub,
+    mask_parameters,
 )
 from shoot2top.sources.tracking import RefreshStep, RefreshTracker
 from shoot2top.sources.youtube_quota import SEARCH, UNITS, QuotaLedger
@@ -86,7 +86,7 @@ AUTH_REASONS = frozenset(
         "SERVICE_DISABLED",
     }
 )
-_KEY_PARAMETER = re.compile(r"([?&]key=)[^&\s\"'#]*")
+KEY_PARAMETERS = ("key",)  # the API key travels in the URL: mask any key= value
 
 
 class _Abandon(Exception):
@@ -144,21 +144,6 @@ class _Topic:
         self.handled.clear()
 
 
-class _ScrubLogs(logging.Filter):
-    """Removes the API key from the client library's log records (it logs request URLs)."""
-
-    def __init__(self, clean: Callable[[str], str]) -> None:
-        super().__init__()
-        self.clean = clean
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self.clean(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 class YouTubeSource(LiveSource):
     """New videos per topic and refreshed statistics, within the daily quota."""
 
@@ -171,7 +156,7 @@ class YouTubeSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(config.name, clock=clock)
+        super().__init__(config.name, clock=clock, secrets=[api_key], dead_letters=dead_letters)
         if not api_key:
             raise ValueError(f"youtube source {config.name!r}: the API key is empty")
         url = urlsplit(config.api_url)
@@ -180,9 +165,7 @@ class YouTubeSource(LiveSource):
                 f"youtube source {config.name!r}: api_url {config.api_url!r} is not an http(s) URL"
             )
         self.config = config
-        self._key = api_key
         self._key_variable = getattr(config.api_key, "variable", "the api_key variable")
-        self.dead_letters = dead_letters or DeadLetters(None)
         state = resume or {}
         now = clock.time()
         self.ledger = QuotaLedger(
@@ -219,7 +202,7 @@ class YouTubeSource(LiveSource):
             cache_discovery=False,
             client_options={"api_endpoint": config.api_url},
         )
-        self._log_filter = _ScrubLogs(self._scrub)
+        self._log_filter = ScrubLogs(self.scrub_text)  # the library logs request URLs
         for name in LIBRARY_LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
 
@@ -231,7 +214,7 @@ class YouTubeSource(LiveSource):
             self.name,
             len(self.topics),
             self.config.poll_interval_s,
-            self._scrub(self.config.api_url),
+            self.scrub_text(self.config.api_url),
             self.ledger.summary(self.clock.time()),
         )
         while True:
@@ -416,7 +399,7 @@ class YouTubeSource(LiveSource):
             return body.get("items", [])
         if isinstance(body, str | bytes):
             reason = "response body is not JSON"
-            evidence: Any = self._scrub(str(body)[:DEAD_LETTER_BODY_CHARS])
+            evidence: Any = self.scrub_text(str(body))[:DEAD_LETTER_BODY_CHARS]
         else:
             reason = "response is not a list response (no items array)"
             evidence = body
@@ -482,10 +465,10 @@ class YouTubeSource(LiveSource):
         except UnicodeDecodeError:
             return "<a response body that is not UTF-8>"
         except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as error:
-            return _Failure(self._scrub(f"{type(error).__name__}: {error}"))
+            return _Failure(self.scrub_text(f"{type(error).__name__}: {error}"))
         # outside the handler: nothing raised below chains the client's error (its URL)
         reasons, message = _error_details(content)
-        what = self._scrub(
+        what = self.scrub_text(
             f"HTTP {error_status} {'/'.join(sorted(reasons)) or 'without reason'}: {message}"
         )
         if reasons & QUOTA_REASONS:
@@ -498,7 +481,7 @@ class YouTubeSource(LiveSource):
             error_status != 400 or reasons & AUTH_REASONS or "API key" in message
         ):
             raise SourceAuthError(
-                f"youtube source {self.name!r}: {self._scrub(self.config.api_url)} refused the "
+                f"youtube source {self.name!r}: {self.scrub_text(self.config.api_url)} refused the "
                 f"API key ({what}) on {method}; check the key in ${{{self._key_variable}}}"
             )
         self._dead_letter(method, request, f"request refused: {what}", None)
@@ -540,16 +523,12 @@ class YouTubeSource(LiveSource):
                 self._note_quota(method, by_api=False)
 
     def _dead_letter(self, method: str, request: Any, reason: str, item: Any) -> None:
-        where = f"{method} GET {self._scrub(str(getattr(request, 'uri', '')))}"
-        if item is not None:
-            item = codec.loads(self._scrub(codec.dumps(item).decode()))
-        self.dead_letters.record(self.name, where, self._scrub(reason), item)
+        self.dead_letter(f"{method} GET {getattr(request, 'uri', '')}", reason, item)
 
-    def _scrub(self, text: str) -> str:
+    def scrub_text(self, text: str) -> str:
         """`text` without the API key, raw or URL-encoded, and with any ``key=`` value of a
         URL masked."""
-        text = scrub(text, (self._key, quote_plus(self._key), quote(self._key, safe="")))
-        return _KEY_PARAMETER.sub(r"\1***", text)
+        return mask_parameters(super().scrub_text(text), KEY_PARAMETERS)
 
     def snapshot(self) -> dict[str, Any]:
         tracked = self.tracker.snapshot()
