@@ -271,6 +271,24 @@ def test_a_stalled_client_is_dropped_without_holding_up_the_others(sinks, caplog
     stalled.close()
 
 
+def test_clients_coming_and_going_for_hours_leave_no_thread_behind(sinks):
+    """Spark reconnects after each restart of its query: the sink must not keep one
+    finished sender thread per client it ever served."""
+    sink = sinks()
+    for n in range(5):
+        client = Client(sink.port)
+        wait_for(lambda: sink.clients == 1)
+        sink.write({"post": {"id": str(n)}})
+        assert ids(client.read(1)) == [f"post:{n}"]
+        client.close()
+        wait_for(lambda: sink.clients == 0 and len(sink_threads()) == 1)
+    last = Client(sink.port)
+    wait_for(lambda: sink.clients == 1)
+    assert len(sink._senders) == 1  # the finished ones were let go
+    assert sink.clients_served == 6
+    last.close()
+
+
 def test_binds_loopback_by_default_and_port_0_picks_a_free_port(sinks, caplog):
     assert SocketSinkConfig(type="socket").host == "127.0.0.1"
     with caplog.at_level(logging.INFO, logger="shoot2top.sinks.socket"):

@@ -365,6 +365,8 @@ class SocketSink(Sink):
                 name=f"socket-sink-{self.name}-client-{client.number}",
             )  # fmt: skip
             client.thread.start()
+            # a long run serves many clients (Spark reconnects): keep only live threads
+            self._senders = [thread for thread in self._senders if thread.is_alive()]
             self._senders.append(client.thread)
             self._changed.notify_all()
         self._selector.register(sock, selectors.EVENT_READ, client)
