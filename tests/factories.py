@@ -1,9 +1,14 @@
-"""Small, valid streamable objects for tests that do not need realistic payloads."""
+"""Small, valid streamable objects for tests that do not need realistic payloads, and
+small helpers over them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from shoot2top import codec
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -79,3 +84,13 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
         payload = item[kind]
         out.append(f"{kind}:{payload['data']['id'] if kind == 'tweet' else payload['id']}")
     return out
+
+
+def lake_counts(root: Path) -> Counter[str]:
+    """Items per type key, straight from the lake's JSON arrays (no shoot2top reader)."""
+    counts: Counter[str] = Counter()
+    for path in root.glob("*/*"):
+        for item in codec.loads(path.read_bytes()):
+            (kind,) = [key for key in item if not key.startswith("_")]
+            counts[kind] += 1
+    return counts

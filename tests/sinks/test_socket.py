@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import ids, stream
+from factories import ids, lake_counts, stream
 from shoot2top import codec
 from shoot2top.config import ConfigError, SocketSinkConfig, load_config, parse_config
 from shoot2top.lake.store import LocalStore
@@ -418,16 +418,6 @@ def test_the_pipeline_runner_feeds_a_reading_client(sinks, sample_lake, tmp_path
     assert summary.items == len(received) == 900
     assert Counter(next(iter(item)) for item in received) == summary.per_type
     assert summary.sink_reports["spark"] == "900 items sent to 1 client(s) served, 0 dropped"
-
-
-def lake_counts(root: Path) -> Counter[str]:
-    """Items per type key, straight from the lake's JSON arrays (no shoot2top reader)."""
-    counts: Counter[str] = Counter()
-    for path in root.glob("*/*"):
-        for item in codec.loads(path.read_bytes()):
-            (kind,) = [key for key in item if not key.startswith("_")]
-            counts[kind] += 1
-    return counts
 
 
 def test_shoot2top_ingest_replays_the_lake_to_a_client_connecting_later(tmp_path):

@@ -9,28 +9,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from shoot2top import codec
+from factories import lake_counts
 
 pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
 
 REPO = Path(__file__).parents[2]
 SAMPLE_LAKE = REPO / "data" / "sample-lake"
 EXAMPLE = REPO / "examples" / "spark_count_by_type.py"
-
-
-def lake_counts(root: Path) -> Counter[str]:
-    """Items per type key, straight from the lake's JSON arrays (no shoot2top reader)."""
-    counts: Counter[str] = Counter()
-    for path in root.glob("*/*"):
-        for item in codec.loads(path.read_bytes()):
-            (kind,) = [key for key in item if not key.startswith("_")]
-            counts[kind] += 1
-    return counts
 
 
 def test_spark_counts_every_replayed_item_per_type(tmp_path):
