@@ -1,10 +1,14 @@
-"""What the Storm tests share: the environment `.tools/env.sh` sets up, and how much the
-warehouse holds."""
+"""What the Storm tests share: the environment `.tools/env.sh` sets up, running `sparse
+run` as users do, and waiting for the warehouse to fill."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -39,3 +43,40 @@ def snapshot_count(dsn: str) -> int:
     finally:
         connection.close()
     return count
+
+
+@contextmanager
+def sparse_run(topology: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`sparse run -n TOPOLOGY -e local -t 0` as users type it, logging to `log`; killed
+    with everything it started when the block ends."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["sparse", "run", "-n", topology, "-e", "local", "-t", "0"],
+            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_until(
+    reached: Callable[[], bool], process: subprocess.Popen, seconds: float, every: float = 2.0
+) -> bool:
+    """Poll `reached` until it holds, the process exits or `seconds` pass; a database
+    not yet reachable counts as not reached."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if reached():
+                return True
+        except Exception:
+            pass
+        time.sleep(every)
+    return False
+
+
+def log_tail(log: Path, chars: int = 4000) -> str:
+    return log.read_text(errors="replace")[-chars:]

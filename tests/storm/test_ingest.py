@@ -4,9 +4,6 @@ against the local API servers, into the lake and the warehouse."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +18,7 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.topology import pipeline_of, plan
 from shoot2top.warehouse.database import connect
-from stormtest import REPO, storm_env
+from stormtest import REPO, log_tail, sparse_run, storm_env, wait_until
 
 X_TOKEN = "AAAAAAAAAAAAAAAAAAAAAStormIngestXToken0000"
 YOUTUBE_KEY = "AIzaSyStormIngestYouTubeKey00000000000"
@@ -94,33 +91,16 @@ def test_sparse_run_ingest_reads_every_api_into_the_lake_and_the_warehouse(
             "YOUTUBE_API_KEY": YOUTUBE_KEY,
             "FACEBOOK_ACCESS_TOKEN": FACEBOOK_TOKEN,
         }
-        log_path = tmp_path / "sparse.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                ["sparse", "run", "-n", "ingest", "-e", "local", "-t", "0"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        try:
-            loaded: set[str] = set()
-            deadline = time.monotonic() + 420
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    loaded = warehouse_items(dsn)
-                except Exception:
-                    loaded = set()
-                if loaded >= expected:
-                    break
-                time.sleep(2)
-            tail = log_path.read_text(errors="replace")[-4000:]
-            assert loaded == expected, f"missing {sorted(expected - loaded)}\n{tail}"
-        finally:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        log = tmp_path / "sparse.log"
+        with sparse_run("ingest", env, log) as process:
+            wait_until(lambda: warehouse_items(dsn) >= expected, process, 420)
+            loaded = warehouse_items(dsn)
+            assert loaded == expected, f"missing {sorted(expected - loaded)}\n{log_tail(log)}"
     archived = [item for item in LakeSource(LocalStore(tmp_path / "lake")) if item is not None]
     lake_keys = {f"tweet:{i}" for i in x_ids} | {f"post:{thing.id}" for thing in posts}
     lake_keys |= {f"video:yt{index:02d}" for index in range(12)}
     assert set(ids(archived)) == lake_keys
-    log_text = log_path.read_text(errors="replace")
+    log_text = log.read_text(errors="replace")
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     for secret in (X_TOKEN, YOUTUBE_KEY, FACEBOOK_TOKEN):
         assert secret not in log_text and secret.encode() not in stored

@@ -5,9 +5,6 @@ installs). The warehouse it leaves must equal the in-process runner's."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 
 import pytest
@@ -16,7 +13,7 @@ from pgtest import checksums
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.loader import WarehouseLoader
-from stormtest import REPO, snapshot_count, storm_env
+from stormtest import log_tail, snapshot_count, sparse_run, storm_env, wait_until
 
 
 @pytest.mark.timeout(600)
@@ -36,28 +33,12 @@ def test_sparse_run_replay_fills_the_warehouse_like_the_in_process_runner(
     }))  # fmt: skip
     dsn = postgres_server.new_database(migrated=True)
     env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(pipeline), "SHOOT2TOP_DSN": dsn}
-    log = (tmp_path / "sparse.log").open("w")
-    process = subprocess.Popen(
-        ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 420
-        loaded = 0
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                loaded = snapshot_count(dsn)
-            except Exception:
-                loaded = 0
-            if loaded >= expected:
-                break
-            time.sleep(2)
-        tail = (tmp_path / "sparse.log").read_text(errors="replace")[-4000:]
-        assert loaded == expected, f"Storm loaded {loaded} of {expected} snapshots\n{tail}"
-        assert "storm local --local-ttl" in (tmp_path / "sparse.log").read_text()
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    log = tmp_path / "sparse.log"
+    with sparse_run("replay", env, log) as process:
+        wait_until(lambda: snapshot_count(dsn) >= expected, process, 420)
+        loaded = snapshot_count(dsn)
+        assert loaded == expected, f"Storm loaded {loaded} of {expected} snapshots\n{log_tail(log)}"
+        assert "storm local --local-ttl" in log.read_text()
     time.sleep(2)  # anything still in flight would show up now
     in_process = postgres_server.new_database(migrated=True)
     WarehouseLoader(in_process).load(items)
@@ -88,35 +69,18 @@ def test_a_warehouse_outage_mid_run_fails_tuples_that_are_replayed_with_nothing_
                    "batch_age_s": 0.3, "max_retry_s": 1}],
     }))  # fmt: skip
     env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(pipeline), "SHOOT2TOP_DSN": dsn}
-    log = (tmp_path / "sparse.log").open("w")
-    process = subprocess.Popen(
-        ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and snapshot_count(dsn) == 0:
-            time.sleep(0.5)
+    log = tmp_path / "sparse.log"
+    with sparse_run("replay", env, log) as process:
+        wait_until(lambda: snapshot_count(dsn) > 0, process, 300, every=0.5)
         before = snapshot_count(dsn)
         private.kill()
         time.sleep(5)
         private.restart()
-        loaded = 0
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                loaded = snapshot_count(dsn)
-            except Exception:
-                loaded = 0
-            if loaded >= expected:
-                break
-            time.sleep(2)
-        tail = (tmp_path / "sparse.log").read_text(errors="replace")[-4000:]
+        wait_until(lambda: snapshot_count(dsn) >= expected, process, 300)
+        loaded = snapshot_count(dsn)
         assert 0 < before < expected, before
-        assert loaded == expected, f"loaded {loaded} of {expected}\n{tail}"
+        assert loaded == expected, f"loaded {loaded} of {expected}\n{log_tail(log)}"
         assert not (tmp_path / "state" / "storm-outage" / "deadletter.jsonl").exists()
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     clean = postgres_server.new_database(migrated=True)
     WarehouseLoader(clean).load(items)
     try:
