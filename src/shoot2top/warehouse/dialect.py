@@ -37,6 +37,11 @@ class Table:
         return f"COPY {self.stage} ({', '.join(self.columns)}) FROM STDIN"
 
     def upsert(self) -> str:
+        """Stage -> table. Versioned rows take the newest observation; sets add new keys.
+
+        A row's ``first_observed_at`` keeps the earliest, also when the staged
+        observation is older than the table's (then it is all that changes).
+        """
         columns = ", ".join(self.columns)
         insert = (
             f"INSERT INTO {self.name} AS target ({columns}) "
@@ -44,30 +49,30 @@ class Table:
         )
         if not self.version:
             return insert + "DO NOTHING"
-        updates = ", ".join(
-            f"{column} = excluded.{column}"
-            for column in self.columns
-            if column not in self.key and column != "first_observed_at"
+        newer = (
+            f"({', '.join(f'excluded.{column}' for column in self.version)}) > "
+            f"({', '.join(f'target.{column}' for column in self.version)})"
         )
-        newer = ", ".join(f"excluded.{column}" for column in self.version)
-        current = ", ".join(f"target.{column}" for column in self.version)
-        return insert + f"DO UPDATE SET {updates} WHERE ({newer}) > ({current})"
+        updated = [c for c in self.columns if c not in self.key and c != FIRST_OBSERVED]
+        if FIRST_OBSERVED not in self.columns:
+            updates = ", ".join(f"{column} = excluded.{column}" for column in updated)
+            return insert + f"DO UPDATE SET {updates} WHERE {newer}"
+        updates = ", ".join(
+            f"{column} = CASE WHEN {newer} THEN excluded.{column} ELSE target.{column} END"
+            for column in updated
+        )
+        earlier = f"excluded.{FIRST_OBSERVED} < target.{FIRST_OBSERVED}"
+        return insert + (
+            f"DO UPDATE SET {updates}, {FIRST_OBSERVED} = "
+            f"least(excluded.{FIRST_OBSERVED}, target.{FIRST_OBSERVED}) "
+            f"WHERE {newer} OR {earlier}"
+        )
 
     def clear_stage(self) -> str:
         return f"TRUNCATE {self.stage}"
 
-    def keep_first_observed(self) -> str | None:
-        """An item first seen in this batch earlier than the warehouse knew."""
-        if "first_observed_at" not in self.columns:
-            return None
-        match = " AND ".join(f"target.{column} = stage.{column}" for column in self.key)
-        return (
-            f"UPDATE {self.name} AS target SET first_observed_at = stage.first_observed_at "
-            f"FROM {self.stage} AS stage WHERE {match} "
-            "AND stage.first_observed_at < target.first_observed_at"
-        )
 
-
+FIRST_OBSERVED = "first_observed_at"
 LATEST = ("last_observed_at", "observation_digest")
 PUBLISHERS = Table(
     "publishers",
@@ -81,7 +86,8 @@ ITEMS = Table(
     (
         "platform", "item_id", "item_type", "publisher_id", "created_at", "text", "title",
         "description", "language", "url", "media_type", "duration_s", "topic",
-        "first_observed_at", "last_observed_at", "raw", "observation_digest",
+        "first_observed_at", "last_observed_at", "observation_digest",
+        "raw",  # last: the loader renders it from bytes
     ),
     ("platform", "item_id"),
     version=LATEST,

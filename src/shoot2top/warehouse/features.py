@@ -263,34 +263,54 @@ _EXTRACTORS = {TWEET: _tweet, VIDEO: _video, POST: _post}
 
 def hashtags(text: str) -> list[str]:
     """Normalized hashtags (casefolded, NFKC) in order of first appearance."""
-    return _unique(_hashtag(tag) for tag in HASHTAG.findall(URL.sub(" ", text)))
+    return _short_cached(_hashtags, text)
 
 
 def mentions(text: str) -> list[str]:
     """Mentioned handles, casefolded; ``@name`` inside a URL is not a mention."""
-    return _unique(_lower(handle) for handle in MENTION.findall(URL.sub(" ", text)))
+    return _short_cached(_mentions, text)
 
 
 def urls(text: str) -> list[str]:
-    return _unique(url.rstrip(".,;:!?)") for url in URL.findall(text))
+    return _short_cached(_urls, text)
 
 
 def keywords(text: str) -> list[str]:
     """Normalized words without hashtags, mentions, URLs and stopwords.
 
     Latin words shorter than three letters are dropped; other scripts (Japanese, Arabic,
-    Devanagari…) are kept intact, only NFKC-normalized and casefolded. Short texts are
-    cached: the same item is observed many times with the same text.
+    Devanagari…) are kept intact, only NFKC-normalized and casefolded.
     """
-    if len(text) > CACHED_TEXT_CHARS:
-        return list(_keywords.__wrapped__(text))
-    return list(_keywords(text))
+    return _short_cached(_keywords, text)
 
 
+# Short texts are cached: the same item is observed many times with the same text.
 CACHED_TEXT_CHARS = 600  # tweets and titles; long descriptions are not worth the memory
+CACHED_TEXTS = 1 << 16  # per function; texts of <= 600 chars: tens of MB at most
 
 
-@functools.lru_cache(maxsize=1 << 16)  # texts of <= 600 chars: tens of MB at most
+def _short_cached(function: Any, text: str) -> list[str]:
+    if len(text) > CACHED_TEXT_CHARS:
+        return list(function.__wrapped__(text))
+    return list(function(text))
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _hashtags(text: str) -> tuple[str, ...]:
+    return tuple(_unique(_hashtag(tag) for tag in HASHTAG.findall(URL.sub(" ", text))))
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _mentions(text: str) -> tuple[str, ...]:
+    return tuple(_unique(_lower(handle) for handle in MENTION.findall(URL.sub(" ", text))))
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _urls(text: str) -> tuple[str, ...]:
+    return tuple(_unique(url.rstrip(".,;:!?)") for url in URL.findall(text)))
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
 def _keywords(text: str) -> tuple[str, ...]:
     text = URL.sub(" ", text)
     text = HASHTAG.sub(" ", text)

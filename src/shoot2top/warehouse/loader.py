@@ -5,6 +5,12 @@ range…) is isolated by bisecting the batch under savepoints and goes to ``dead
 with the reason; the rest of its batch commits. Transient failures (connection lost,
 server restart, serialization failure, deadlock) reconnect and retry the whole batch with
 exponential backoff; the upserts make a retried or redelivered batch harmless.
+
+The loader remembers the text-feature sets (hashtags, mentions, URLs, keywords) of the
+items it has committed, and does not stage those rows again when the same item is
+observed again with the same sets: those tables are insert-only sets, so rows this loader
+saw committed are there for good. Only commits add to that memory, so a failed or retried
+batch never hides a row.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ log = logging.getLogger(__name__)
 
 Item = dict[str, Any]
 REJECTED_ROW_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
+KNOWN_SETS_MAX = 1 << 18  # feature sets remembered (~25 MB); then forgotten all at once
 
 
 def is_transient(error: BaseException) -> bool:
@@ -56,9 +63,16 @@ def is_transient(error: BaseException) -> bool:
 
 @dataclass
 class PreparedBatch:
-    """A batch ready for the database: its features, its rejects and its COPY text."""
+    """A batch ready for the database: its COPY text, and what else a commit may need.
 
-    extracted: list[Observation]
+    No Python objects per item beyond bytes: the observations die with `prepare`, so they
+    never reach the old generations the garbage collector walks again and again. The
+    rare commit that meets a row the database refuses re-observes the items from their
+    canonical JSON.
+    """
+
+    encoded: list[bytes]  # the items that passed the checks, as canonical JSON, in order
+    sets_digests: list[bytes]  # their `Observation.sets_digest`s, remembered on commit
     rejected: list[tuple[Item, str]]
     buffers: dict[str, bytes]
 
@@ -88,16 +102,17 @@ class WarehouseLoader:
         self.max_retry_s = max_retry_s
         self.connect_fn = connect_fn
         self._connection: Any = None
+        self._known_sets: set[bytes] = set()  # `Observation.sets_digest`s committed here
 
     def load(self, items: Sequence[Item]) -> LoadResult:
         """Load a batch in one transaction; returns what was loaded and dead-lettered."""
         return self.commit(self.prepare(items))
 
-    @staticmethod
-    def prepare(items: Sequence[Item]) -> PreparedBatch:
+    def prepare(self, items: Sequence[Item]) -> PreparedBatch:
         """The CPU half of a load, no database: features, rows and their COPY text.
 
         An item that cannot be extracted or stored is rejected alone, with its reason.
+        Safe to run in another thread than `commit`, on a batch to commit after it.
         """
         observed: list[Observation] = []
         rejected: list[tuple[Item, str]] = []
@@ -108,7 +123,13 @@ class WarehouseLoader:
                 rejected.append((item, f"not storable: {error}"))
             except Exception as error:  # a malformed field nobody foresaw: still one item
                 rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
-        return PreparedBatch(observed, rejected, copy_buffers(batch_rows(observed)))
+        buffers = copy_buffers(batch_rows(observed, self._known_sets))
+        return PreparedBatch(
+            [observation.encoded for observation in observed],
+            [observation.sets_digest for observation in observed],
+            rejected,
+            buffers,
+        )
 
     def commit(self, batch: PreparedBatch) -> LoadResult:
         """The database half: one transaction, retried on transient errors."""
@@ -120,29 +141,42 @@ class WarehouseLoader:
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=False,
         )
+        refused: list[Observation] = []
         try:
             for attempt in retrying:
                 with attempt:
                     result = LoadResult(attempts=attempt.retry_state.attempt_number)
-                    self._transaction(batch, result)
+                    refused = []
+                    self._transaction(batch, result, refused)
         except RetryError as error:
             cause = error.last_attempt.exception()
             raise WarehouseError(
                 f"{self.component}: gave up after {self.max_retry_s:.0f} s of retries: "
                 f"{_first_line(cause)}"
             ) from cause
+        self._remember_sets(batch.sets_digests, refused)
         return result
+
+    def _remember_sets(self, digests: list[bytes], refused: list[Observation]) -> None:
+        """After a commit: these items' feature-set rows are in the warehouse for good."""
+        if refused:  # dead-lettered by the database: their rows were not loaded
+            digests = list(set(digests) - {observation.sets_digest for observation in refused})
+        if len(self._known_sets) + len(digests) > KNOWN_SETS_MAX:
+            self._known_sets.clear()  # forgetting only costs staging some rows again
+        self._known_sets.update(digests)
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
-    def _transaction(self, batch: PreparedBatch, result: LoadResult) -> None:
+    def _transaction(
+        self, batch: PreparedBatch, result: LoadResult, refused: list[Observation]
+    ) -> None:
         connection = self._connect()
         try:
             with connection.cursor() as cursor:
-                self._load_or_bisect(cursor, batch.extracted, result, batch.buffers)
+                self._load_prepared(cursor, batch, result, refused)
                 for item, reason in batch.rejected:
                     self._dead_letter(cursor, _json_text(item), _identity(item), reason, result)
             connection.commit()
@@ -150,47 +184,67 @@ class WarehouseLoader:
             self._discard(connection, error)
             raise
 
+    def _load_prepared(
+        self, cursor: Any, batch: PreparedBatch, result: LoadResult, refused: list[Observation]
+    ) -> None:
+        """The whole batch from its prepared COPY text; if the database refuses a row,
+        bisect it to find that row (`_load_or_bisect`)."""
+        if not batch.encoded:
+            return
+        cursor.execute("SAVEPOINT batch_part")
+        try:
+            self._load_rows(cursor, batch.buffers)
+        except REJECTED_ROW_ERRORS:
+            cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
+            # Every row of the halves: the prepared text may have left known sets out,
+            # and those were known to be committed only with the whole batch.
+            observed = [observe(codec.loads(encoded)) for encoded in batch.encoded]
+            middle = len(observed) // 2
+            self._load_or_bisect(cursor, observed[:middle], result, refused)
+            self._load_or_bisect(cursor, observed[middle:], result, refused)
+            return
+        result.loaded += len(batch.encoded)
+
     def _load_or_bisect(
         self,
         cursor: Any,
         batch: list[Observation],
         result: LoadResult,
-        buffers: dict[str, bytes] | None = None,
+        refused: list[Observation],
     ) -> None:
-        """Load `batch` (from its prepared COPY text when given); on a rejected row, load
-        each half separately until the row is alone, then dead-letter it."""
+        """Load `batch`; on a rejected row, load each half separately until the row is
+        alone, then dead-letter it."""
         if not batch:
             return
-        cursor.execute("SAVEPOINT batch_part")
+        clear = "; ".join(table.clear_stage() for table in dialect.LOADED_TABLES)
+        cursor.execute(f"SAVEPOINT batch_part; {clear}")  # earlier halves left rows staged
         try:
-            if buffers is None:  # bisecting: earlier halves left their rows staged
-                for table in dialect.LOADED_TABLES:
-                    cursor.execute(table.clear_stage())
-            self._load_rows(cursor, buffers or copy_buffers(batch_rows(batch)))
+            self._load_rows(cursor, copy_buffers(batch_rows(batch)))
         except REJECTED_ROW_ERRORS as error:
             cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
             if len(batch) == 1:
                 only = batch[0]
                 self._dead_letter(cursor, only.raw, only.features, _first_line(error), result)
+                refused.append(only)
                 return
             middle = len(batch) // 2
-            self._load_or_bisect(cursor, batch[:middle], result)
-            self._load_or_bisect(cursor, batch[middle:], result)
+            self._load_or_bisect(cursor, batch[:middle], result, refused)
+            self._load_or_bisect(cursor, batch[middle:], result, refused)
             return
-        cursor.execute("RELEASE SAVEPOINT batch_part")
         result.loaded += len(batch)
 
     @staticmethod
     def _load_rows(cursor: Any, buffers: dict[str, bytes]) -> None:
-        # Staging tables are empty here: ON COMMIT DELETE ROWS, and bisection clears them.
-        for table in dialect.LOADED_TABLES:
-            if buffers.get(table.name):
-                cursor.copy_expert(table.copy_into_stage(), io.BytesIO(buffers[table.name]))
-        for table in dialect.LOADED_TABLES:
-            if buffers.get(table.name):
-                cursor.execute(table.upsert())
-                if (keep_first := table.keep_first_observed()) is not None:
-                    cursor.execute(keep_first)
+        """COPY into the (empty) staging tables, then every upsert and the savepoint's
+        release in one round trip."""
+        loaded = [table for table in dialect.LOADED_TABLES if buffers.get(table.name)]
+        for table in loaded:
+            data = buffers[table.name]
+            # One read of the whole buffer: each chunk read would take the GIL again.
+            cursor.copy_expert(table.copy_into_stage(), io.BytesIO(data), size=len(data))
+        cursor.execute(
+            ";\n".join([*(table.upsert() for table in loaded), "RELEASE SAVEPOINT batch_part"])
+        )
 
     def _dead_letter(
         self,
