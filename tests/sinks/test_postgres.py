@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 
 from shoot2top.lake.store import LocalStore
@@ -15,6 +18,10 @@ def count(dsn, table):
         (value,) = cursor.fetchone()
     connection.close()
     return value
+
+
+def snapshots(items):
+    return len({(i["_observed_at"], str(i)) for i in items})
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +62,56 @@ def test_a_load_error_in_the_worker_surfaces_in_the_stream(postgres_server, item
             sink.write(item)
         sink.flush()
     assert sink.durable_ticket == 0
+
+
+class GatedLoader(WarehouseLoader):
+    """Commits wait for `gate`: a batch stays in flight as long as a test needs."""
+
+    def __init__(self, dsn):
+        super().__init__(dsn)
+        self.gate = threading.Event()
+        self.committing = threading.Event()
+
+    def commit(self, batch):
+        self.committing.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().commit(batch)
+
+
+def test_close_waits_for_the_batch_in_flight(pg_dsn, items):
+    loader = GatedLoader(pg_dsn)
+    sink = PostgresSink(loader, batch_items=50, batch_age_s=3600)
+    for item in items[:50]:
+        sink.write(item)
+    assert loader.committing.wait(10) and sink.durable_ticket == 0
+    threading.Timer(0.3, loader.gate.set).start()
+    sink.close()  # flushes: waits for the batch in flight
+    assert (sink.durable_ticket, sink.loaded) == (50, 50)
+    assert loader._connection is None
+    assert count(pg_dsn, "metric_snapshots") == snapshots(items[:50])
+
+
+def test_abandon_with_a_batch_in_flight_acks_nothing_more_and_closes_after_it(pg_dsn, items):
+    loader = GatedLoader(pg_dsn)
+    loader.gate.set()
+    sink = PostgresSink(loader, batch_items=50, batch_age_s=3600)
+    for item in items[:50]:
+        sink.write(item)
+    sink.flush()
+    loader.gate.clear()
+    loader.committing.clear()
+    for item in items[50:100]:
+        sink.write(item)
+    assert loader.committing.wait(10)  # batch 2 is in flight, held at the gate
+    started = time.monotonic()
+    sink.abandon()  # does not wait for the database
+    assert time.monotonic() - started < 1
+    loader.gate.set()
+    deadline = time.monotonic() + 10
+    while loader._connection is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The commit in progress finished on the worker, then the connection was closed there
+    # (closing it from the caller would race with the commit, which would reconnect).
+    assert loader._connection is None
+    assert count(pg_dsn, "metric_snapshots") == snapshots(items[:100])
+    assert sink.durable_ticket == 50  # batch 2 is never acked: its items come again

@@ -11,7 +11,7 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.database import WarehouseError, connect
 from shoot2top.warehouse.loader import WarehouseLoader
-from shoot2top.warehouse.schema import SchemaError
+from shoot2top.warehouse.schema import SchemaError, migrate
 
 
 def lake_items(root):
@@ -227,3 +227,74 @@ def test_key_order_does_not_change_what_is_stored(postgres_server, sample_lake):
     load(first, items)
     load(second, shuffled)
     assert checksums(first) == checksums(second)
+
+
+def test_feature_sets_the_loader_committed_are_not_staged_again(pg_dsn, sample_lake):
+    items = lake_items(sample_lake)[:200]
+    loader = WarehouseLoader(pg_dsn)
+    loader.load(items)
+    before = checksums(pg_dsn)
+    again = loader.prepare(items)
+    fresh = WarehouseLoader(pg_dsn).prepare(items)
+    set_tables = {"item_hashtags", "item_mentions", "item_urls", "item_keywords"}
+    assert set_tables & set(fresh.buffers) == set_tables
+    assert not set_tables & set(again.buffers)  # all known: committed by this loader
+    assert {"items", "metric_snapshots"} <= set(again.buffers)  # observations still load
+    loader.commit(again)
+    assert checksums(pg_dsn) == before
+    loader.close()
+
+
+def test_a_failed_commit_does_not_hide_feature_rows(postgres_server, sample_lake):
+    items = lake_items(sample_lake)[:100]
+    dsn = postgres_server.new_database(migrated=False)
+    loader = WarehouseLoader(dsn)
+    with pytest.raises(SchemaError):
+        loader.commit(loader.prepare(items))  # nothing committed
+    connection = connect(dsn)
+    migrate(connection)
+    connection.close()
+    loader.load(items)
+    loader.close()
+    reference = postgres_server.new_database(migrated=True)
+    load(reference, items)
+    assert checksums(dsn) == checksums(reference)
+    assert scalar(dsn, "SELECT count(*) FROM item_keywords") > 0
+
+
+def test_an_item_the_database_refuses_leaves_its_feature_rows_unknown(pg_dsn, sample_lake):
+    """The rare row only the database refuses: bisection dead-letters it, and its feature
+    sets are not remembered, so a later good copy of them is staged and stored."""
+    items = [i for i in lake_items(sample_lake) if "post" in i][:20]
+    bad = copy.deepcopy(items[0])
+    bad["post"]["message"] = "zebracorn stampede"
+    bad["_observed_at"] = "2026-11-27T00:00:00Z"
+    connection = connect(pg_dsn)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE item_keywords ADD CONSTRAINT no_zebra CHECK (keyword <> 'zebracorn')"
+        )
+    loader = WarehouseLoader(pg_dsn)
+    result = loader.load([*items, bad])
+    assert (result.loaded, result.dead_lettered) == (20, 1)
+    assert scalar(pg_dsn, "SELECT count(*) FROM item_keywords WHERE keyword = 'stampede'") == 0
+    with connection, connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE item_keywords DROP CONSTRAINT no_zebra")
+    connection.close()
+    assert loader.load([bad]).loaded == 1  # redelivered once the database takes it
+    loader.close()
+    keywords = {k for (k,) in _rows(pg_dsn, "SELECT keyword FROM item_keywords")}
+    assert {"zebracorn", "stampede"} <= keywords
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(pg_dsn, sample_lake):
+    """COPY text escaping, of the features and of the raw JSON (rendered from bytes)."""
+    item = copy.deepcopy(next(i for i in lake_items(sample_lake) if "video" in i))
+    tricky = 'tab\there\nnew line\r\\ back\\slash \\n not a newline "quoted" 🎉 \\\\N'
+    item["video"]["snippet"]["description"] = tricky
+    item["video"]["snippet"]["title"] = "\\N"  # COPY's NULL marker, as text
+    load(pg_dsn, [item])
+    ((raw, description, title),) = _rows(
+        pg_dsn, f"SELECT raw, description, title FROM items WHERE item_id = '{item['video']['id']}'"
+    )
+    assert (raw, description, title) == (item, tricky, "\\N")
