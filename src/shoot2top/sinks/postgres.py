@@ -7,7 +7,7 @@ A batch's items become durable when its transaction commits; rejected rows are i
 ``dead_letters`` by then, so they count as handled too.
 
 A thread, not a process: the commit half mostly waits on the server. Preparing in a
-worker process was measured slower on a 2-core machine (0.7x in paired runs): the items
+worker process was measured slower on a 2-core machine (0.7-0.9x in paired runs): the items
 must be encoded and decoded again to cross over, and PostgreSQL needs the other core.
 """
 
