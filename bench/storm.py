@@ -88,9 +88,16 @@ def loaded(dsn: str) -> int:
 
 
 def pipeline(
-    path: Path, lake: Path, state: Path, pace: float = 0, latency_log: Path | None = None
+    path: Path,
+    lake: Path,
+    state: Path,
+    pace: float = 0,
+    latency_log: Path | None = None,
+    tasks: int = 1,
 ) -> Path:
-    storm: dict[str, Any] = {"max_spout_pending": 5000}
+    # Items in flight: several warehouse batches, so the bolt fills one while the
+    # previous one commits.
+    storm: dict[str, Any] = {"max_spout_pending": 20_000}
     if latency_log is not None:
         storm["latency_log"] = str(latency_log)
     path.write_text(json.dumps({
@@ -99,7 +106,7 @@ def pipeline(
         "storm": storm,
         "sources": [{"type": "lake", "name": "lake", "uri": str(lake), "pace": pace}],
         "sinks": [{"type": "postgres", "name": "warehouse", "batch_items": 5000,
-                   "batch_age_s": 0.5}],
+                   "batch_age_s": 0.5, "parallelism": tasks}],
     }))  # fmt: skip
     return path
 
@@ -150,12 +157,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--latency-items", type=int, default=20_000, help="at 1,000 items/s")
     parser.add_argument("--dsn", default=None)
+    parser.add_argument("--warehouse-tasks", type=int, default=1, help="warehouse bolt tasks")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-storm-"))
     server = args.dsn or os.environ.get(DSN_VARIABLE) or embedded_dsn(scratch / "pg")
     try:
         write_lake(scratch / "lake", args.items)
-        config = pipeline(scratch / "pipeline.json", scratch / "lake", scratch / "state")
+        config = pipeline(scratch / "pipeline.json", scratch / "lake", scratch / "state",
+                          tasks=args.warehouse_tasks)  # fmt: skip
         storm_s = storm_run(config, new_database(server), args.items, scratch / "sparse.log")
         inprocess_s = inprocess_run(config, new_database(server))
         # Latency: items 1 ms apart replayed at real time (pace 1) = 1,000 items/s; the
@@ -168,6 +177,7 @@ def main() -> None:
         values = sorted(float(line) for line in latencies.read_text().split())
         summary: dict[str, Any] = {
             "items": args.items,
+            "warehouse_tasks": args.warehouse_tasks,
             "items_per_s": round(args.items / storm_s),
             "inprocess_items_per_s": round(args.items / inprocess_s),
             "ratio_to_inprocess": round(inprocess_s / storm_s, 3),
