@@ -185,6 +185,36 @@ def test_ties_on_observed_time_resolve_the_same_whatever_the_order_or_batching(
     assert len(results) == 1
 
 
+def test_a_newer_observation_without_the_profile_does_not_blank_the_publisher(
+    postgres_server, sample_lake
+):
+    """An X tweet delivered without its author in `includes` knows only the author id:
+    the publisher keeps the newest profile seen, whatever the order or batching."""
+    base = next(i for i in lake_items(sample_lake) if "tweet" in i)
+    profiled = copy.deepcopy(base)
+    bare = copy.deepcopy(base)
+    del bare["tweet"]["includes"]["users"]
+    bare["_observed_at"] = "2030-01-01T00:00:00Z"  # newer than the profiled one
+    user = profiled["tweet"]["includes"]["users"][0]
+    for batches in (
+        [[profiled, bare]],
+        [[bare, profiled]],
+        [[profiled], [bare]],
+        [[bare], [profiled]],
+    ):
+        dsn = postgres_server.new_database(migrated=True)
+        loader = WarehouseLoader(dsn)
+        for batch in batches:
+            loader.load(batch)
+        loader.close()
+        ((name, handle, followers, profiled_flag),) = _rows(
+            dsn, "SELECT name, handle, followers, profiled FROM publishers"
+        )
+        assert (name, handle) == (user["name"], user["username"]), batches
+        assert followers == user["public_metrics"]["followers_count"] and profiled_flag
+        assert scalar(dsn, "SELECT count(*) FROM metric_snapshots") == 2
+
+
 def test_a_poison_item_is_dead_lettered_alone_whatever_its_batch(pg_dsn, sample_lake):
     items = lake_items(sample_lake)[:20]
     odd_count = copy.deepcopy(next(i for i in items if "video" in i))

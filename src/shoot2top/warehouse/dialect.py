@@ -76,10 +76,10 @@ FIRST_OBSERVED = "first_observed_at"
 LATEST = ("last_observed_at", "observation_digest")
 PUBLISHERS = Table(
     "publishers",
-    ("platform", "publisher_id", "name", "handle", "followers", "last_observed_at",
-     "observation_digest"),
+    ("platform", "publisher_id", "name", "handle", "followers", "profiled",
+     "last_observed_at", "observation_digest"),
     ("platform", "publisher_id"),
-    version=LATEST,
+    version=("profiled", *LATEST),  # a profile beats none (migration 0004)
 )  # fmt: skip
 ITEMS = Table(
     "items",

@@ -49,10 +49,6 @@ class Observation:
     def raw(self) -> str:
         return self.encoded.decode()
 
-    @property
-    def version(self) -> tuple[datetime, str]:
-        return (self.features.observed_at, self.digest)
-
 
 def observe(item: dict[str, Any]) -> Observation:
     """Extract and check one item; `InvalidPost` says why the warehouse cannot take it.
@@ -97,9 +93,10 @@ def batch_rows(
     Hashtag, mention, URL and keyword rows are left out for the observations whose
     `sets_digest` is in `known_sets`: the warehouse holds those rows already.
     """
-    publishers: dict[tuple[str, str], Observation] = {}
-    items: dict[tuple[str, str], Observation] = {}
-    snapshots: dict[tuple[str, str, datetime], Observation] = {}
+    # key -> (version, observation): the observation each row keeps, as the upsert would
+    publishers: dict[tuple[str, str], tuple[Any, Observation]] = {}
+    items: dict[tuple[str, str], tuple[Any, Observation]] = {}
+    snapshots: dict[tuple[str, str, datetime], tuple[Any, Observation]] = {}
     first_seen: dict[tuple[str, str], datetime] = {}
     sets: dict[str, dict[Row, None]] = {table.name: {} for table in _SET_TABLES}
     staged_sets: set[bytes] = set()
@@ -110,7 +107,10 @@ def batch_rows(
         version = (observed, observation.digest)
         publisher = features.publisher
         if publisher is not None:
-            _keep_greatest(publishers, (publisher.platform, publisher.publisher_id), observation)
+            _keep_greatest(
+                publishers, (publisher.platform, publisher.publisher_id), observation,
+                (_profiled(publisher), *version),
+            )  # fmt: skip
         known_first = first_seen.get(key)
         if known_first is None or observed < known_first:
             first_seen[key] = observed
@@ -131,10 +131,10 @@ def batch_rows(
                 for value in values:
                     rows[(*key, value)] = None
     return {
-        dialect.PUBLISHERS.name: [_publisher_row(o) for o in publishers.values()],
-        dialect.ITEMS.name: [_item_row(o, first_seen[key]) for key, o in items.items()],
+        dialect.PUBLISHERS.name: [_publisher_row(o) for _, o in publishers.values()],
+        dialect.ITEMS.name: [_item_row(o, first_seen[key]) for key, (_, o) in items.items()],
         **{name: list(rows) for name, rows in sets.items()},
-        dialect.SNAPSHOTS.name: [_snapshot_row(o) for o in snapshots.values()],
+        dialect.SNAPSHOTS.name: [_snapshot_row(o) for _, o in snapshots.values()],
     }
 
 
@@ -142,11 +142,21 @@ def _keep_greatest(
     kept: dict[Any, Observation],
     key: Any,
     observation: Observation,
-    version: tuple[datetime, str] | None = None,
+    version: tuple[Any, ...],
 ) -> None:
+    """Keep, per key, the observation with the greatest version (as the upsert does)."""
     known = kept.get(key)
-    if known is None or known.version < (version or observation.version):
-        kept[key] = observation
+    if known is None or known[0] < version:
+        kept[key] = (version, observation)
+
+
+def _profiled(publisher: Any) -> bool:
+    """Whether an observation carries the publisher's profile, not just its id."""
+    return (
+        publisher.name is not None
+        or publisher.handle is not None
+        or publisher.followers is not None
+    )
 
 
 def _publisher_row(observation: Observation) -> Row:
@@ -155,7 +165,7 @@ def _publisher_row(observation: Observation) -> Row:
     assert publisher is not None
     return (
         publisher.platform, publisher.publisher_id, publisher.name, publisher.handle,
-        publisher.followers, features.observed_at, observation.digest,
+        publisher.followers, _profiled(publisher), features.observed_at, observation.digest,
     )  # fmt: skip
 
 
