@@ -328,3 +328,24 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(pg_dsn, sampl
         pg_dsn, f"SELECT raw, description, title FROM items WHERE item_id = '{item['video']['id']}'"
     )
     assert (raw, description, title) == (item, tricky, "\\N")
+
+
+def test_a_new_connection_forgets_the_feature_sets_of_the_old_one(postgres_server, sample_lake):
+    """The connection is lost and the one after it reaches another database (a failover, a
+    restored backup): rows the loader saw committed on the old one are staged again, also
+    for a batch prepared before the loss."""
+    items = lake_items(sample_lake)[:200]
+    first, second, reference = (postgres_server.new_database(migrated=True) for _ in range(3))
+    target = [first]
+    loader = WarehouseLoader(first, connect_fn=lambda _: connect(target[0]))
+    loader.load(items)
+    prepared = loader.prepare(items)  # its feature sets are known: left out
+    pid = loader._connection.get_backend_pid()
+    with connect(first) as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin.close()
+    target[0] = second
+    loader.commit(prepared)  # a lost connection, retried on the new one
+    load(reference, items)
+    assert checksums(second) == checksums(reference)
+    loader.close()

@@ -10,7 +10,9 @@ The loader remembers the text-feature sets (hashtags, mentions, URLs, keywords) 
 items it has committed, and does not stage those rows again when the same item is
 observed again with the same sets: those tables are insert-only sets, so rows this loader
 saw committed are there for good. Only commits add to that memory, so a failed or retried
-batch never hides a row.
+batch never hides a row. The memory is of one connection's server: a new connection (after
+a lost one: a failover, a restored or replaced database may be behind it) starts it afresh,
+and a batch prepared before then stages every row.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class PreparedBatch:
     sets_digests: list[bytes]  # their `Observation.sets_digest`s, remembered on commit
     rejected: list[tuple[Item, str]]
     buffers: dict[str, bytes]
+    sets_epoch: int = 0  # the loader's `_sets_epoch` when known sets were left out
 
 
 @dataclass
@@ -103,6 +106,8 @@ class WarehouseLoader:
         self.connect_fn = connect_fn
         self._connection: Any = None
         self._known_sets: set[bytes] = set()  # `Observation.sets_digest`s committed here
+        self._sets_epoch = 0  # bumped with each new connection after the first
+        self._connected_once = False
 
     def load(self, items: Sequence[Item]) -> LoadResult:
         """Load a batch in one transaction; returns what was loaded and dead-lettered."""
@@ -123,12 +128,14 @@ class WarehouseLoader:
                 rejected.append((item, f"not storable: {error}"))
             except Exception as error:  # a malformed field nobody foresaw: still one item
                 rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
+        epoch = self._sets_epoch  # read before the memory (`_connect` replaces it first)
         buffers = copy_buffers(batch_rows(observed, self._known_sets))
         return PreparedBatch(
             [observation.encoded for observation in observed],
             [observation.sets_digest for observation in observed],
             rejected,
             buffers,
+            epoch,
         )
 
     def commit(self, batch: PreparedBatch) -> LoadResult:
@@ -190,6 +197,10 @@ class WarehouseLoader:
         """The whole batch from its prepared COPY text; if the database refuses a row,
         bisect it to find that row (`_load_or_bisect`)."""
         if not batch.encoded:
+            return
+        if batch.sets_epoch != self._sets_epoch:  # left out rows another server held
+            observed = [observe(codec.loads(encoded)) for encoded in batch.encoded]
+            self._load_or_bisect(cursor, observed, result, refused)
             return
         cursor.execute("SAVEPOINT batch_part")
         try:
@@ -285,6 +296,10 @@ class WarehouseLoader:
             except BaseException:
                 connection.close()
                 raise
+            if self._connected_once:  # maybe another server: what it holds is unknown
+                self._known_sets = set()  # before the epoch: see `prepare`
+                self._sets_epoch += 1
+            self._connected_once = True
             self._connection = connection
         return self._connection
 
