@@ -152,6 +152,24 @@ def test_a_failed_write_fails_everything_not_yet_durable_and_starts_afresh(tmp_p
     assert len(made) == 2 and sink.sink is made[1] and made[1].pending == 0
 
 
+class FailsSecondTime(LocalStore):
+    created = 0
+
+    def create(self, folder, name, data):
+        FailsSecondTime.created += 1
+        if FailsSecondTime.created > 1:
+            raise LakeError("disk full")
+        return super().create(folder, name, data)
+
+
+def test_a_write_failing_midway_through_a_message_acks_what_an_earlier_item_stored(tmp_path):
+    """Message b's second item completes a batch (a's item and b's first two are stored);
+    a later item of b fails: a is durable and acked, only b is failed back."""
+    sink = AckingSink(lambda: LakeSink(FailsSecondTime(tmp_path), batch_items=3))
+    assert sink.write("a", stream(1)) == ([], [])
+    assert sink.write("b", stream(6)[1:]) == (["a"], ["b"])
+
+
 def test_emit_to_durable_latencies_are_logged(tmp_path):
     now = [100.0]
     log = tmp_path / "latency.txt"

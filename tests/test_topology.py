@@ -33,8 +33,8 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
     assert [(c.name, c.parallelism) for c in wiring.spouts] == [("sample", 2)]
     assert [(c.name, c.parallelism) for c in wiring.bolts] == [("archive", 3), ("warehouse", 1)]
     conf = wiring.storm_conf
-    # 300 items pending at most, 100 items a tuple: 3 tuples
-    assert conf["topology.workers"] == 2 and conf["topology.max.spout.pending"] == 3
+    # 300 items pending at most (the spout counts them): as many tuples of one item
+    assert conf["topology.workers"] == 2 and conf["topology.max.spout.pending"] == 300
     assert (
         conf["topology.message.timeout.secs"] == 30 and conf["topology.tick.tuple.freq.secs"] == 1
     )

@@ -207,7 +207,8 @@ class AckingSink:
             for item in items:
                 ticket = self.sink.write(item)
         except Exception as error:
-            return [], self._lose(message_id, error)
+            # A batch stored by an earlier item of this message is durable: ack it.
+            return self._durable(), self._lose(message_id, error)
         self._waiting[ticket] = (message_id, emitted_at, len(items))
         return self._durable(), []
 

@@ -60,7 +60,9 @@ def plan(config_path: str | Path) -> TopologyPlan:
         storm_conf={
             PIPELINE_KEY: carried(config),
             "topology.workers": storm.workers,
-            "topology.max.spout.pending": -(-storm.max_spout_pending // storm.items_per_tuple),
+            # Tuples, not items: a tuple carries at least one item, so this never binds
+            # before the spout's own item bound (a live source's tuples carry one or two).
+            "topology.max.spout.pending": storm.max_spout_pending,
             "topology.message.timeout.secs": storm.message_timeout_s,
             "topology.tick.tuple.freq.secs": TICK_SECONDS,
         },
