@@ -157,8 +157,8 @@ def test_stream_syncs_rules_and_tags_each_tweet_with_its_topic(x_api, clock):
 
 
 def test_a_dropped_stream_reconnects_on_the_linear_network_schedule(x_api, clock):
-    first = x_api.add_tweet("cats one")
-    second = x_api.add_tweet("cats two")
+    second = x_api.add_tweet("cats two", age_s=120)  # older: the gap search cannot find it
+    first = x_api.add_tweet("cats one", age_s=60)
     x_api.stream([tweets(first), DROP], [RESET], [RESET], [tweets(second)])
     source = make_source(x_api, clock)
     stream = iter(source)
@@ -167,6 +167,27 @@ def test_a_dropped_stream_reconnects_on_the_linear_network_schedule(x_api, clock
     assert list(source.waits) == [("network", 0.25), ("network", 0.5), ("network", 0.75)]
     assert clock.waited() == pytest.approx(1.5)
     assert len(x_api.calls("/2/tweets/search/stream")) == 4
+
+
+def test_what_was_posted_while_the_stream_was_down_is_searched_for(x_api, clock):
+    """A reconnect during a run catches up from the watermark, like a restart does: the
+    tweets posted while the stream was down come from recent search."""
+    late = x_api.add_tweet("cats late", age_s=400)  # older than `first`: stream only
+    first = x_api.add_tweet("cats one", age_s=300)
+    x_api.stream([tweets(first), DROP])
+    gap = [x_api.add_tweet(f"cats while down {n}", age_s=200 - n) for n in range(3)]
+    # the new connection redelivers one of them, then brings something search cannot find
+    x_api.stream([tweets(gap[2], late)])
+    source = make_source(x_api, clock)
+    stream = iter(source)
+    items = take(stream, 5)
+    closing(source, stream)
+    assert ids(items)[0] == first and ids(items)[4] == late
+    assert sorted(ids(items[1:4])) == sorted(gap)
+    assert [item["_source"] for item in items[1:4]] == ["x.recent_search"] * 3
+    search = x_api.calls("/2/tweets/search/recent")
+    assert [call.params["since_id"] for call in search] == [first]
+    assert source.duplicates_dropped == 1
 
 
 def test_silence_beyond_the_keepalive_timeout_reconnects(x_api, clock):
@@ -183,7 +204,10 @@ def test_silence_beyond_the_keepalive_timeout_reconnects(x_api, clock):
 
 
 def test_a_clean_end_and_an_operational_disconnect_both_reconnect(x_api, clock):
-    a, b, c = (x_api.add_tweet(f"cats {n}") for n in "abc")
+    # b and c are older than a: the gap search after each reconnect cannot find them
+    c, b, a = (
+        x_api.add_tweet(f"cats {n}", age_s=age) for n, age in (("c", 180), ("b", 120), ("a", 60))
+    )
     x_api.stream(
         [tweets(a), END],
         [tweets(b), raw(operational_disconnect()), tweets(a)],
@@ -222,7 +246,8 @@ def test_429_without_a_reset_header_backs_off_exponentially_from_60_s(x_api, clo
 
 
 def test_server_errors_back_off_exponentially_from_5_s_and_reset_after_data(x_api, clock):
-    a, b = x_api.add_tweet("cats a"), x_api.add_tweet("cats b")
+    b = x_api.add_tweet("cats b", age_s=120)  # older than a: only the stream delivers it
+    a = x_api.add_tweet("cats a", age_s=60)
     x_api.stream(
         [status(503)],
         [status(503)],
@@ -301,8 +326,8 @@ def test_a_malformed_line_is_dead_lettered_and_the_rest_delivered(x_api, clock, 
 
 
 def test_duplicate_deliveries_are_dropped_and_counted(x_api, clock):
+    c = x_api.add_tweet("cats c", age_s=180)  # older than a and b: only the stream has it
     a, b = x_api.add_tweet("cats a"), x_api.add_tweet("cats b")
-    c = x_api.add_tweet("cats c")
     x_api.stream([tweets(a, b, a), DROP], [tweets(b, a), DROP], [tweets(c)])
     source = make_source(x_api, clock)
     stream = iter(source)

@@ -17,10 +17,10 @@ Failures are retried on X's documented schedule: network errors linearly from 25
 Resume state: per topic the newest tweet id yielded (``since_id``), any search pass in
 progress (``passes``: its ``since_id`` and the oldest id it yielded, so a restart fetches
 exactly the rest), the refresh tracker (which also recognises duplicates) and each tracked
-tweet's topic. After a restart in stream mode the stream is connected first, then recent
-search catches up from each watermark while the stream buffers: nothing inside recent
-search's 7-day window is lost, and what is emitted twice is at most what was yielded
-between the last checkpoint and the crash.
+tweet's topic. After a restart in stream mode, and after every reconnect during a run,
+the stream is connected first, then recent search catches up from each watermark while
+the stream buffers: nothing inside recent search's 7-day window is lost, and what is
+emitted twice is at most what was yielded between the last checkpoint and the crash.
 """
 
 from __future__ import annotations
@@ -211,9 +211,14 @@ class XSource(LiveSource):
             for tweet_id, topic in (state.get("topic_of") or {}).items()
             if tweet_id in self.tracker
         }
-        if self.config.mode == "stream":  # catch up from each watermark before streaming
-            for topic, since in self._since.items():
-                self._passes.setdefault(topic, {"since_id": since, "until_id": None})
+        if self.config.mode == "stream":
+            self._schedule_catch_up()
+
+    def _schedule_catch_up(self) -> None:
+        """Before the next stream connection: search from each topic's watermark, so what
+        was posted while the stream was down (a restart, a reconnect) is not lost."""
+        for topic, since in self._since.items():
+            self._passes.setdefault(topic, {"since_id": since, "until_id": None})
 
     # ------------------------------------------------------------------ iteration
 
@@ -243,13 +248,14 @@ class XSource(LiveSource):
             )
             self.connections += 1
             try:
-                for topic in list(self._passes):  # after a restart, while the stream buffers
+                for topic in list(self._passes):  # while the new stream buffers
                     yield from self._catch_up(topic)
                 failure = yield from self._read(connection)
             finally:
                 connection.close()
                 self._connection = None
             yield from self._back_off(f"GET {connection.url}", failure)
+            self._schedule_catch_up()  # the gap while it was down
 
     def _search_mode(self) -> Iterator[Item | None]:
         while True:
