@@ -76,3 +76,12 @@ def test_a_schedule_must_grow():
         RefreshTracker([RefreshStep(HOUR, 60), RefreshStep(HOUR, 120)])
     with pytest.raises(ValueError, match="> 0"):
         RefreshTracker([RefreshStep(HOUR, 0)])
+
+
+def test_a_tracker_follows_its_configured_schedule():
+    from shoot2top.config import TrackingOptions
+
+    tracker = RefreshTracker.from_options(TrackingOptions(max_items=7))
+    assert tracker.schedule == SCHEDULE  # the default: 5 min to 1 h, 15 min to 6 h, hourly
+    assert tracker.max_items == 7 and tracker.window_s == 48 * HOUR
+    assert RefreshTracker.from_options(TrackingOptions(schedule=[])).window_s == 0

@@ -94,9 +94,7 @@ class FacebookSource(LiveSource):
             raise ValueError(f"facebook source {config.name!r}: access_token is empty")
         self.config = config
         self.pages = list(dict.fromkeys(config.pages))
-        self.tracker = RefreshTracker(
-            config.tracking.steps_s(), max_items=config.tracking.max_items
-        )
+        self.tracker = RefreshTracker.from_options(config.tracking)
         self.lookback_s = self.tracker.window_s or DEFAULT_LOOKBACK_S
         self.version = config.api_version
         self.graph = GraphClient(

@@ -12,7 +12,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from shoot2top.config import TrackingOptions
 
 
 class RefreshStep(NamedTuple):
@@ -46,6 +49,11 @@ class RefreshTracker:
         self._published: dict[str, float] = {}
         self._due: dict[str, float] = {}
         self._heap: list[tuple[float, str]] = []
+
+    @classmethod
+    def from_options(cls, options: TrackingOptions) -> RefreshTracker:
+        """The tracker a source's ``tracking`` configuration describes."""
+        return cls(options.steps_s(), max_items=options.max_items)
 
     def __contains__(self, item_id: str) -> bool:
         return item_id in self._published

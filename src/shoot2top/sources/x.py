@@ -158,9 +158,7 @@ class XSource(LiveSource):
         self._client = rest_client(bearer_token, self.api_url)
         self._rules = rules_client(bearer_token, self.api_url)
         self._connection: StreamConnection | None = None
-        self.tracker = RefreshTracker(
-            config.tracking.steps_s(), max_items=config.tracking.max_items
-        )
+        self.tracker = RefreshTracker.from_options(config.tracking)
         self._since: dict[str, int] = {}
         self._passes: dict[str, Window] = {}
         self._topic_of: dict[str, str] = {}

@@ -46,7 +46,7 @@ from shoot2top.sources.live import (
     SourceAuthError,
     mask_parameters,
 )
-from shoot2top.sources.tracking import RefreshStep, RefreshTracker
+from shoot2top.sources.tracking import RefreshTracker
 from shoot2top.sources.youtube_quota import SEARCH, UNITS, QuotaLedger
 
 log = logging.getLogger(__name__)
@@ -173,10 +173,7 @@ class YouTubeSource(LiveSource):
             now,
             state.get("quota"),
         )
-        self.tracker = RefreshTracker(
-            [RefreshStep(*step) for step in config.tracking.steps_s()],
-            max_items=config.tracking.max_items,
-        )
+        self.tracker = RefreshTracker.from_options(config.tracking)
         self.tracker.restore(state.get("tracker"), now)
         self._topic_of: dict[str, str] = {
             video_id: topic
