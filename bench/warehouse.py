@@ -89,7 +89,8 @@ class Prepared:
 
 def merged(table: dialect.Table, old: Row, new: Row) -> Row:
     """What the table holds after the upsert of `new` onto `old` (same key): the loader's
-    rule — the greatest (observed time, digest) wins, earliest first-seen time kept."""
+    rule — the greatest version (see `dialect.Table.version`) wins, earliest first-seen
+    time kept."""
     if not table.version:
         return old
     order = [table.columns.index(column) for column in table.version]
