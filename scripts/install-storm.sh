@@ -15,12 +15,23 @@
 #   SHOOT2TOP_TOOLS_DIR   install somewhere else than <repo>/.tools
 #   STORM_MVN_ARGS        extra arguments for every mvn call (e.g. -o)
 #
-# Produces, under .tools/: apache-storm-VERSION/ (the Storm home), bin/storm
+# Nothing outside the checkout is read or written (~/.m2, ~/.lein, ~/.storm): the
+# Maven repository that mvn fills and Leiningen builds topologies from is
+# .tools/m2 (project.clj points `:local-repo` there and builds offline), Leiningen's
+# home is .tools/lein, and the Storm launcher reads no ~/.storm.  At install time the
+# whole dependency tree of every build `sparse run`/`sparse submit` does (`lein deps
+# :tree`, `lein jar`, `lein uberjar`) is resolved online, then checked offline, so a
+# missing artifact fails here, naming it, never later inside a test.  A manifest of
+# every file the Storm home and the Maven repository must hold is written with the
+# stamp; a re-run checks each file is still there and repairs what is missing.
+#
+# Produces, under .tools/: apache-storm-VERSION/ (the Storm home), m2/ (the Maven
+# repository), lein/ (LEIN_HOME), bin/storm
 # (the `storm` to put on PATH: the Storm home's bin/storm plus the fix that makes
 # streamparse 5.0.1's `sparse run` work on Storm 2+, see the file), env.sh (source
-# it: JAVA_HOME, STORM_HOME, PATH, LEIN_ROOT for root), .gitignore.  In the local
-# Maven repository: flux-core (for topology uberjars) and, when the repository does
-# not serve it, a stand-in for its parent POM.
+# it: JAVA_HOME, STORM_HOME, PATH, LEIN_HOME, SHOOT2TOP_MAVEN_REPO, LEIN_ROOT for
+# root), .gitignore.  In the Maven repository: everything project.clj needs and, when
+# the remote repository does not serve it, a stand-in for flux-core's parent POM.
 #
 # The Maven repository used is whatever this machine's mvn is configured with
 # (settings.xml, mirrors); nothing here names a registry host.
@@ -40,7 +51,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 TOOLS="${SHOOT2TOP_TOOLS_DIR:-$ROOT/$STORM_TOOLS_DIR}"
 STORM_HOME_DIR="$TOOLS/apache-storm-$STORM_VERSION"
+MAVEN_REPO="$TOOLS/m2"
+LEIN_HOME_DIR="$TOOLS/lein"
 STAMP="$STORM_HOME_DIR/.shoot2top-install"
+HOME_MANIFEST="$STORM_HOME_DIR/.shoot2top-manifest"
+REPO_STAMP="$MAVEN_REPO/.shoot2top-build"
+REPO_MANIFEST="$MAVEN_REPO/.shoot2top-manifest"
 # What the stamp records: the inputs that decide which jars are in the Storm home.
 STAMP_WANT="layout=3 version=$STORM_VERSION dist=$STORM_DIST_ARTIFACT lib=$STORM_LIB_ARTIFACT excl=$STORM_LIB_EXCLUSIONS client=$STORM_CLIENT_ARTIFACT flux=$STORM_FLUX_ARTIFACT"
 
@@ -152,7 +168,8 @@ mvn_q() {
     local may_fail=0
     if [ "$1" = "--may-fail" ]; then may_fail=1; shift; fi
     # shellcheck disable=SC2086
-    if mvn -B -q ${STORM_MVN_ARGS:-} -f "$MVN_WORK/pom.xml" "$@" > "$MVN_WORK/mvn.log" 2>&1; then
+    if mvn -B -q "-Dmaven.repo.local=$MAVEN_REPO" ${STORM_MVN_ARGS:-} -f "$MVN_WORK/pom.xml" "$@" \
+            > "$MVN_WORK/mvn.log" 2>&1; then
         return 0
     fi
     if [ "$may_fail" -eq 0 ]; then
@@ -228,7 +245,9 @@ copy_closure() {
     # copy_closure DEST GAV...: the artifacts and all their runtime dependencies.
     local dest="$1"; shift
     write_pom "$MVN_WORK/closure" "$@"
-    mvn -B -q ${STORM_MVN_ARGS:-} -f "$MVN_WORK/closure/pom.xml" "$MVN_DEPENDENCY_PLUGIN:copy-dependencies" \
+    # shellcheck disable=SC2086
+    mvn -B -q "-Dmaven.repo.local=$MAVEN_REPO" ${STORM_MVN_ARGS:-} -f "$MVN_WORK/closure/pom.xml" \
+        "$MVN_DEPENDENCY_PLUGIN:copy-dependencies" \
         -DincludeScope=runtime -DoutputDirectory="$dest" > "$MVN_WORK/mvn.log" 2>&1 \
         || { grep -E '\[ERROR\]' "$MVN_WORK/mvn.log" | head -n 5 >&2; die "could not resolve $*"; }
 }
@@ -276,22 +295,30 @@ ensure_flux() {   # ensure_flux DEST: flux-core (and its parent POM) in the loca
         -DoutputDirectory="$1" || die "could not resolve $STORM_FLUX_ARTIFACT:$STORM_VERSION"
 }
 
-# Where lein and mvn look for flux-core (the default local repository, unless
-# ~/.m2/settings.xml says otherwise; then this check only costs a re-resolve).
-flux_in_local_repo() {
-    local g a repo="$HOME/.m2/repository"
-    IFS=: read -r g a <<<"$STORM_FLUX_ARTIFACT"
-    [ -f "$repo/${g//.//}/$a/$STORM_VERSION/$a-$STORM_VERSION.jar" ] &&
-        [ -f "$repo/${g//.//}/flux/$STORM_VERSION/flux-$STORM_VERSION.pom" ]
+# A manifest lists every file an install promises (path and size), so that a re-run
+# trusts a stamp only while what it stands for is still there.
+write_manifest() {   # write_manifest DIR FILE: the jars and POMs under DIR
+    (cd "$1" && find . -type f \( -name '*.jar' -o -name '*.pom' \) -printf '%s %P\n' \
+        | LC_ALL=C sort -k2) > "$2.tmp.$$"
+    mv -f "$2.tmp.$$" "$2"
 }
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_WANT" ]; then
+manifest_holds() {   # manifest_holds DIR FILE: every listed file exists with its size
+    local size path
+    [ -s "$2" ] || return 1
+    while read -r size path; do
+        [ -f "$1/$path" ] && [ "$(stat -c %s "$1/$path")" = "$size" ] || {
+            log "missing or changed since the install: $1/$path"
+            return 1
+        }
+    done < "$2"
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_WANT" ] \
+        && manifest_holds "$STORM_HOME_DIR" "$HOME_MANIFEST"; then
     FRESH=0
-    if [ -z "${STORM_MVN_ARGS:-}" ] && ! flux_in_local_repo; then
-        log "flux-core is missing from the local Maven repository: resolving it again"
-        ensure_flux "$STORM_HOME_DIR/external/flux"
-    fi
 else
+    [ ! -f "$STAMP" ] || log "the Storm home in $STORM_HOME_DIR is incomplete or out of date: installing it again"
     FRESH=1
     t0=$(date +%s)
     log "installing Apache Storm $STORM_VERSION into $STORM_HOME_DIR"
@@ -361,7 +388,7 @@ write_if_changed "$STORM_HOME_DIR/log4j2/worker.xml" '<?xml version="1.0" encodi
 </configuration>'
 
 # Loopback defaults.  Override per run with STORM_CONF_DIR (a directory with a
-# storm.yaml), ~/.storm/storm.yaml, or `-c key=value`.
+# storm.yaml) or `-c key=value`.
 if [ ! -f "$STORM_HOME_DIR/conf/storm.yaml" ]; then
     write_if_changed "$STORM_HOME_DIR/conf/storm.yaml" '# Single-node Storm on loopback; generated by install-storm.sh (kept if edited).
 storm.zookeeper.servers:
@@ -391,8 +418,9 @@ fi
 export JAVA_HOME   # the supervisor starts workers with $JAVA_HOME/bin/java
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 CONF_DIR="${STORM_CONF_DIR:-$STORM_HOME/conf}"
-USER_CONF_DIR="$HOME/.storm"
-[ -f "$USER_CONF_DIR/storm.yaml" ] || USER_CONF_DIR="$CONF_DIR"
+# storm.py also reads ~/.storm/storm.yaml; this launcher reads only STORM_CONF_DIR (or
+# the Storm home'"'"'s conf/), so nothing a machine accumulated changes a run.
+USER_CONF_DIR="$CONF_DIR"
 LOG_DIR="${STORM_LOG_DIR:-}"
 if [ -z "$LOG_DIR" ] && [ -f "$CONF_DIR/storm.yaml" ]; then
     LOG_DIR="$(sed -n "s/^storm\.log\.dir:[[:space:]]*[\"'"'"']\{0,1\}\([^\"'"'"']*\).*/\1/p" "$CONF_DIR/storm.yaml" | head -n1)"
@@ -607,6 +635,9 @@ exec "$real" "${args[@]+"${args[@]}"}"' 755
 ENV_TEXT="# Generated by scripts/install-storm.sh: source it to use the installed Storm.
 export JAVA_HOME=\"$JDK\"
 export STORM_HOME=\"$STORM_HOME_DIR\"
+# Leiningen keeps its settings and builds topologies from the checkout's own tools.
+export LEIN_HOME=\"$LEIN_HOME_DIR\"
+export SHOOT2TOP_MAVEN_REPO=\"$MAVEN_REPO\"
 case \":\$PATH:\" in *\":$TOOLS/bin:\"*) ;; *) export PATH=\"$TOOLS/bin:\$PATH\" ;; esac
 # Leiningen (and so streamparse) refuse to run as root without this.
 if [ \"\$(id -u)\" -eq 0 ]; then export LEIN_ROOT=1; fi"
@@ -618,13 +649,66 @@ if [ "$FRESH" = 1 ]; then
         "Storm $STORM_VERSION"*) ;;
         *) die "installed Storm does not answer 'storm version' with Storm $STORM_VERSION: $out" ;;
     esac
+    write_manifest "$STORM_HOME_DIR" "$HOME_MANIFEST"
     write_if_changed "$STAMP" "$STAMP_WANT"
     log "ready: $out, Java $JDK_MAJOR ($JDK), $LEIN_OUT"
 else
     log "up to date: Storm $STORM_VERSION ($LAYOUT layout) in $STORM_HOME_DIR, Java $JDK_MAJOR, $LEIN_OUT"
 fi
 
+# ---------------------------------------------------------------- topology builds
+# Everything `sparse run` / `sparse submit` build with Leiningen (project.clj), fetched
+# into the checkout's Maven repository now and proved to build offline, as they will.
+lein_here() {   # lein_here ARGS...: lein in the project, with the tools' settings
+    (cd "$ROOT" && JAVA_HOME="$JDK" LEIN_HOME="$LEIN_HOME_DIR" SHOOT2TOP_MAVEN_REPO="$MAVEN_REPO" \
+        LEIN_ROOT=1 lein "$@" </dev/null)
+}
+
+lein_builds() {   # lein_builds [+fetch]: every build streamparse runs; output in $1.log
+    local profile="${1:-}" task log="$MAVEN_REPO/.lein-build.log"
+    : > "$log"
+    for task in "deps :tree" "jar" "uberjar"; do
+        # shellcheck disable=SC2086
+        if ! lein_here ${profile:+with-profile "$profile"} $task >> "$log" 2>&1; then
+            echo "lein $task failed" >> "$log"
+            return 1
+        fi
+    done
+    lein_here clean >> "$log" 2>&1 || true
+}
+
+missing_artifacts() {   # what a failed build log says it could not find
+    grep -oE "(Could not (find|transfer) artifact|Failed to read artifact descriptor for) [^ ]+" \
+        "$MAVEN_REPO/.lein-build.log" | sort -u | head -n 20 >&2 || tail -n 30 "$MAVEN_REPO/.lein-build.log" >&2
+}
+
+REPO_WANT="storm=$STORM_VERSION project=$(sha256sum "$ROOT/project.clj" | cut -c1-16)"
+if [ -f "$REPO_STAMP" ] && [ "$(cat "$REPO_STAMP")" = "$REPO_WANT" ] \
+        && manifest_holds "$MAVEN_REPO" "$REPO_MANIFEST"; then
+    log "up to date: topology build dependencies in $MAVEN_REPO"
+else
+    t0=$(date +%s)
+    mkdir -p "$MAVEN_REPO" "$LEIN_HOME_DIR"
+    rm -f "$REPO_STAMP"
+    # flux-core's parent POM may need its stand-in before Leiningen can resolve flux-core.
+    ensure_flux "$STORM_HOME_DIR/external/flux"
+    log "resolving what project.clj needs into $MAVEN_REPO (lein deps :tree, jar, uberjar)"
+    if ! lein_builds +fetch; then
+        missing_artifacts
+        die "Leiningen could not resolve the topology build's dependencies (log: $MAVEN_REPO/.lein-build.log)"
+    fi
+    log "checking that the topology builds offline"
+    if ! lein_builds; then
+        missing_artifacts
+        die "the topology does not build offline from $MAVEN_REPO (log: $MAVEN_REPO/.lein-build.log)"
+    fi
+    write_manifest "$MAVEN_REPO" "$REPO_MANIFEST"
+    write_if_changed "$REPO_STAMP" "$REPO_WANT"
+    log "topology build dependencies ready in $(( $(date +%s) - t0 ))s ($(du -sh "$MAVEN_REPO" | cut -f1))"
+fi
+
 if [ "$PRINT_ENV" = 1 ]; then
     printf 'export JAVA_HOME=%q\nexport STORM_HOME=%q\nexport PATH=%q:"$PATH"\n' "$JDK" "$STORM_HOME_DIR" "$TOOLS/bin"
+    printf 'export LEIN_HOME=%q\nexport SHOOT2TOP_MAVEN_REPO=%q\n' "$LEIN_HOME_DIR" "$MAVEN_REPO"
     if [ "$(id -u)" -eq 0 ]; then echo 'export LEIN_ROOT=1'; fi
 fi

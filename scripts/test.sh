@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite, with lint: sets everything up first (the virtualenv with the
-# project and its tools, then Apache Storm, Leiningen and a JDK for the topology tests).
-# Extra arguments go to pytest.
+# project and its tools, then Apache Storm, Leiningen, a JDK and every JVM artifact the
+# topology builds need, all inside the checkout). Extra arguments go to pytest, e.g.
+#   scripts/test.sh -m "not slow"     the fast loop (under a minute)
+#   scripts/test.sh -k lake
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/install-storm.sh
-# shellcheck source=/dev/null
-. .tools/env.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# pytest starts from a clean environment: nothing the caller's shell exported (a DSN,
+# AWS credentials, a Storm config, a `weed` on PATH) changes what the tests see; the
+# only settings are the tools' own (.tools/env.sh).
+clean_env=(env -i "HOME=$HOME" "USER=${USER:-$(id -un)}" "LANG=C.UTF-8" "TERM=${TERM:-dumb}"
+    "TMPDIR=${TMPDIR:-/tmp}" "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+run_pytest='. .tools/env.sh && exec .venv/bin/python -m pytest "$@"'
 # The tests run in a private network namespace when this machine allows one: Storm's
 # daemons bind every interface (Storm has no setting for it), and there only loopback
 # exists. SHOOT2TOP_NETNS=0 runs them in the machine's own network.
 if [ "${SHOOT2TOP_NETNS:-1}" = 1 ] && command -v ip >/dev/null \
     && unshare --net true 2>/dev/null; then
   echo "test: running pytest in a private network namespace (loopback only)" >&2
-  exec unshare --net bash -c 'ip link set lo up && exec .venv/bin/python -m pytest "$@"' \
-    pytest "$@"
+  exec unshare --net "${clean_env[@]}" bash -c "ip link set lo up && $run_pytest" pytest "$@"
 fi
-.venv/bin/python -m pytest "$@"
+exec "${clean_env[@]}" bash -c "$run_pytest" pytest "$@"
