@@ -1,4 +1,9 @@
-"""Shared fixtures: a real S3-compatible server (SeaweedFS) and small item factories."""
+"""Shared fixtures: a real S3-compatible server (SeaweedFS) and small item factories.
+
+The suite takes nothing from the shell it runs in: settings a developer may have
+exported (a DSN, a state dir, AWS credentials or endpoint, a Storm config) are removed
+before any test runs, so a run here behaves as it does on a fresh machine.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,17 @@ import pytest
 from pgtest import PostgresServer
 from s3server import S3Server, start_s3_server
 
+_MACHINE_SETTINGS = ("SHOOT2TOP_", "AWS_", "BOTO_", "PG", "STORM_CONF_DIR", "STORM_LOCAL_")
+for _name in [name for name in os.environ if name.startswith(_MACHINE_SETTINGS)]:
+    del os.environ[_name]
+
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One SeaweedFS for the session; credentials via the standard AWS environment."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        os.environ.setdefault(name, value)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1"
+    )
     server = start_s3_server(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()

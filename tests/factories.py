@@ -86,11 +86,34 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def lake_arrays(root: Path) -> list[Any]:
+    """Every item of a local lake, straight from its JSON arrays (no shoot2top reader),
+    as many times as it was written: temp files (dot names) are not lake files."""
+    return [
+        item
+        for path in sorted(root.glob("*/[!.]*"))
+        if path.is_file()
+        for item in codec.loads(path.read_bytes())
+    ]
+
+
 def lake_counts(root: Path) -> Counter[str]:
-    """Items per type key, straight from the lake's JSON arrays (no shoot2top reader)."""
+    """Items per type key, straight from the lake's JSON arrays."""
     counts: Counter[str] = Counter()
-    for path in root.glob("*/*"):
-        for item in codec.loads(path.read_bytes()):
-            (kind,) = [key for key in item if not key.startswith("_")]
-            counts[kind] += 1
+    for item in lake_arrays(root):
+        (kind,) = [key for key in item if not key.startswith("_")]
+        counts[kind] += 1
     return counts
+
+
+def observations(items: list[dict[str, Any]]) -> Counter[str]:
+    """How many times each observation (type, id, observed time) occurs in `items`."""
+    return Counter(
+        f"{ident}@{item.get('_observed_at')}" for ident, item in zip(ids(items), items, strict=True)
+    )
+
+
+def deliveries(root: Path) -> Counter[str]:
+    """How many times each observation was written to a local lake sink: a sink that
+    records every delivery, where a double shows (the warehouse's keys would hide it)."""
+    return observations(lake_arrays(root))

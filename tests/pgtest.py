@@ -1,7 +1,7 @@
-"""A real PostgreSQL for the tests: the embedded one (pgserver), or any given by DSN.
+"""A real PostgreSQL for the tests: the embedded one (pgserver) in the test's temp dir.
 
-Set ``SHOOT2TOP_TEST_DSN`` to run the suite against another server (its role must be
-allowed to create databases). Each test gets a database of its own.
+Nothing from the machine is used (no DSN from the environment): every run starts its own
+server, which the outage tests may kill and restart. Each test gets a database of its own.
 """
 
 from __future__ import annotations
@@ -31,14 +31,11 @@ def with_database(dsn: str, database: str) -> str:
 @dataclass
 class PostgresServer:
     dsn: str
-    state_dir: Path | None  # set for an embedded server this process may kill/restart
+    state_dir: Path  # the embedded server's state dir: this process may kill/restart it
 
     @classmethod
     def start(cls, state_dir: Path) -> PostgresServer:
-        """The server for the session: `SHOOT2TOP_TEST_DSN`, else an embedded one."""
-        given = os.environ.get("SHOOT2TOP_TEST_DSN")
-        if given:
-            return cls(given, None)
+        """The embedded server for the session."""
         return cls(embedded_dsn(state_dir), state_dir)
 
     @classmethod
@@ -62,26 +59,26 @@ class PostgresServer:
 
     @property
     def postmaster_pid(self) -> int:
-        assert self.state_dir is not None, "only an embedded server can be killed"
         return int((self.state_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
     def kill(self) -> None:
-        """SIGKILL the postmaster: a crash, not a shutdown."""
+        """SIGKILL the postmaster: a crash, not a shutdown. Returns once it is reaped and
+        its backends have exited too, so that a restart finds the data directory free
+        (pgserver takes a postmaster.pid whose process exists, even a zombie, as running)."""
         pid = self.postmaster_pid
+        processes = [pid, *_children(pid)]
         os.kill(pid, signal.SIGKILL)
-        while _alive(pid):
+        while any(Path(f"/proc/{process}").exists() for process in processes):
             time.sleep(0.05)
 
     def restart(self) -> None:
         """Start it again, as a user would (pgserver caches servers per process)."""
-        assert self.state_dir is not None
         self.dsn = start_in_subprocess(self.state_dir)
 
     def stop(self) -> None:
-        if self.state_dir is not None:
-            from shoot2top.warehouse.database import stop_embedded
+        from shoot2top.warehouse.database import stop_embedded
 
-            stop_embedded(self.state_dir)
+        stop_embedded(self.state_dir)
 
 
 CLI = [sys.executable, "-m", "shoot2top.cli"]
@@ -95,16 +92,17 @@ def start_in_subprocess(state_dir: Path) -> str:
     return result.stdout.strip()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie child of ours counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except OSError:
-        return False
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a postmaster's backends and workers)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def checksums(dsn: str) -> dict[str, str]:

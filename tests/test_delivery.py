@@ -56,7 +56,7 @@ def test_failed_items_are_re_emitted_after_a_backoff_then_dead_lettered(tmp_path
         now[0] += backoff
         assert drain(tracked)[0][0] == 1  # re-emitted, same message id
     tracked.fail(1)  # third failure: gives up
-    assert drain(tracked) == [] and tracked.dead_lettered == 1
+    assert drain(tracked) == [] and tracked.dead_lettered == 1 and tracked.replayed == 2
     (entry,) = letters.entries()
     assert entry["reason"] == "failed 3 times downstream" and ids([entry["item"]]) == ["tweet:id0"]
     tracked.ack(2)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 30.0
+CHECKPOINT_EVERY = 500  # items between checkpoint marks: what a restart may send again
 
 
 @dataclass
@@ -54,7 +55,7 @@ class TrackedSource:
         max_pending: int = 1000,
         max_fails: int = 3,
         items_per_message: int = 1,
-        checkpoint_every: int = 500,
+        checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -77,6 +78,7 @@ class TrackedSource:
         self.retry: list[tuple[float, int]] = []  # heap of (due time, message id)
         self.emitted = 0
         self.acked = 0
+        self.replayed = 0  # items failed downstream and scheduled to be emitted again
         self.dead_lettered = 0
         self.exhausted = False
         self._iterator: Iterator[Item | None] = iter(source)
@@ -155,6 +157,12 @@ class TrackedSource:
         else:  # back off: a sink that just failed is rarely back the next millisecond
             delay = min(RETRY_BASE_S * 2 ** (entry.fails - 1), RETRY_MAX_S)
             heapq.heappush(self.retry, (self.clock() + delay, message_id))
+            self.replayed += len(entry.items)
+            log.warning(
+                "%s: message %d (%d items) failed downstream (%d of %d); re-emitting in %.1f s",
+                self.source.name, message_id, len(entry.items), entry.fails, self.max_fails,
+                delay,
+            )  # fmt: skip
 
     @property
     def done(self) -> bool:

@@ -13,6 +13,7 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.topology import pipeline_of, plan
 from shoot2top.warehouse.loader import WarehouseLoader
+from waits import wait_for
 
 
 @pytest.fixture
@@ -50,9 +51,10 @@ def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_
     assert all(m["command"] == "emit" and "id" in m for m in emitted)
     first = emitted[0]
     spout.spout_answer("fail", first["id"])
-    assert spout.next() == []  # re-emitted after a backoff, not at once
-    time.sleep(0.6)
-    (again,) = spout.next()
+    assert spout.next() == []  # re-emitted after a backoff (0.5 s), not at once
+    failed_at = time.monotonic()
+    (again,) = wait_for(spout.next, "the failed tuple emitted again", timeout=5)
+    assert time.monotonic() - failed_at >= 0.4
     assert (again["id"], again["tuple"][0]) == (first["id"], first["tuple"][0])
     spout.spout_answer("fail", first["id"])  # second failure: max_fails=1, dead-lettered
     for message in emitted[1:]:

@@ -1,7 +1,9 @@
 import copy
+from collections import Counter
 
 import pytest
 
+from shoot2top.posts import describe
 from shoot2top.sample import generate_items
 from shoot2top.warehouse.features import extract, hashtags, iso_duration, keywords, mentions
 
@@ -155,6 +157,26 @@ def test_iso_durations(text, seconds):
     assert iso_duration(text) == seconds
 
 
-def test_every_sample_item_extracts():
+def test_every_sample_item_extracts_its_identity_text_and_metrics():
+    """Across all 600 items of every shape the sample makes: the identity agrees with
+    `posts.describe`, every item has its words and at least one counter, counters are
+    never negative, and text features come from the item's own text."""
+    kinds_seen = Counter()
     for item in ITEMS:
-        extract(item)
+        f, described = extract(item), describe(item)
+        assert (f.item_type, f.platform, f.item_id) == (
+            described.type, described.platform, described.item_id
+        )  # fmt: skip
+        assert f.publisher is not None and f.publisher.publisher_id == described.publisher_id
+        assert (f.created_at, f.observed_at) == (described.created_at, described.observed_at)
+        words = " ".join(filter(None, (f.text, f.title, f.description))).casefold()
+        assert words, f"{described.item_id}: no text, title or description"
+        assert all(f"#{tag}" in words for tag in f.hashtags), (f.hashtags, words)
+        assert all(f"@{name}" in words for name in f.mentions), (f.mentions, words)
+        assert all(keyword in words for keyword in f.keywords), (f.keywords, words)
+        counters = [getattr(f.metrics, name) for name in ("views", "likes", "shares",
+                                                          "comments", "quotes")]  # fmt: skip
+        assert any(value is not None for value in counters), described.item_id
+        assert all(value is None or value >= 0 for value in counters), counters
+        kinds_seen[f.item_type, f.media_type] += 1
+    assert {kind for kind, _ in kinds_seen} == {"tweet", "video", "post"}, kinds_seen
