@@ -30,7 +30,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     )
     server = start_s3_server(tmp_path_factory.mktemp("seaweedfs"))
     yield server
-    server.stop()
+    server.stop(discard=True)
 
 
 @pytest.fixture

@@ -102,9 +102,11 @@ class S3Server:
                     raise RuntimeError(f"SeaweedFS did not start: {error}\n{tail}") from error
                 time.sleep(0.3)
 
-    def stop(self) -> None:
+    def stop(self, *, discard: bool = False) -> None:
+        """Shut the server down (an outage: its data is kept for a restart); with
+        `discard`, kill it at once, for the end of a session whose data goes away."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            os.killpg(self.process.pid, 9 if discard else 15)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -99,6 +99,7 @@ def test_sample_refuses_a_lake_that_is_not_empty(sample_lake):
     assert result.returncode == 1 and "is not empty" in result.stderr
 
 
+@pytest.mark.slow
 def test_ingest_with_limit_then_resume_delivers_every_item_exactly_once(tmp_path, sample_lake):
     config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(tmp_path / "out")})
     first = run_cli("ingest", "--config", str(config), "--limit", "250")
@@ -110,6 +111,7 @@ def test_ingest_with_limit_then_resume_delivers_every_item_exactly_once(tmp_path
     assert Counter(replayed(str(tmp_path / "out"))) == Counter(replayed(str(sample_lake)))
 
 
+@pytest.mark.slow
 def test_sigterm_flushes_every_sink_and_checkpoints(tmp_path, sample_lake):
     out = tmp_path / "out"
     config = pipeline(
@@ -131,6 +133,7 @@ def test_sigterm_flushes_every_sink_and_checkpoints(tmp_path, sample_lake):
     assert Counter(replayed(str(out))) == Counter(replayed(str(sample_lake)))
 
 
+@pytest.mark.slow
 def test_sigint_stops_like_sigterm(tmp_path, sample_lake):
     out = tmp_path / "out"
     config = pipeline(tmp_path, {"uri": str(sample_lake), "pace": 3600}, {"uri": str(out)})
@@ -142,6 +145,7 @@ def test_sigint_stops_like_sigterm(tmp_path, sample_lake):
     assert "stopped by SIGINT" in stdout
 
 
+@pytest.mark.slow
 def test_sigkill_leaves_only_complete_files_and_a_rerun_loses_nothing(tmp_path, sample_lake):
     out = tmp_path / "out"
     config = pipeline(
@@ -163,6 +167,7 @@ def test_sigkill_leaves_only_complete_files_and_a_rerun_loses_nothing(tmp_path, 
     assert set(replayed(str(out))) == set(replayed(str(sample_lake)))
 
 
+@pytest.mark.slow
 def test_three_writer_processes_share_a_partition_and_a_glob_replays_it_exactly_once(
     tmp_path, sample_lake, s3_server, s3_uri
 ):
@@ -209,6 +214,7 @@ def test_three_writer_processes_share_a_partition_and_a_glob_replays_it_exactly_
     assert times == sorted(times)
 
 
+@pytest.mark.slow
 def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, sample_lake):
     from s3server import start_s3_server
 
@@ -253,6 +259,7 @@ def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
     assert "sinks: List should have at least 1 item" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_mistyped_source_lake_is_an_error_naming_it(tmp_path):
     config = pipeline(tmp_path, {"uri": str(tmp_path / "nothing")}, {"uri": str(tmp_path / "o")})
     result = run_cli("ingest", "--config", str(config))
@@ -272,6 +279,7 @@ def test_strict_replay_stops_at_a_damaged_file_with_its_name(tmp_path, sample_la
     assert "source 'in' failed" in result.stderr and "0000000: malformed JSON" in result.stderr
 
 
+@pytest.mark.slow
 def test_lake_ls_stats_and_verify(sample_lake):
     listing = run_cli("lake", "ls", str(sample_lake), "--json")
     partitions = json.loads(listing.stdout)
@@ -286,6 +294,7 @@ def test_lake_ls_stats_and_verify(sample_lake):
     assert run_cli("lake", "verify", str(sample_lake)).returncode == 0
 
 
+@pytest.mark.slow
 def test_verify_reports_gaps_damage_invalid_items_and_strays(tmp_path):
     store = LocalStore(tmp_path / "lake")
     folder = "2026-11-20T00:00:00-00000000-0000-4000-8000-000000000000"
@@ -306,6 +315,7 @@ def test_verify_reports_gaps_damage_invalid_items_and_strays(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_lake_tools_work_on_s3(s3_server, s3_uri, sample_lake):
     src, dst = (
         LocalStore(sample_lake),

@@ -43,6 +43,7 @@ def test_reading_a_missing_file_names_it(store):
         store.read("f", "0000009")
 
 
+@pytest.mark.slow
 def test_s3_listing_pages_through_more_than_1000_keys(s3_server, s3_uri):
     store = open_store(s3_uri, S3Settings(endpoint_url=s3_server.endpoint))
     client = s3_server.client()

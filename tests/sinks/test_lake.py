@@ -119,6 +119,7 @@ def test_s3_round_trip(s3_server, s3_uri):
     assert sink.report() == "wrote 3 files, " + human_bytes(sink.bytes_written)
 
 
+@pytest.mark.slow
 def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
     """With the server down the sink raises a clear error and keeps every item pending;
     when it is back, the same batch is written: nothing lost."""

@@ -420,6 +420,7 @@ def test_the_pipeline_runner_feeds_a_reading_client(sinks, sample_lake, tmp_path
     assert summary.sink_reports["spark"] == "900 items sent to 1 client(s) served, 0 dropped"
 
 
+@pytest.mark.slow
 def test_shoot2top_ingest_replays_the_lake_to_a_client_connecting_later(tmp_path):
     """The CLI as a user runs it: port 0, the port read from the log, the client
     connecting after the replay ended (the buffer keeps it), counts per type exact."""

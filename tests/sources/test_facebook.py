@@ -466,6 +466,7 @@ def test_a_resume_state_of_another_version_is_refused(api, clock):
 # ----------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_ingest_runs_the_example_pipeline_into_a_lake(tmp_path, monkeypatch):
     """`shoot2top ingest` on pipelines/facebook-to-lake.json, against the fake API in real
     time: the lake holds valid posts and videos with their metrics, no token anywhere, and

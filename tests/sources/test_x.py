@@ -640,6 +640,7 @@ def test_example_configs_load(monkeypatch):
     assert TOKEN not in codec.dumps(s3.redacted()).decode()
 
 
+@pytest.mark.slow
 def test_ingest_into_a_local_lake_end_to_end(tmp_path):
     with fake_x(TOKEN) as fake:
         fake.add_user("1", "fcnews", followers=5000)

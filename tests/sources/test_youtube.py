@@ -271,6 +271,7 @@ def test_the_ledger_spreads_the_budget_over_the_day_and_never_exceeds_it():
     assert next_day.spent(SEARCH, midnight + 86_401) == 0
 
 
+@pytest.mark.slow
 def test_quota_exceeded_stops_calls_until_pacific_midnight(fake, api_url, clock, caplog):
     fake.search_calls_per_day = 2  # the project's real quota is smaller than configured
     add_topic_videos(fake, clock, "fb", 5, word="football")
@@ -326,6 +327,7 @@ def test_refreshes_leave_units_for_reading_what_searches_find(fake, api_url, clo
     assert source.ledger.remaining(UNITS, clock.time()) == 2  # 2 units for 2 searches left
 
 
+@pytest.mark.slow
 def test_the_source_never_calls_beyond_the_daily_budget(clock):
     fake = FakeYouTube(key=KEY, clock=clock)
     for topic in ("football", "music"):  # a new video every 20 minutes for two days

@@ -22,6 +22,7 @@ SAMPLE_LAKE = REPO / "data" / "sample-lake"
 EXAMPLE = REPO / "examples" / "spark_count_by_type.py"
 
 
+@pytest.mark.slow
 def test_spark_counts_every_replayed_item_per_type(tmp_path):
     expected = lake_counts(SAMPLE_LAKE)
     assert sum(expected.values()) == 3000

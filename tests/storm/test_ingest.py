@@ -56,6 +56,7 @@ def pipeline(tmp_path, x_url: str, youtube_url: str, graph_url: str) -> dict:
     }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_sparse_run_ingest_reads_every_api_into_the_lake_and_the_warehouse(
     tmp_path, postgres_server

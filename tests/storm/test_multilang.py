@@ -15,6 +15,8 @@ from shoot2top.topology import pipeline_of, plan
 from shoot2top.warehouse.loader import WarehouseLoader
 from waits import wait_for
 
+pytestmark = pytest.mark.slow  # Python components over pipes, a process each
+
 
 @pytest.fixture
 def conf(tmp_path, sample_lake, pg_dsn, monkeypatch):

@@ -130,6 +130,7 @@ def test_retries_give_up_with_a_clear_error_when_the_server_stays_down():
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 def test_the_server_killed_mid_load_and_restarted_loses_and_doubles_nothing(
     tmp_path, postgres_server, sample_lake
 ):

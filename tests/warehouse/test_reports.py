@@ -241,6 +241,7 @@ def test_live_report_scores_against_the_publishers_own_benchmark(warehouse, trut
     }
 
 
+@pytest.mark.slow
 def test_a_chart_is_written(warehouse, tmp_path):
     target = tmp_path / "chart.png"
     result = subprocess.run(
