@@ -165,6 +165,7 @@ def main() -> None:
             "replay_limit_items_per_s": round(count / raw_r),
             "write_ratio": round(write_ratio, 3),
             "replay_ratio": round(replay_ratio, 3),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
         }))  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
