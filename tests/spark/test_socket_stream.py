@@ -15,8 +15,6 @@ import pytest
 
 from factories import lake_counts
 
-pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
-
 REPO = Path(__file__).parents[2]
 SAMPLE_LAKE = REPO / "data" / "sample-lake"
 EXAMPLE = REPO / "examples" / "spark_count_by_type.py"
