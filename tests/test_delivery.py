@@ -133,6 +133,11 @@ def test_acking_sink_acks_only_durable_items(tmp_path):
     assert sink.tick() == (["t3"], [])
 
 
+def test_a_batch_that_aged_out_is_stored_by_the_next_write_without_waiting_for_a_tick(tmp_path):
+    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=0))
+    assert sink.write("a", stream(1)) == (["a"], [])
+
+
 class BrokenStore(LocalStore):
     def create(self, folder, name, data):
         raise LakeError("disk full")

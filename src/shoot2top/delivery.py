@@ -214,6 +214,9 @@ class AckingSink:
         try:
             for item in items:
                 ticket = self.sink.write(item)
+            # A batch that aged out is stored now, not at the next tick tuple (Storm
+            # sends those at most once a second): latency is the sink's batch age.
+            self.sink.tick()
         except Exception as error:
             # A batch stored by an earlier item of this message is durable: ack it.
             return self._durable(), self._lose(message_id, error)
