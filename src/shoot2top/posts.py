@@ -165,8 +165,9 @@ def describe(obj: Any) -> PostInfo:
     item_id, publisher, created_raw = _IDENTITY[kind](obj[kind], obj)
     if item_id is None or item_id == "":
         raise InvalidPost(f"{kind} has no id")
-    item_id = identifier(item_id, lambda: f"{kind} id")
-    if publisher is not None:
+    if type(item_id) is not str:  # the hot path is a string: no call
+        item_id = identifier(item_id, lambda: f"{kind} id")
+    if publisher is not None and type(publisher) is not str:
         publisher = identifier(publisher, lambda: f"{kind} {item_id} publisher id")
     if created_raw is None:
         raise InvalidPost(f"{kind} {item_id} has no created time")

@@ -84,7 +84,17 @@ def observe(item: dict[str, Any]) -> Observation:
             "%s %s: removed %d NUL character(s), which PostgreSQL refuses in text",
             features.platform, features.item_id, removed,
         )  # fmt: skip
-    _unknown_beyond_bigint(features)
+    metrics = features.metrics
+    for value in (metrics.views, metrics.likes, metrics.shares, metrics.comments, metrics.quotes):
+        if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
+            _unknown_beyond_bigint(features)
+            break
+    else:
+        for publisher in (features.publisher, features.amplifier):
+            followers = publisher.followers if publisher is not None else None
+            if followers is not None and not -BIGINT_MAX <= followers <= BIGINT_MAX:
+                _unknown_beyond_bigint(features)
+                break
     sets = orjson.dumps((
         features.platform, features.item_id, features.stored, features.hashtags,
         features.mentions, features.urls, features.keywords, features.aliases,
@@ -111,16 +121,7 @@ def _without_nul(value: Any) -> Any:
 
 def _unknown_beyond_bigint(features: Features) -> None:
     """Counters out of ``bigint``'s range become unknown (None), each repair logged."""
-    metrics, publisher, amplifier = features.metrics, features.publisher, features.amplifier
-    for value in (
-        metrics.views, metrics.likes, metrics.shares, metrics.comments, metrics.quotes,
-        publisher.followers if publisher is not None else None,
-        amplifier.followers if amplifier is not None else None,
-    ):  # fmt: skip
-        if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
-            break
-    else:
-        return  # the hot path: all in range
+    metrics = features.metrics
     bad = {
         name: value
         for name in _COUNTERS
@@ -161,12 +162,18 @@ def batch_rows(
         key = (features.platform, features.item_id)
         observed = features.observed_at
         version = (observed, observation.digest)
-        for publisher in (features.publisher, features.amplifier):
-            if publisher is not None:
-                _keep_greatest(
-                    publishers, (publisher.platform, publisher.publisher_id),
-                    (publisher, observation), (_profiled(publisher), *version),
-                )  # fmt: skip
+        publisher = features.publisher
+        if publisher is not None:
+            _keep_greatest(
+                publishers, (publisher.platform, publisher.publisher_id),
+                (publisher, observation), (_profiled(publisher), *version),
+            )  # fmt: skip
+        if features.amplifier is not None:  # a retweeter
+            publisher = features.amplifier
+            _keep_greatest(
+                publishers, (publisher.platform, publisher.publisher_id),
+                (publisher, observation), (_profiled(publisher), *version),
+            )  # fmt: skip
         if features.stored:
             known_first = first_seen.get(key)
             if known_first is None or observed < known_first:
@@ -305,6 +312,8 @@ def _copy_field(value: Any) -> str:
         return text
     if kind is int or kind is float:
         return str(value)
+    if kind is bool:
+        return "t" if value else "f"
     if isinstance(value, str):  # a str subclass: as text
         return _copy_field(str(value))
     if isinstance(value, bytes):
