@@ -26,6 +26,7 @@ TYPES = tuple(PLATFORM_OF_TYPE)
 OBSERVED_AT = "_observed_at"
 SOURCE = "_source"
 TOPIC = "_topic"
+PAGE = "_page"  # Facebook: the Page whose listing returned an object without `from`
 RESERVED_PREFIX = "_"
 
 
@@ -88,7 +89,7 @@ def format_time(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
-def _tweet_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+def _tweet_identity(payload: dict[str, Any], _: dict[str, Any]) -> tuple[Any, Any, Any]:
     data = payload.get("data")
     if isinstance(data, dict):  # an X API v2 filtered-stream message
         return data.get("id"), data.get("author_id"), data.get("created_at")
@@ -97,17 +98,44 @@ def _tweet_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
     return payload.get("id_str"), author, payload.get("created_at")
 
 
-def _video_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+def _video_identity(payload: dict[str, Any], _: dict[str, Any]) -> tuple[Any, Any, Any]:
     snippet = payload.get("snippet")
     if not isinstance(snippet, dict):
         return payload.get("id"), None, None
     return payload.get("id"), snippet.get("channelId"), snippet.get("publishedAt")
 
 
-def _post_identity(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+def _post_identity(payload: dict[str, Any], obj: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A Page post, Page video or live video (``creation_time``); without ``from`` it
+    belongs to the Page that was listed (`PAGE`), else to the Page its id names."""
     page = payload.get("from")
     author = page.get("id") if isinstance(page, dict) else None
-    return payload.get("id"), author, payload.get("created_time")
+    if author is None:
+        listed = obj.get(PAGE)
+        author = listed.get("id") if isinstance(listed, dict) else None
+        if author is None:
+            author = page_of_post_id(payload.get("id"))
+    created = payload.get("created_time")
+    if created is None:
+        created = payload.get("creation_time")  # a LiveVideo node
+    return payload.get("id"), author, created
+
+
+TWITTER_EPOCH_MS = 1288834974657  # X's ids are "snowflakes": they carry their creation time
+
+
+def snowflake_time(tweet_id: int) -> float:
+    """When an X id was minted (epoch s): its top bits are milliseconds since X's epoch."""
+    return ((tweet_id >> 22) + TWITTER_EPOCH_MS) / 1000
+
+
+def page_of_post_id(post_id: Any) -> str | None:
+    """The Page id in a Page post id (``{page id}_{post id}``), else None."""
+    if isinstance(post_id, str):
+        page, underscore, number = post_id.partition("_")
+        if underscore and page.isdecimal() and number.isdecimal():
+            return page
+    return None
 
 
 # Where each platform keeps an item's id, its publisher's id and its created time.
@@ -134,9 +162,13 @@ def describe(obj: Any) -> PostInfo:
     Raises `InvalidPost` naming the missing or malformed field.
     """
     kind = post_type(obj)
-    item_id, publisher, created_raw = _IDENTITY[kind](obj[kind])
+    item_id, publisher, created_raw = _IDENTITY[kind](obj[kind], obj)
     if item_id is None or item_id == "":
         raise InvalidPost(f"{kind} has no id")
+    if type(item_id) is not str:  # the hot path is a string: no call
+        item_id = identifier(item_id, lambda: f"{kind} id")
+    if publisher is not None and type(publisher) is not str:
+        publisher = identifier(publisher, lambda: f"{kind} {item_id} publisher id")
     if created_raw is None:
         raise InvalidPost(f"{kind} {item_id} has no created time")
     created = _parse_created(kind, created_raw, item_id)
@@ -149,13 +181,24 @@ def describe(obj: Any) -> PostInfo:
     return PostInfo(
         kind,
         PLATFORM_OF_TYPE[kind],
-        item_id if isinstance(item_id, str) else str(item_id),
-        None if publisher is None else str(publisher),
+        item_id,
+        publisher,
         created,
         observed,
         obj.get(SOURCE),
         obj.get(TOPIC),
     )
+
+
+def identifier(value: Any, what: Callable[[], str]) -> str:
+    """An id as text: ids are strings or integers (X's v1.1 numbers); anything else (an
+    object, a list, a boolean, a float) raises `InvalidPost` naming the field."""
+    kind = type(value)
+    if kind is str or (kind is int):
+        return value if kind is str else str(value)
+    text = repr(value)
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    raise InvalidPost(f"{what()} is {kind.__name__} {shown}, expected a string or an integer")
 
 
 def _parse_created(kind: str, raw: Any, item_id: Any) -> datetime:

@@ -114,7 +114,9 @@ class Page:
 
 @dataclass
 class Thing:
-    """A Page post (``kind == "post"``) or Page video, with its current counters."""
+    """A Page post (``kind == "post"``) or Page video, with its current counters. A post
+    shows a photo, or `video` (a Page video of the same upload); `anonymous` objects come
+    without ``from`` (as when the token may not see who posted)."""
 
     kind: str
     id: str
@@ -126,6 +128,8 @@ class Thing:
     shares: int = 0
     views: int = 0
     length: float = 0.0
+    video: Thing | None = None
+    anonymous: bool = False
 
 
 @dataclass
@@ -354,12 +358,11 @@ class FakeGraph:
             return 400, nonexisting_field(unknown[0], node_type), {}
         page = thing.page
         number = thing.id.rsplit("_", 1)[-1]
-        video_url = f"https://www.facebook.com/{page.username}/videos/{number}/"
         values: dict[str, Any] = {
             "id": thing.id,
             "created_time": fb_time(thing.created),
             "updated_time": fb_time(thing.created + 60),
-            "from": {"name": page.name, "id": page.id},
+            **({} if thing.anonymous else {"from": {"name": page.name, "id": page.id}}),
             "reactions": {
                 "data": [],
                 "summary": {"total_count": thing.reactions, "viewer_reaction": "NONE"},
@@ -372,9 +375,17 @@ class FakeGraph:
         if thing.kind == "post":
             values["message"] = thing.text
             values["permalink_url"] = f"https://www.facebook.com/{page.id}/posts/{number}"
-            values["status_type"] = "added_video"
-            attachment = {"media_type": "video", "type": "video_inline", "url": video_url}
-            attachment.update(title=thing.text, target={"id": number, "url": video_url})
+            if thing.video is not None:  # the Page's own upload: its Video node's id
+                video_url = f"https://www.facebook.com/{page.username}/videos/{thing.video.id}/"
+                values["status_type"] = "added_video"
+                attachment = {"media_type": "video", "type": "video_inline", "url": video_url}
+                target = {"id": thing.video.id, "url": video_url}
+            else:
+                photo_url = f"https://www.facebook.com/photo.php?fbid={number}"
+                values["status_type"] = "added_photos"
+                attachment = {"media_type": "photo", "type": "photo", "url": photo_url}
+                target = {"id": number, "url": photo_url}
+            attachment.update(title=thing.text, target=target)
             values["attachments"] = {"data": [attachment]}
             if thing.shares:
                 values["shares"] = {"count": thing.shares}

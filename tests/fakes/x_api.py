@@ -11,6 +11,12 @@
   older than 7 days is refused with 400 as X does.
 - ``GET /2/tweets?ids=``: at most 100 ids; deleted ones come back as
   ``resource-not-found`` errors beside the data.
+- Retweets, quotes and replies carry ``referenced_tweets``; with the
+  ``referenced_tweets.id`` expansion the referenced tweets come in ``includes.tweets``
+  (and their authors with ``referenced_tweets.id.author_id``). A retweet's text is
+  ``RT @author: `` and the original's text cut with "…" at 140 characters, its entities
+  only what the cut text shows, its attachments the original's media. An edit makes a
+  new version with a new id; every version lists the chain in ``edit_history_tweet_ids``.
 
 Every request needs ``Authorization: Bearer <token>`` (else 401 with the v2 problem
 body); fields are returned only when requested (``tweet.fields``, ``user.fields``,
@@ -201,6 +207,55 @@ class FakeX:
         self.tweets[tweet_id] = tweet
         return tweet_id
 
+    def add_retweet(self, original_id: str, *, author: str, age_s: float = 30.0) -> str:
+        """A retweet of `original_id` by `author`, as X renders one."""
+        original = self.tweets[original_id]
+        handle = self.users[original["author_id"]]["username"]
+        text = f"RT @{handle}: {original['text']}"
+        if len(text) > 140:
+            text = text[:139] + "\u2026"
+        retweet_id = self.add_tweet(text, author=author, age_s=age_s)
+        retweet = self.tweets[retweet_id]
+        retweet["referenced_tweets"] = [{"type": "retweeted", "id": original_id}]
+        entities = retweet["entities"]
+        entities["hashtags"] = [  # a tag the cut went through is not one
+            tag for tag in entities["hashtags"] if not text[tag["end"] :].startswith("\u2026")
+        ]
+        entities["mentions"] = [
+            {"start": 3, "end": 4 + len(handle), "username": handle, "id": original["author_id"]}
+        ]
+        if "attachments" in original:
+            retweet["attachments"] = original["attachments"]
+        retweet["public_metrics"]["retweet_count"] = original["public_metrics"]["retweet_count"]
+        original["public_metrics"]["retweet_count"] += 1
+        return retweet_id
+
+    def add_reference(self, kind: str, target_id: str, text: str, *, author: str) -> str:
+        """A quote (`kind` "quoted") of, or a reply ("replied_to") to, `target_id`."""
+        tweet_id = self.add_tweet(text, author=author, age_s=20.0)
+        self.tweets[tweet_id]["referenced_tweets"] = [{"type": kind, "id": target_id}]
+        counter = "quote_count" if kind == "quoted" else "reply_count"
+        self.tweets[target_id]["public_metrics"][counter] += 1
+        return tweet_id
+
+    def edit(self, tweet_id: str, text: str) -> str:
+        """A new version of `tweet_id` with `text`; every version lists the whole chain."""
+        old = self.tweets[tweet_id]
+        new_id = snowflake(self.now(), next(self._sequence))
+        history = [*old["edit_history_tweet_ids"], new_id]
+        new = {**old, "id": new_id, "text": text, "created_at": iso(self.now())}
+        new["public_metrics"] = dict.fromkeys(old["public_metrics"], 0)  # each version's own
+        new["entities"] = {
+            "hashtags": [
+                {"start": m.start(), "end": m.end(), "tag": m.group(1)}
+                for m in re.finditer(r"#(\w+)", text)
+            ]
+        }
+        self.tweets[new_id] = new
+        for version in history:
+            self.tweets[version]["edit_history_tweet_ids"] = history
+        return new_id
+
     def set_metrics(self, tweet_id: str, *, likes: int, views: int | None = None) -> None:
         self.tweets[tweet_id]["public_metrics"]["like_count"] = likes
         if views is not None:
@@ -251,11 +306,23 @@ class FakeX:
             tweet_fields.add("author_id")
         if "attachments.media_keys" in expansions:
             tweet_fields.add("attachments")
+        if "referenced_tweets.id" in expansions:
+            tweet_fields.add("referenced_tweets")
         data = [{k: v for k, v in t.items() if k in tweet_fields} for t in tweets]
         includes: dict[str, Any] = {}
+        referenced: list[dict[str, Any]] = []
+        if "referenced_tweets.id" in expansions:
+            ids = dict.fromkeys(r["id"] for t in tweets for r in t.get("referenced_tweets", []))
+            referenced = [self.tweets[i] for i in ids if i in self.tweets]
+            if referenced:
+                includes["tweets"] = [
+                    {k: v for k, v in t.items() if k in tweet_fields} for t in referenced
+                ]
         if "author_id" in expansions:
             user_fields = _set(params.get("user.fields")) | {"id", "name", "username"}
             authors = dict.fromkeys(t["author_id"] for t in tweets)
+            if "referenced_tweets.id.author_id" in expansions:
+                authors.update(dict.fromkeys(t["author_id"] for t in referenced))
             includes["users"] = [
                 {k: v for k, v in self.users[a].items() if k in user_fields} for a in authors
             ]
@@ -266,13 +333,13 @@ class FakeX:
             if media:
                 includes["media"] = media
         body: dict[str, Any] = {"data": data}
-        if includes.get("users") or includes.get("media"):
+        if any(includes.values()):
             body["includes"] = {k: v for k, v in includes.items() if v}
         return body
 
     def matching_rules(self, tweet: dict[str, Any]) -> list[dict[str, Any]]:
         return [
-            {"id": rule["id"], "tag": rule.get("tag", "")}
+            {"id": rule["id"], **({"tag": rule["tag"]} if "tag" in rule else {})}
             for rule in self.rules.values()
             if self.matches(rule["value"], tweet)
         ]

@@ -140,7 +140,7 @@ def test_pages_posts_and_videos_are_read_with_paging_and_land_as_features(api, g
     post = extract(first)
     assert post.publisher.publisher_id == metro.id and post.publisher.name == metro.name
     assert post.metrics.likes == 31 and post.metrics.comments == 0 and post.metrics.shares == 0
-    assert post.media_type == "video" and post.hashtags == ["weather"]
+    assert post.media_type == "photo" and post.hashtags == ["weather"]
     shared = extract(by_id[posts[1].id])
     assert (shared.metrics.likes, shared.metrics.comments, shared.metrics.shares) == (5, 2, 4)
     video = extract(by_id[videos[1].id])

@@ -149,7 +149,9 @@ def test_stream_syncs_rules_and_tags_each_tweet_with_its_topic(x_api, clock):
     assert "media" not in cats["tweet"]["includes"]
     assert set(football["tweet"]["data"]) >= {"created_at", "public_metrics", "lang", "entities"}
     connect = x_api.calls("/2/tweets/search/stream")[0].params
-    assert connect["expansions"] == "author_id,attachments.media_keys"
+    assert connect["expansions"] == (
+        "author_id,attachments.media_keys,referenced_tweets.id,referenced_tweets.id.author_id"
+    )
     assert "public_metrics" in connect["media.fields"].split(",")
     assert connect["user.fields"] == "public_metrics,name,username"
     for item in items:

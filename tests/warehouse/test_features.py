@@ -122,7 +122,8 @@ def test_deleted_or_private_youtube_video_keeps_only_its_identity():
 def test_facebook_post_with_missing_optional_fields():
     item = {"post": {"id": "1_2", "created_time": "2026-11-20T10:00:00+0000"}}
     f = extract(item)
-    assert f.publisher is None and f.text is None and f.media_type == "status"
+    assert f.publisher.publisher_id == "1"  # no `from`: the Page its id names
+    assert f.publisher.name is None and f.text is None and f.media_type == "status"
     assert f.metrics.likes is None and f.metrics.comments is None
 
 

@@ -76,7 +76,11 @@ def test_the_item_row_holds_the_latest_observation(pg_dsn, sample_lake):
     assert last.strftime("%Y-%m-%dT%H:%M:%SZ") == observed[-1]
 
 
-def test_rejected_rows_are_dead_lettered_and_the_rest_of_the_batch_commits(pg_dsn, sample_lake):
+def test_a_nul_or_a_huge_counter_is_repaired_and_only_a_non_post_dead_lettered(
+    pg_dsn, sample_lake, caplog
+):
+    """A NUL character (PostgreSQL text refuses it) or a counter beyond bigint in a sound
+    item: the item loads with the NUL removed or the counter unknown, and it is logged."""
     items = lake_items(sample_lake)[:200]
     nul = copy.deepcopy(next(i for i in items if "tweet" in i))
     nul["tweet"]["data"]["text"] = "bad \x00 byte"
@@ -86,25 +90,24 @@ def test_rejected_rows_are_dead_lettered_and_the_rest_of_the_batch_commits(pg_ds
     huge["_observed_at"] = "2026-11-25T00:00:00Z"
     not_a_post = {"reel": {"id": "1"}}
     batch = [*items[:100], nul, *items[100:], huge, not_a_post]
-    (result,) = load(pg_dsn, batch, batch=1000)
-    assert (result.loaded, result.dead_lettered) == (200, 3)
-    reasons = dict(
-        (row[0], row[1])
-        for row in _rows(pg_dsn, "SELECT coalesce(item_id, '?'), reason FROM dead_letters")
-    )
-    assert (
-        "0x00" in reasons[nul["tweet"]["data"]["id"]]
-        or "\\u0000" in reasons[nul["tweet"]["data"]["id"]]
-    )
-    assert "out of range" in reasons[huge["video"]["id"]]
-    assert "unknown type key 'reel'" in reasons["?"]
-    assert (
-        scalar(pg_dsn, "SELECT count(*) FROM metric_snapshots WHERE observed_at = '2026-11-25'")
-        == 0
-    )
+    with caplog.at_level("WARNING", logger="shoot2top.warehouse.rows"):
+        (result,) = load(pg_dsn, batch, batch=1000)
+    assert (result.loaded, result.dead_lettered) == (202, 1)
+    ((reason,),) = _rows(pg_dsn, "SELECT reason FROM dead_letters")
+    assert "unknown type key 'reel'" in reason
+    nul_id, huge_id = nul["tweet"]["data"]["id"], huge["video"]["id"]
+    snapshot = "SELECT {} FROM metric_snapshots WHERE item_id = '{}' AND observed_at = '2026-11-25'"
+    assert scalar(pg_dsn, snapshot.format("likes", nul_id)) is not None
+    assert scalar(pg_dsn, snapshot.format("views", huge_id)) is None  # unknown, not clamped
+    assert scalar(pg_dsn, snapshot.format("likes", huge_id)) is not None  # the rest is kept
+    text = f"SELECT text, raw->'tweet'->'data'->>'text' FROM items WHERE item_id = '{nul_id}'"
+    assert _rows(pg_dsn, text) == [("bad  byte", "bad  byte")]
+    logged = caplog.text
+    assert f"x {nul_id}: removed 1 NUL character(s)" in logged
+    assert f"youtube {huge_id}: views {10**20} is beyond bigint: stored as unknown" in logged
     before = checksums(pg_dsn)
     load(pg_dsn, batch, batch=1000)
-    assert checksums(pg_dsn) == before  # dead letters are idempotent too
+    assert checksums(pg_dsn) == before  # repairs and dead letters are idempotent too
 
 
 def _rows(dsn, sql):
@@ -245,19 +248,23 @@ def test_a_poison_item_is_dead_lettered_alone_whatever_its_batch(pg_dsn, sample_
     assert any("9999-12-31" in r for r in reasons) and any("JSON" in r for r in reasons)
 
 
-def test_an_out_of_range_counter_is_dead_lettered_however_it_is_batched(
+def test_an_out_of_range_counter_becomes_unknown_however_it_is_batched(
     postgres_server, sample_lake
 ):
     items = [i for i in lake_items(sample_lake) if "tweet" in i][:2]
     bad = copy.deepcopy(items[0])
     bad["tweet"]["includes"]["users"][0]["public_metrics"]["followers_count"] = 2**63
-    bad["_observed_at"] = "2026-11-19T00:00:00Z"  # older than the good observations
-    for batches in ([[bad, *items]], [[bad], items]):
+    bad["_observed_at"] = "2030-01-01T00:00:00Z"  # newer than the good observations
+    results = set()
+    for batches in ([[bad, *items]], [[bad], items], [items, [bad]]):
         dsn = postgres_server.new_database(migrated=True)
-        results = [WarehouseLoader(dsn).load(batch) for batch in batches]
-        assert sum(r.dead_lettered for r in results) == 1
-        (reason,) = _rows(dsn, "SELECT reason FROM dead_letters")[0]
-        assert "followers 9223372036854775808 is out of range for bigint" in reason
+        loaded = [WarehouseLoader(dsn).load(batch) for batch in batches]
+        assert sum(r.dead_lettered for r in loaded) == 0
+        assert sum(r.loaded for r in loaded) == 3
+        ((followers,),) = _rows(dsn, "SELECT followers FROM publishers")
+        assert followers is None  # the newest observation's, which is unknown
+        results.add(tuple(sorted(checksums(dsn).items())))
+    assert len(results) == 1
 
 
 def test_key_order_does_not_change_what_is_stored(postgres_server, sample_lake):

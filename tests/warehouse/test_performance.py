@@ -3,12 +3,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shoot2top.warehouse.performance import (
+    Point,
+    Series,
     current_velocity,
     make_series,
     overperformance,
     peak_velocity,
     trimmed_mean,
-    value_at,
 )
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -18,30 +19,37 @@ def h(hours):
     return T0 + timedelta(hours=hours)
 
 
-POINTS = make_series(T0, [(h(2), 200, 20), (h(1), 100, 10), (h(4), 300, None)])
+def series(*points: Point, created: datetime = T0) -> Series:
+    return Series("x", "1", "p", "P", "video", "t", created, make_series(created, points))
 
 
-def test_series_start_at_zero_and_sort():
-    assert [(p.at, p.views) for p in POINTS] == [(T0, 0), (h(1), 100), (h(2), 200), (h(4), 300)]
+ITEM = series(
+    Point(h(2), views=200, likes=20), Point(h(1), views=100, likes=10), Point(h(4), views=300)
+)
 
 
-def test_values_are_interpolated_and_unknown_after_the_last_observation():
-    assert value_at(POINTS, h(0.5), "views") == 50
-    assert value_at(POINTS, h(3), "views") == 250
-    assert value_at(POINTS, h(4), "views") == 300
-    assert value_at(POINTS, h(5), "views") is None
-    assert value_at(POINTS, h(3), "engagement") is None  # missing at the 4 h observation
+def test_series_sort_and_start_at_zero_when_first_seen_young():
+    assert [(p.at, p.views) for p in ITEM.points] == [(h(1), 100), (h(2), 200), (h(4), 300)]
+    assert ITEM.curve("views") == [(T0, 0.0), (h(1), 100), (h(2), 200), (h(4), 300)]
+
+
+def test_values_are_interpolated_and_unknown_after_the_last_known_value():
+    assert ITEM.value_at(h(0.5), "views") == 50
+    assert ITEM.value_at(h(3), "views") == 250
+    assert ITEM.value_at(h(4), "views") == 300
+    assert ITEM.value_at(h(5), "views") is None
+    assert ITEM.value_at(h(3), "engagement") is None  # likes unknown after 2 h
 
 
 def test_velocities():
-    assert peak_velocity(POINTS) == 100
-    assert current_velocity(POINTS, h(3)) == 100
-    assert current_velocity(POINTS, h(10)) == 50
-    assert current_velocity(POINTS[:1], h(1)) is None
+    assert peak_velocity(ITEM) == 100
+    assert current_velocity(ITEM, h(3)) == 100
+    assert current_velocity(ITEM, h(10)) == 50
+    assert current_velocity(series(Point(h(3), views=1)), h(3)) is None
 
 
 def test_observations_before_publication_are_ignored():
-    assert len(make_series(T0, [(h(-1), 5, 0)])) == 1
+    assert make_series(T0, [Point(h(-1), views=5)]) == []
 
 
 @pytest.mark.parametrize(

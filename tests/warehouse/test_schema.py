@@ -37,3 +37,23 @@ def test_a_pending_migration_is_reported_and_applied(pg_dsn, monkeypatch):
     with pytest.raises(SchemaError, match=r"run `shoot2top warehouse migrate`"):
         require_current(connection)
     assert [m.name for m in migrate(connection)] == ["extra"]
+
+
+def test_a_gap_in_the_numbers_is_fine_and_a_lower_number_merged_later_is_pending(
+    pg_dsn, monkeypatch
+):
+    """Migration numbers may have gaps (0006 written while 0005 was on another branch);
+    when the lower-numbered one arrives, a warehouse past it is behind until migrated."""
+    top = latest_version()
+    gapped = schema.Migration(top + 2, "gapped", "CREATE TABLE gapped_probe (x int)")
+    late = schema.Migration(top + 1, "late", "CREATE TABLE late_probe (x int)")
+    packaged = schema._packaged_migrations()
+    monkeypatch.setattr(schema, "migrations", lambda: [*packaged, gapped])
+    connection = connect(pg_dsn)
+    assert [m.name for m in migrate(connection)] == ["gapped"]
+    require_current(connection)  # the gap itself is fine
+    monkeypatch.setattr(schema, "migrations", lambda: [*packaged, late, gapped])
+    with pytest.raises(SchemaError, match=rf"without {top + 1:04d}_late.*warehouse migrate"):
+        require_current(connection)
+    assert [m.name for m in migrate(connection)] == ["late"]
+    require_current(connection)

@@ -7,7 +7,11 @@ is the Video node (it has ``length``) with its ``video_insights`` edge merged in
 field-expansion shape (``{"data": [total_video_views]}``), which is where the warehouse
 reads views. Emitted items are tracked (`RefreshTracker`) and re-read on the decaying
 schedule with multi-id reads (``?ids=a,b,…``, up to 50), each answer a new observation
-(source ``<name>.refresh``); an object that no longer exists is forgotten.
+(source ``<name>.refresh``); an object that no longer exists is forgotten. An object that
+comes without ``from`` belongs to the Page that was listed: the item carries that Page
+(``{"id", "name"}``, read once per Page per run) under the reserved key ``_page``. Posts
+carry ``status_type``, so the warehouse can tell a Page's own video post (one item with
+its Video node) from a share.
 
 Resume state: per Page and listing, the watermark (created time, unix s, of the newest
 emitted object) and the ids emitted at that very second. The next listing asks for
@@ -24,7 +28,7 @@ from urllib.parse import quote
 
 from shoot2top.config import FacebookSourceConfig
 from shoot2top.deadletter import DeadLetters
-from shoot2top.posts import POST, InvalidPost, describe, parse_time
+from shoot2top.posts import PAGE, POST, InvalidPost, describe, parse_time
 from shoot2top.sources.base import Item
 from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, clean, redact
 from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 
 _METRICS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
 FIELDS = {
-    "posts": "id,created_time,message,permalink_url,from,shares,"
+    "posts": "id,created_time,message,permalink_url,from,shares,status_type,"
     + _METRICS
     + ",attachments{media_type,type,url,title,target}",
     "videos": "id,created_time,updated_time,title,description,length,permalink_url,from,"
@@ -108,6 +112,7 @@ class FacebookSource(LiveSource):
         )
         self.marks = {page: {edge: _Watermark() for edge in EDGES} for page in self.pages}
         self.topics: dict[str, str] = {}  # tracked key -> the Page it was found under
+        self._page_nodes: dict[str, dict[str, Any]] = {}  # configured Page -> {id, name}
         self._next_poll = dict.fromkeys(self.pages, 0.0)
         self.refreshes = 0
         self.forgotten = 0
@@ -158,7 +163,7 @@ class FacebookSource(LiveSource):
                     continue
                 self.tracker.track(key, created, self.clock.time())
                 self.topics[key] = page
-                yield self.stamp(POST, payload, edge, page)
+                yield (yield from self._stamped(payload, edge, page))
 
     def _list(
         self, path: str, params: dict[str, str], since: int
@@ -202,6 +207,36 @@ class FacebookSource(LiveSource):
             return video
         return {**video, "video_insights": {"data": insights}}
 
+    def _stamped(
+        self, payload: dict[str, Any], how: str, page: str | None
+    ) -> Generator[None, None, Item]:
+        """The payload as an item; without ``from``, with the listed Page as ``_page``."""
+        item = self.stamp(POST, payload, how, page)
+        if page is not None and not isinstance(payload.get("from"), dict):
+            node = yield from self._page_node(page)
+            if node is not None:
+                item[PAGE] = node
+        return item
+
+    def _page_node(self, page: str) -> Generator[None, None, dict[str, Any] | None]:
+        """A configured Page's id and name (read once; None if the read fails)."""
+        if page not in self._page_nodes:
+            path = f"/{self.version}/{quote(page, safe='')}"
+            params = {"fields": "id,name"}
+            try:
+                body = yield from self.graph.get(path, params)
+            except GraphError as error:
+                self._failed(self.graph.describe(path, params), error)
+                return None
+            if not isinstance(body.get("id"), str | int):
+                self._failed(self.graph.describe(path, params), GraphMalformed("no Page id"))
+                return None
+            node = {"id": str(body["id"])}
+            if isinstance(body.get("name"), str):
+                node["name"] = body["name"]
+            self._page_nodes[page] = node
+        return self._page_nodes[page]
+
     # ------------------------------------------------------------------ refreshes
 
     def _refresh_due(self) -> Iterator[Item | None]:
@@ -231,7 +266,7 @@ class FacebookSource(LiveSource):
                 self.tracker.refreshed(key, self.clock.time())
                 if self._valid(payload, f"refresh of {key}"):
                     self.refreshes += 1
-                    yield self.stamp(POST, payload, "refresh", self.topics.get(key))
+                    yield (yield from self._stamped(payload, "refresh", self.topics.get(key)))
 
     def _read_many(
         self, edge: str, ids: list[str]

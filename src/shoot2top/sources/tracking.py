@@ -82,6 +82,10 @@ class RefreshTracker:
         self._schedule(item_id, now + every)
         return True
 
+    def published_at(self, item_id: str) -> float | None:
+        """A tracked item's publication time (epoch s), or None if it is not tracked."""
+        return self._published.get(item_id)
+
     def due(self, now: float, limit: int) -> list[str]:
         """Up to `limit` tracked ids whose refresh is due, most overdue first; items past
         the window are dropped on the way. Call `refreshed` once they have been read."""

@@ -6,9 +6,21 @@ stream``; a tweet's topic is the tag of the rule it matched. ``search`` mode pol
 ``GET /2/tweets/search/recent`` per topic for tweets newer than the topic's watermark,
 following ``meta.next_token``. Every emitted tweet is tracked and re-read with ``GET
 /2/tweets`` on a decaying schedule, so its metrics (a video's view count) are observed
-over time. Each item is one tweet with only its own author and media::
+over time. Each item is one tweet with only its own expansions: its author and media,
+and the tweets it references (a retweet's original, a quoted or replied-to tweet) with
+their authors::
 
-    {"tweet": {"data": {...}, "includes": {"users": [author], "media": [...]}}, "_topic": ...}
+    {"tweet": {"data": {...}, "includes": {"users": [author, ...], "media": [...],
+                                           "tweets": [original]}}, "_topic": ...}
+
+A stream message matched only by rules that are not this source's topics (a rule left by
+another deployment of the same app, a rule without a tag) is kept, with its
+``matching_rules``, and has no ``_topic``; it moves no topic's watermark. Such rules are
+logged once each and deleted only by the rule sync when the source starts.
+
+An edited tweet's versions share ``edit_history_tweet_ids``: when a refresh or a new
+tweet shows a newer version, the source tracks the newest version instead of the older
+ones, so its refreshes read the text and metrics that are live.
 
 Failures are retried on X's documented schedule: network errors linearly from 250 ms to
 16 s, HTTP errors exponentially from 5 s to 320 s, 429 exponentially from 60 s or until
@@ -38,6 +50,7 @@ import tweepy
 from shoot2top import codec, posts
 from shoot2top.config import XSourceConfig
 from shoot2top.deadletter import DeadLetters
+from shoot2top.posts import snowflake_time
 from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
     SYSTEM_CLOCK,
@@ -62,7 +75,6 @@ SEARCH_PAGE = 100  # recent search's max_results ceiling
 LOOKUP_IDS = 100  # GET /2/tweets takes at most 100 ids
 RECENT_WINDOW_S = 7 * 86400  # recent search reaches 7 days back
 WINDOW_MARGIN_S = 60.0
-TWITTER_EPOCH_MS = 1288834974657  # snowflake ids carry their creation time
 GONE = ("resource-not-found", "not-authorized-for-resource")  # deleted, protected…
 
 Window = dict[str, int | None]  # a search pass: {"since_id": …, "until_id": …}
@@ -106,30 +118,54 @@ class Schedule:
 
 
 class Includes(NamedTuple):
-    """A response's expansions indexed for picking one tweet's author and media."""
+    """A response's expansions indexed for picking one tweet's own."""
 
     users: dict[Any, dict[str, Any]]
     media: dict[Any, dict[str, Any]]
+    tweets: dict[Any, dict[str, Any]]
 
     @classmethod
     def of(cls, includes: Any) -> Includes:
         includes = includes if isinstance(includes, dict) else {}
-        return cls(_index(includes.get("users"), "id"), _index(includes.get("media"), "media_key"))
+        return cls(
+            _index(includes.get("users"), "id"),
+            _index(includes.get("media"), "media_key"),
+            _index(includes.get("tweets"), "id"),
+        )
 
 
 def envelope(tweet: dict[str, Any], includes: Includes, **extra: Any) -> dict[str, Any]:
-    """One tweet as X's v2 envelope with only its own author and media (a search page
-    carries the includes of a hundred tweets)."""
+    """One tweet as X's v2 envelope with only its own expansions (a search page carries
+    the includes of a hundred tweets): its author and media, and the tweets it references
+    with their authors and media."""
+    referenced = [
+        includes.tweets[ref_id]
+        for ref in _dicts(tweet.get("referenced_tweets"))
+        if isinstance(ref_id := ref.get("id"), str) and ref_id in includes.tweets
+    ]
     chosen: dict[str, Any] = {}
-    author = includes.users.get(tweet.get("author_id"))
-    if author is not None:
-        chosen["users"] = [author]
-    attachments = tweet.get("attachments")
-    keys = attachments.get("media_keys") if isinstance(attachments, dict) else None
-    media = [includes.media[key] for key in keys or () if key in includes.media]
+    authors = dict.fromkeys(
+        author for t in (tweet, *referenced) if isinstance(author := t.get("author_id"), str)
+    )
+    users = [includes.users[author] for author in authors if author in includes.users]
+    if users:
+        chosen["users"] = users
+    keys = dict.fromkeys(key for t in (tweet, *referenced) for key in _media_keys(t))
+    media = [includes.media[key] for key in keys if key in includes.media]
     if media:
         chosen["media"] = media
+    if referenced:
+        chosen["tweets"] = referenced
     return {"data": tweet, "includes": chosen, **extra}
+
+
+def latest_version(tweet: dict[str, Any]) -> str | None:
+    """The id of an edited tweet's newest version when it is not this one (X lists the
+    versions oldest first in ``edit_history_tweet_ids``)."""
+    history = tweet.get("edit_history_tweet_ids")
+    if isinstance(history, list) and len(history) > 1 and isinstance(history[-1], str):
+        return history[-1] if history[-1] != tweet.get("id") else None
+    return None
 
 
 class XSource(LiveSource):
@@ -165,6 +201,7 @@ class XSource(LiveSource):
         self._stream_schedule = Schedule()
         self._refresh_schedule = Schedule()
         self._refresh_blocked_until = 0.0
+        self._foreign_rules: set[Any] = set()  # rules seen matching that are not ours, logged
         self.waits: deque[tuple[str, float]] = deque(maxlen=1000)
         """The retry waits taken, (kind, seconds), newest last: for reports and tests."""
         self.connections = 0
@@ -370,8 +407,26 @@ class XSource(LiveSource):
         return None
 
     def _topic_of_rules(self, rules: Any) -> str | None:
-        tags = [rule.get("tag") for rule in _dicts(rules) if isinstance(rule.get("tag"), str)]
-        return next((tag for tag in tags if tag in self.config.topics), tags[0] if tags else None)
+        """The first configured topic among the rules' tags; None when only rules that
+        are not this source's matched (logged once per rule: see the module doc)."""
+        topic = None
+        for rule in _dicts(rules):
+            tag = rule.get("tag")
+            if isinstance(tag, str) and tag in self.config.topics:
+                topic = topic or tag
+                continue
+            key = (str(rule.get("id")), tag if isinstance(tag, str) else None)
+            if key not in self._foreign_rules and len(self._foreign_rules) < 1000:
+                self._foreign_rules.add(key)
+                log.warning(
+                    "%s: stream rule %s (tag %r) is not one of this source's topics: the "
+                    "tweets it matches are kept without a topic; delete it, or give each "
+                    "deployment an app of its own",
+                    self.name,
+                    rule.get("id"),
+                    tag,
+                )
+        return topic
 
     # ------------------------------------------------------------------ recent search
 
@@ -497,12 +552,14 @@ class XSource(LiveSource):
         self._refresh_schedule.reset()
         wanted = set(ids)
         found = {
-            tweet["id"]: tweet for tweet in _dicts(result.get("data")) if tweet.get("id") in wanted
+            tweet_id: tweet
+            for tweet in _dicts(result.get("data"))
+            if isinstance(tweet_id := tweet.get("id"), str) and tweet_id in wanted
         }
         for error in _dicts(result.get("errors")):
             tweet_id = error.get("resource_id") or error.get("value")
             gone = str(error.get("type", "")).endswith(GONE)
-            if gone and tweet_id in wanted and tweet_id not in found:
+            if gone and isinstance(tweet_id, str) and tweet_id in wanted and tweet_id not in found:
                 self.tracker.forget(tweet_id)
                 self._topic_of.pop(tweet_id, None)
                 self.forgotten += 1
@@ -513,9 +570,11 @@ class XSource(LiveSource):
         for tweet_id, tweet in found.items():
             payload = envelope(tweet, includes)
             self.tracker.refreshed(tweet_id, now)
+            topic = self._topic_of.get(tweet_id)
+            self._follow_edits(tweet, tweet_id, topic, now)
             if self._valid(payload, url):
                 self.refreshes += 1
-                yield self.stamp("tweet", payload, "refresh", self._topic_of.get(tweet_id))
+                yield self.stamp("tweet", payload, "refresh", topic)
 
     def _idle_until(self, moment: float) -> Iterator[Item | None]:
         """Wait until `moment`, running refreshes as they fall due."""
@@ -542,7 +601,7 @@ class XSource(LiveSource):
     ) -> Item | None:
         """A new tweet as an item (tracked, watermarked); None if a duplicate or bad."""
         tweet_id = tweet.get("id")
-        if tweet_id in self.tracker:
+        if isinstance(tweet_id, str) and tweet_id in self.tracker:  # else `_valid` judges
             self.duplicates_dropped += 1
             return None
         payload = envelope(tweet, includes, **(extra or {}))
@@ -551,7 +610,8 @@ class XSource(LiveSource):
             return None
         now = self.clock.time()
         self.tracker.track(info.item_id, info.created_at.timestamp(), now)
-        if topic is not None:
+        self._follow_edits(tweet, info.item_id, topic, now)
+        if topic is not None and topic in self.config.topics:
             self._topic_of[info.item_id] = topic
             if len(self._topic_of) > 2 * max(len(self.tracker), 1000):
                 self._topic_of = {i: t for i, t in self._topic_of.items() if i in self.tracker}
@@ -559,6 +619,25 @@ class XSource(LiveSource):
             if number is not None and number > self._since.get(topic, 0):
                 self._since[topic] = number
         return self.stamp("tweet", payload, how, topic)
+
+    def _follow_edits(
+        self, tweet: dict[str, Any], tweet_id: str, topic: str | None, now: float
+    ) -> None:
+        """Track only an edited tweet's newest version: the older ones' counters froze
+        when it was edited (each version has its own)."""
+        history = tweet.get("edit_history_tweet_ids")
+        if not isinstance(history, list) or len(history) < 2:
+            return
+        newest = latest_version(tweet) or tweet_id
+        published = self.tracker.published_at(tweet_id) or self.tracker.published_at(newest)
+        for version in history:
+            if isinstance(version, str) and version != newest and version in self.tracker:
+                published = published or self.tracker.published_at(version)
+                self.tracker.forget(version)
+        if newest not in self.tracker and published is not None:
+            self.tracker.track(newest, published, now)
+            if topic is not None:
+                self._topic_of[newest] = topic
 
     def _valid(self, payload: dict[str, Any], where: str) -> posts.PostInfo | None:
         try:
@@ -637,11 +716,6 @@ class XSource(LiveSource):
         yield from self.wait(failure.delay)
 
 
-def snowflake_time(tweet_id: int) -> float:
-    """When a tweet id was minted (epoch s): X's ids start with a millisecond timestamp."""
-    return ((tweet_id >> 22) + TWITTER_EPOCH_MS) / 1000
-
-
 def _problem_text(body: str) -> str:
     try:
         parsed = codec.loads(body)
@@ -660,8 +734,15 @@ def _problem(problem: dict[str, Any]) -> str:
     return f"{title}: {detail}" if title and detail else str(title or detail or problem)
 
 
+def _media_keys(tweet: dict[str, Any]) -> list[str]:
+    attachments = tweet.get("attachments")
+    keys = attachments.get("media_keys") if isinstance(attachments, dict) else None
+    return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+
+
 def _index(entries: Any, key: str) -> dict[Any, dict[str, Any]]:
-    return {entry.get(key): entry for entry in _dicts(entries)}
+    """Entries by their id (entries whose id is not a string are left out)."""
+    return {entry[key]: entry for entry in _dicts(entries) if isinstance(entry.get(key), str)}
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

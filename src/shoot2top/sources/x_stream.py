@@ -35,8 +35,24 @@ QUEUE_EVENTS = 10_000  # a full queue stalls the reader: X then drops a too-slow
 CHUNK_BYTES = 512  # tweepy's default: about half a tweet, so lines arrive without delay
 ERROR_BODY_BYTES = 64 * 1024
 
-EXPANSIONS = ["author_id", "attachments.media_keys"]
-TWEET_FIELDS = ["created_at", "public_metrics", "lang", "entities", "attachments", "author_id"]
+# referenced_tweets.id(.author_id): a retweet's original and its author (the warehouse
+# credits them, not the retweeter), a quoted or replied-to tweet
+EXPANSIONS = [
+    "author_id",
+    "attachments.media_keys",
+    "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+]
+TWEET_FIELDS = [
+    "created_at",
+    "public_metrics",
+    "lang",
+    "entities",
+    "attachments",
+    "author_id",
+    "referenced_tweets",
+    "edit_history_tweet_ids",
+]
 USER_FIELDS = ["public_metrics", "name", "username"]
 MEDIA_FIELDS = [
     "public_metrics",  # view_count of videos

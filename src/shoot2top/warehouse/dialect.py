@@ -86,11 +86,13 @@ ITEMS = Table(
     (
         "platform", "item_id", "item_type", "publisher_id", "created_at", "text", "title",
         "description", "language", "url", "media_type", "duration_s", "topic",
-        "first_observed_at", "last_observed_at", "observation_digest",
+        "first_observed_at", "last_observed_at", "observation_digest", "edit_version",
+        "detailed",
         "raw",  # last: the loader renders it from bytes
     ),
     ("platform", "item_id"),
-    version=LATEST,
+    # the newest edit, then an observation knowing the attributes (migration 0006)
+    version=("edit_version", "detailed", *LATEST),
 )  # fmt: skip
 HASHTAGS = Table(
     "item_hashtags", ("platform", "item_id", "hashtag"), ("platform", "item_id", "hashtag")
@@ -102,6 +104,16 @@ URLS = Table("item_urls", ("platform", "item_id", "url"), ("platform", "item_id"
 KEYWORDS = Table(
     "item_keywords", ("platform", "item_id", "keyword"), ("platform", "item_id", "keyword")
 )
+ALIASES = Table(
+    "item_aliases",
+    ("platform", "alias_id", "item_id", "kind"),
+    ("platform", "alias_id", "item_id", "kind"),
+)
+REFERENCES = Table(
+    "item_references",
+    ("platform", "referencing_id", "kind", "referenced_id", "publisher_id", "created_at"),
+    ("platform", "referencing_id", "kind", "referenced_id"),
+)
 SNAPSHOTS = Table(
     "metric_snapshots",
     ("platform", "item_id", "observed_at", "views", "likes", "shares", "comments", "quotes",
@@ -109,7 +121,9 @@ SNAPSHOTS = Table(
     ("platform", "item_id", "observed_at"),
     version=("observation_digest",),
 )  # fmt: skip
-LOADED_TABLES = (PUBLISHERS, ITEMS, HASHTAGS, MENTIONS, URLS, KEYWORDS, SNAPSHOTS)
+LOADED_TABLES = (
+    PUBLISHERS, ITEMS, HASHTAGS, MENTIONS, URLS, KEYWORDS, ALIASES, REFERENCES, SNAPSHOTS,
+)  # fmt: skip
 
 INSERT_DEAD_LETTER = (
     "INSERT INTO dead_letters "

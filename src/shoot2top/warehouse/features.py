@@ -4,6 +4,12 @@ Per item: its publisher, its descriptive fields, its hashtags, mentions, URLs an
 keywords, and one metric snapshot (the item's counters when it was observed). Every
 optional field may be missing — deleted or withheld content, private statistics, partial
 API answers — and then comes out as None, never as an error.
+
+What an observation is *about* is decided here (docs/warehouse.md, "Identity"): a
+retweet is an observation of the original tweet (from ``includes.tweets``) and only a
+link for the retweeter; the versions of an edited tweet are one item, keyed by the
+original id; a Facebook Page post of its own video and that Video node (and a live
+video's) are one item, keyed by the video id.
 """
 
 from __future__ import annotations
@@ -11,15 +17,15 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.resources import files
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
-from shoot2top.posts import POST, TWEET, VIDEO, describe
+from shoot2top.posts import PAGE, POST, TWEET, VIDEO, describe, snowflake_time
 
 # `regex`, not `re`: words must keep their combining marks (Devanagari vowel signs…).
 HASHTAG = regex.compile(r"(?<![\w&])#([\p{L}\p{M}\p{N}_]+)")
@@ -38,6 +44,16 @@ STOPWORDS = frozenset(
     for word in line.split()
 )
 MIN_LATIN_KEYWORD = 3
+ELLIPSIS = "\u2026"  # where X cuts a retweet's or a long tweet's text
+# X's placeholder for withheld content ("This Post from @x has been withheld in Germany in
+# response to a legal demand. Learn more."): its words are not the item's
+WITHHELD = regex.compile(
+    r"has been withheld in .{0,400}?(?:in response to a legal demand|based on local law)",
+    regex.IGNORECASE | regex.DOTALL,
+)
+RETWEETED, QUOTED, REPLIED_TO = "retweeted", "quoted", "replied_to"
+# Attachment types of a Page post that carry the Page's own upload (not a share or a link)
+NATIVE_VIDEO_ATTACHMENTS = frozenset({"video_inline", "video_autoplay", "video_direct_response"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +76,30 @@ class Metrics:
     quotes: int | None = None
 
 
+class Reference(NamedTuple):
+    """A tweet that points at another item: a retweet, a quote or a reply.
+
+    `referencing_id` is the retweet (not an item: it only amplifies) or the quoting or
+    replying item; `referenced_id` the item it points at; `publisher_id` who did it.
+    """
+
+    referencing_id: str
+    kind: str  # retweeted | quoted | replied_to
+    referenced_id: str
+    publisher_id: str | None
+    created_at: datetime
+
+
 @dataclass(slots=True)
 class Features:
-    """Everything the warehouse stores about one observation of one item."""
+    """Everything the warehouse stores about one observation of one item.
+
+    `stored` is False when the observation is about no item the warehouse can describe
+    (a retweet whose original is not in ``includes``): only its links and publishers
+    load. `counted` is False for an edited tweet's superseded version, whose counters
+    are no longer the item's. `detailed` says the observation knows the item's
+    attributes (media, duration, author): one that does not never replaces one that does.
+    """
 
     platform: str
     item_type: str
@@ -83,6 +120,13 @@ class Features:
     keywords: list[str] = field(default_factory=list)
     metrics: Metrics = Metrics()
     topic: str | None = None
+    edit_version: int = 0  # the version's place in the edit history (0: the original)
+    detailed: bool = True
+    stored: bool = True
+    counted: bool = True
+    aliases: tuple[tuple[str, str], ...] = ()  # (another id of the item, kind)
+    references: tuple[Reference, ...] = ()
+    amplifier: Publisher | None = None  # the retweeter
 
 
 def extract(obj: dict[str, Any]) -> Features:
@@ -98,54 +142,139 @@ def extract(obj: dict[str, Any]) -> Features:
         publisher=None,
         topic=info.topic if isinstance(info.topic, str) else None,
     )
-    _EXTRACTORS[info.type](payload, features, info.publisher_id)
+    _EXTRACTORS[info.type](payload, features, info.publisher_id, obj)
     words = " ".join(filter(None, (features.text, features.title, features.description)))
-    features.keywords = keywords(words)
+    features.keywords = keywords(words) if features.stored else []
     return features
 
 
 # ----------------------------------------------------------------------------- X
 
 
-def _tweet(payload: dict[str, Any], out: Features, publisher_id: str | None) -> None:
+def _tweet(
+    payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
+) -> None:
     if "data" not in payload:
         return _legacy_tweet(payload, out, publisher_id)
     data = _dict(payload.get("data"))
     includes = _dict(payload.get("includes"))
     users = {user.get("id"): user for user in _dicts(includes.get("users"))}
-    author = _dict(users.get(data.get("author_id")))
-    if publisher_id is not None:
-        metrics = _dict(author.get("public_metrics"))
-        out.publisher = Publisher(
-            out.platform,
-            publisher_id,
-            _str(author.get("name")),
-            _str(author.get("username")),
-            _int(metrics.get("followers_count")),
-        )
+    if "referenced_tweets" not in data:  # most tweets: no retweet, quote or reply
+        return _tweet_item(data, includes, users, out, publisher_id, (), primary=True)
+    tweets = {tweet.get("id"): tweet for tweet in _dicts(includes.get("tweets"))}
+    referenced = [
+        (kind, ref_id if isinstance(ref_id, str) else str(ref_id))
+        for ref in _dicts(data.get("referenced_tweets"))
+        if isinstance(kind := ref.get("type"), str)
+        and (isinstance(ref_id := ref.get("id"), str) or type(ref_id) is int)
+    ]
+    original_id = next((ref_id for kind, ref_id in referenced if kind == RETWEETED), None)
+    if original_id is not None:
+        return _retweet(data, includes, users, tweets.get(original_id), original_id, out)
+    foreign_media = {  # the quoted tweet's own media is not the quote's
+        key
+        for kind, ref_id in referenced
+        if kind == QUOTED
+        for key in _media_keys(_dict(tweets.get(ref_id)))
+    }
+    _tweet_item(data, includes, users, out, publisher_id, foreign_media, primary=True)
+    out.references = tuple(
+        Reference(out.item_id, kind, _item_id_of(tweets.get(ref_id), ref_id),
+                  publisher_id, out.created_at)
+        for kind, ref_id in referenced
+    )  # fmt: skip
+
+
+def _retweet(
+    data: dict[str, Any],
+    includes: dict[str, Any],
+    users: dict[Any, dict[str, Any]],
+    original: dict[str, Any] | None,
+    original_id: str,
+    out: Features,
+) -> None:
+    """A retweet observes the original (its text, metrics and author from ``includes``)
+    and is, for the retweeter, only a link: who amplified what, when."""
+    retweeter = _str(data.get("author_id"))
+    if retweeter is not None:
+        out.amplifier = _x_publisher(out.platform, retweeter, users)
+    retweet_id, retweeted_at = out.item_id, out.created_at
+    if original is None:
+        out.stored = out.counted = False  # the original is not here: only the link loads
+        out.references = (Reference(retweet_id, RETWEETED, original_id, retweeter, retweeted_at),)
+        return
+    if "attachments" not in original and "attachments" in data:
+        original = {**original, "attachments": data["attachments"]}  # the same media
+    author = original.get("author_id")
+    author = author if isinstance(author, str) else None
+    _tweet_item(original, includes, users, out, author, (), primary=False)
+    out.references = (Reference(retweet_id, RETWEETED, out.item_id, retweeter, retweeted_at),)
+
+
+def _tweet_item(
+    data: dict[str, Any],
+    includes: dict[str, Any],
+    users: dict[Any, dict[str, Any]],
+    out: Features,
+    publisher_id: str | None,
+    foreign_media: Container[Any],
+    *,
+    primary: bool,
+) -> None:
+    """One tweet as an item: identity (edits resolved), author, text, media, counters.
+    `primary`: the tweet is the message's own (`out.created_at` is its created time)."""
+    own_id = data.get("id")
+    own_id = out.item_id = own_id if isinstance(own_id, str) else str(own_id)
+    history = data.get("edit_history_tweet_ids")
+    if type(history) is list and len(history) > 1:  # an edited tweet
+        history = [str(v) for v in history if isinstance(v, str) or type(v) is int]
+        if own_id in history:
+            out.item_id = history[0]  # every version's history starts with the original
+            out.edit_version = history.index(own_id)
+            out.counted = own_id == history[-1]  # a superseded version's counters froze
+            out.aliases = tuple((version, "edit") for version in history[1:])
+    if own_id != out.item_id or not primary:  # the item was created when its original was
+        created = describe_tweet_time(data) if own_id == out.item_id else None
+        if created is None and out.item_id.isdecimal():
+            created = datetime.fromtimestamp(snowflake_time(int(out.item_id)), UTC)
+        if created is not None:
+            out.created_at = created
+    out.publisher = _x_publisher(out.platform, publisher_id, users) if publisher_id else None
     out.text = _str(data.get("text"))
     out.language = _str(data.get("lang"))
     handle = out.publisher.handle if out.publisher and out.publisher.handle else "i/web"
-    out.url = f"https://x.com/{handle}/status/{out.item_id}"
-    entities = _dict(data.get("entities"))
-    out.hashtags = _unique(_hashtag(tag.get("tag")) for tag in _dicts(entities.get("hashtags")))
-    out.mentions = _unique(_lower(m.get("username")) for m in _dicts(entities.get("mentions")))
-    out.urls = _unique(
-        _str(u.get("expanded_url")) or _str(u.get("url")) for u in _dicts(entities.get("urls"))
-    )
-    if not out.hashtags and out.text:
-        out.hashtags = hashtags(out.text)
-    media_keys = set(_dict(data.get("attachments")).get("media_keys") or [])
-    media = [m for m in _dicts(includes.get("media")) if m.get("media_key") in media_keys]
+    out.url = f"https://x.com/{handle}/status/{own_id}"
+    entities = data.get("entities")
+    if isinstance(entities, dict):  # what X parsed: exact, also in truncated text
+        out.hashtags = _unique(_hashtag(tag.get("tag")) for tag in _dicts(entities.get("hashtags")))
+        out.mentions = _unique(_lower(m.get("username")) for m in _dicts(entities.get("mentions")))
+        out.urls = _unique(
+            _str(u.get("expanded_url")) or _str(u.get("url")) for u in _dicts(entities.get("urls"))
+        )
+    elif out.text:  # no entities asked for: read the text (cut words are left out)
+        out.hashtags, out.mentions = hashtags(out.text), mentions(out.text)
+        out.urls = urls(out.text)
+    keys = [key for key in _media_keys(data) if key not in foreign_media]
+    media = []
+    if keys:
+        catalog = {m.get("media_key"): m for m in _dicts(includes.get("media"))}
+        media = [catalog[key] for key in keys if key in catalog]
+    known_media = len(media) == len(keys)  # a lookup without includes knows no media
+    out.detailed = known_media and publisher_id is not None
     video = next((m for m in media if m.get("type") in ("video", "animated_gif")), None)
-    out.media_type = (video or (media[0] if media else {})).get("type") or "text"
+    if video is not None:
+        out.media_type = _str(video.get("type"))
+    elif known_media:
+        out.media_type = _str(media[0].get("type")) if media else "text"
     counters = _dict(data.get("public_metrics"))
     views = None
     if video is not None:
         out.duration_s = _seconds(video.get("duration_ms"), 1000)
         views = _int(_dict(video.get("public_metrics")).get("view_count"))
+    elif known_media:  # no video: its impressions (unknown media: which is unknown)
+        views = _int(counters.get("impression_count"))
     out.metrics = Metrics(
-        views=views if views is not None else _int(counters.get("impression_count")),
+        views=views,
         likes=_int(counters.get("like_count")),
         shares=_int(counters.get("retweet_count")),
         comments=_int(counters.get("reply_count")),
@@ -153,8 +282,76 @@ def _tweet(payload: dict[str, Any], out: Features, publisher_id: str | None) -> 
     )
 
 
+def describe_tweet_time(data: dict[str, Any]) -> datetime | None:
+    """A v2 tweet's ``created_at``, or None when missing or malformed."""
+    raw = data.get("created_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _x_publisher(platform: str, user_id: str, users: dict[Any, dict[str, Any]]) -> Publisher:
+    author = _dict(users.get(user_id))
+    metrics = _dict(author.get("public_metrics"))
+    return Publisher(
+        platform,
+        user_id,
+        _str(author.get("name")),
+        _str(author.get("username")),
+        _int(metrics.get("followers_count")),
+    )
+
+
+def _media_keys(tweet: dict[str, Any]) -> list[Any]:
+    keys = _dict(tweet.get("attachments")).get("media_keys")
+    return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+
+
+def _item_id_of(tweet: dict[str, Any] | None, tweet_id: str) -> str:
+    """The item a referenced tweet belongs to: its original id when ``includes`` shows
+    it is an edited version, else its own id."""
+    history = _dict(tweet).get("edit_history_tweet_ids")
+    if isinstance(history, list) and history and isinstance(history[0], str | int):
+        return str(history[0])
+    return tweet_id
+
+
 def _legacy_tweet(payload: dict[str, Any], out: Features, publisher_id: str | None) -> None:
-    """v1.1 tweets from the original lakes: flat, with `user` and `entities`."""
+    """v1.1 tweets from the original lakes: flat, with `user` and `entities`; a retweet
+    embeds its original as ``retweeted_status``."""
+    original = payload.get("retweeted_status")
+    if isinstance(original, dict) and isinstance(original.get("id_str"), str):
+        retweeter = _dict(payload.get("user"))
+        out.amplifier = (
+            None
+            if publisher_id is None
+            else Publisher(
+                out.platform, publisher_id, _str(retweeter.get("name")),
+                _str(retweeter.get("screen_name")), _int(retweeter.get("followers_count")),
+            )
+        )  # fmt: skip
+        retweet_id, retweeted_at = out.item_id, out.created_at
+        out.item_id = original["id_str"]
+        try:
+            out.created_at = datetime.strptime(
+                str(original.get("created_at")), "%a %b %d %H:%M:%S %z %Y"
+            ).astimezone(UTC)
+        except ValueError:
+            out.stored = out.counted = False
+        author = _dict(original.get("user")).get("id_str")
+        _legacy_fields(original, out, author if isinstance(author, str) else None)
+        out.references = (
+            Reference(retweet_id, RETWEETED, out.item_id, publisher_id, retweeted_at),
+        )
+        return
+    _legacy_fields(payload, out, publisher_id)
+
+
+def _legacy_fields(payload: dict[str, Any], out: Features, publisher_id: str | None) -> None:
     user = _dict(payload.get("user"))
     if publisher_id is not None:
         out.publisher = Publisher(
@@ -185,8 +382,12 @@ def _legacy_tweet(payload: dict[str, Any], out: Features, publisher_id: str | No
 # ----------------------------------------------------------------------------- YouTube
 
 
-def _video(payload: dict[str, Any], out: Features, publisher_id: str | None) -> None:
+def _video(
+    payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
+) -> None:
     snippet = _dict(payload.get("snippet"))
+    # A deleted or private video, or a read without these parts, knows nothing of them
+    out.detailed = bool(snippet) and isinstance(payload.get("contentDetails"), dict)
     if publisher_id is not None:
         out.publisher = Publisher(out.platform, publisher_id, _str(snippet.get("channelTitle")))
     out.title = _str(snippet.get("title"))
@@ -210,8 +411,13 @@ def _video(payload: dict[str, Any], out: Features, publisher_id: str | None) -> 
 # ----------------------------------------------------------------------------- Facebook
 
 
-def _post(payload: dict[str, Any], out: Features, publisher_id: str | None) -> None:
-    page = _dict(payload.get("from"))
+def _post(
+    payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
+) -> None:
+    """A Page post, a Page video (a Video node: it has ``length``) or a live video (a
+    LiveVideo node: ``creation_time`` and ``status``). A post of the Page's own video,
+    the Video node and a broadcast's LiveVideo are one item: the video."""
+    page = _dict(payload.get("from")) or _dict(obj.get(PAGE))
     if publisher_id is not None:
         out.publisher = Publisher(out.platform, publisher_id, _str(page.get("name")))
     out.text = _str(payload.get("message"))
@@ -223,11 +429,19 @@ def _post(payload: dict[str, Any], out: Features, publisher_id: str | None) -> N
     out.url = permalink
     attachments = _dicts(_dict(payload.get("attachments")).get("data"))
     is_page_video = "length" in payload
+    is_live = "created_time" not in payload and "creation_time" in payload
     if is_page_video:
         out.media_type = "video"
         out.duration_s = _seconds(payload.get("length"), 1)
+    elif is_live:
+        out.media_type = "video"  # a broadcast is a video; its Video node has the length
+        video_id = _dict(payload.get("video")).get("id")
+        _rekey(out, video_id, "live_video")
     elif attachments:
-        out.media_type = _str(attachments[0].get("media_type")) or "link"
+        first = attachments[0]
+        out.media_type = _str(first.get("media_type")) or "link"
+        if _is_own_video(payload, first):
+            _rekey(out, _dict(first.get("target")).get("id"), "post")
     else:
         out.media_type = "status"
     text = " ".join(filter(None, (out.text, out.title, out.description)))
@@ -243,16 +457,34 @@ def _post(payload: dict[str, Any], out: Features, publisher_id: str | None) -> N
         ),
         None,
     )
-    if is_page_video:
-        shares = None  # the Video node has no share counter
+    if is_page_video or is_live:
+        shares = None  # the Video and LiveVideo nodes have no share counter
     else:  # the Graph API omits `shares` on a post nobody has shared yet
         shares = _int(_dict(payload.get("shares")).get("count")) if "shares" in payload else 0
     out.metrics = Metrics(
-        views=views,
+        views=views,  # a live video's `live_views` counts viewers now, not views: not used
         likes=_int(_dict(_dict(payload.get("reactions")).get("summary")).get("total_count")),
         shares=shares,
         comments=_int(_dict(_dict(payload.get("comments")).get("summary")).get("total_count")),
     )
+
+
+def _is_own_video(post: dict[str, Any], attachment: dict[str, Any]) -> bool:
+    """The attachment is the Page's own upload of a video (not a share of someone's)."""
+    return (
+        attachment.get("media_type") == "video"
+        and attachment.get("type") in NATIVE_VIDEO_ATTACHMENTS
+        and post.get("status_type") in (None, "added_video")
+    )
+
+
+def _rekey(out: Features, video_id: Any, kind: str) -> None:
+    """The observation is of the video `video_id`: its own id becomes an alias. Only the
+    Video node knows the duration, so this observation is not `detailed`."""
+    if (isinstance(video_id, str) and video_id) or type(video_id) is int:
+        out.aliases = ((out.item_id, kind),)
+        out.item_id = str(video_id)
+        out.detailed = False
 
 
 _EXTRACTORS = {TWEET: _tweet, VIDEO: _video, POST: _post}
@@ -295,24 +527,39 @@ def _short_cached(function: Any, text: str) -> list[str]:
     return list(function(text))
 
 
+def complete_words(text: str) -> str:
+    """The text without what cannot be trusted as words: a withheld-content placeholder
+    is no text at all, and a word (tag, link) cut by a trailing ellipsis is dropped —
+    ``#Footba…`` is not a hashtag."""
+    if "withheld" in text and WITHHELD.search(text):
+        return ""
+    stripped = text.rstrip()
+    if stripped.endswith(ELLIPSIS):
+        cut = max(stripped.rfind(" "), stripped.rfind("\n"), stripped.rfind("\t"))
+        return stripped[: cut + 1] if cut >= 0 else ""
+    return text
+
+
 @functools.lru_cache(maxsize=CACHED_TEXTS)
 def _hashtags(text: str) -> tuple[str, ...]:
-    return tuple(_unique(_hashtag(tag) for tag in HASHTAG.findall(URL.sub(" ", text))))
+    text = URL.sub(" ", complete_words(text))
+    return tuple(_unique(_hashtag(tag) for tag in HASHTAG.findall(text)))
 
 
 @functools.lru_cache(maxsize=CACHED_TEXTS)
 def _mentions(text: str) -> tuple[str, ...]:
-    return tuple(_unique(_lower(handle) for handle in MENTION.findall(URL.sub(" ", text))))
+    text = URL.sub(" ", complete_words(text))
+    return tuple(_unique(_lower(handle) for handle in MENTION.findall(text)))
 
 
 @functools.lru_cache(maxsize=CACHED_TEXTS)
 def _urls(text: str) -> tuple[str, ...]:
-    return tuple(_unique(url.rstrip(".,;:!?)") for url in URL.findall(text)))
+    return tuple(_unique(url.rstrip(".,;:!?)") for url in URL.findall(complete_words(text))))
 
 
 @functools.lru_cache(maxsize=CACHED_TEXTS)
 def _keywords(text: str) -> tuple[str, ...]:
-    text = URL.sub(" ", text)
+    text = URL.sub(" ", complete_words(text))
     text = HASHTAG.sub(" ", text)
     text = MENTION.sub(" ", text)
     found = []

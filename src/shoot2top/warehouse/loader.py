@@ -1,8 +1,10 @@
 """Loading batches of items into the warehouse: COPY into staging, set-based upserts.
 
-One transaction per batch. A row the database rejects (bad encoding, a number out of
-range…) is isolated by bisecting the batch under savepoints and goes to ``dead_letters``
-with the reason; the rest of its batch commits. Transient failures (connection lost,
+One transaction per batch. What the database would refuse in a sound item (a NUL
+character, a counter beyond ``bigint``) is repaired when the item is observed (`rows`);
+a row the database still rejects (a timestamp out of its range…) is isolated by
+bisecting the batch under savepoints and goes to ``dead_letters`` with the reason; the
+rest of its batch commits. Transient failures (connection lost,
 server restart, serialization failure, deadlock) reconnect and retry the whole batch with
 exponential backoff; the upserts make a retried or redelivered batch harmless.
 

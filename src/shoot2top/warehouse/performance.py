@@ -1,16 +1,21 @@
 """How an item performs over time: its metric series and what the reports derive from it.
 
-A series starts at the item's publication with zero views and engagement, then has one
-point per observation. Values between observations are interpolated linearly; after the
-last observation they are unknown. The benchmark is CrowdTangle's: the trimmed mean of
-the publisher's own recent items of the same type at the same age.
+A series holds the item's observations; each counter (views, likes, shares, comments,
+quotes) is read from the observations that reported it — a counter a platform did not
+give is unknown there, never zero. Between two known values a counter is interpolated
+linearly; after its last known value it is unknown. Before its first one it is unknown
+too, unless the item was first seen young (`PUBLICATION_ANCHOR`): then the counter is
+taken to start at zero at publication. Engagement (interactions) is the sum of the
+interactions the item's platform reports, each interpolated on its own. The benchmark is
+CrowdTangle's: the trimmed mean of the publisher's own recent items of the same type at
+the same age.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -23,18 +28,39 @@ REPORT_AGES: dict[str, timedelta] = {
 }
 BENCHMARK_ITEMS = 100
 BENCHMARK_TRIM = 0.25  # drop the top and bottom quarter before averaging
+# A counter starts at zero at publication only when its first known value was observed
+# at most this long after it: an hour is the shortest report age, so a report's figures
+# at 1 h and later always lie between real observations, and an item first seen days
+# later never gets invented early views.
+PUBLICATION_ANCHOR = HOUR
+INTERACTIONS = ("likes", "shares", "comments", "quotes")
+COUNTERS = ("views", *INTERACTIONS)
+VIEWS, ENGAGEMENT = "views", "engagement"
+
+Curve = list[tuple[datetime, float]]  # the known values of one counter, in time order
 
 
 @dataclass(frozen=True, slots=True)
 class Point:
+    """One observation: each counter, None where the platform did not report it."""
+
     at: datetime
-    views: float | None
-    engagement: float | None
+    views: float | None = None
+    likes: float | None = None
+    shares: float | None = None
+    comments: float | None = None
+    quotes: float | None = None
+
+    @property
+    def engagement(self) -> float | None:
+        """The interactions reported in this observation, summed; None if none were."""
+        known = [value for name in INTERACTIONS if (value := getattr(self, name)) is not None]
+        return sum(known) if known else None
 
 
 @dataclass
 class Series:
-    """One item's identity and performance time series."""
+    """One item's identity and its observations (no point is invented)."""
 
     platform: str
     item_id: str
@@ -44,80 +70,114 @@ class Series:
     title: str | None
     created_at: datetime
     points: list[Point]
+    _curves: dict[str, Curve] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def last_observed(self) -> datetime:
         return self.points[-1].at
 
-    def value_at_age(self, age: timedelta, metric: str = "views") -> float | None:
+    def curve(self, counter: str) -> Curve:
+        """The known values of a counter, from zero at publication when first seen young."""
+        found = self._curves.get(counter)
+        if found is None:
+            found = [
+                (p.at, value) for p in self.points if (value := getattr(p, counter)) is not None
+            ]
+            if found and self.created_at < found[0][0] <= self.created_at + PUBLICATION_ANCHOR:
+                found.insert(0, (self.created_at, 0.0))
+            self._curves[counter] = found
+        return found
+
+    def counters(self, metric: str) -> tuple[str, ...]:
+        """The counters a metric adds up: views, or the interactions this item reports."""
+        if metric == VIEWS:
+            return (VIEWS,)
+        return tuple(name for name in INTERACTIONS if self.curve(name))
+
+    def value_at(self, moment: datetime, metric: str = VIEWS) -> float | None:
+        """The metric at `moment`, interpolated; None where any of its counters is unknown."""
+        names = self.counters(metric)
+        total = 0.0
+        for name in names:
+            value = interpolate(self.curve(name), moment)
+            if value is None:
+                return None
+            total += value
+        return total if names else None
+
+    def value_at_age(self, age: timedelta, metric: str = VIEWS) -> float | None:
         """The metric (``views`` or ``engagement``) `age` after publication."""
-        return value_at(self.points, self.created_at + age, metric)
+        return self.value_at(self.created_at + age, metric)
+
+    def latest(self, metric: str, until: datetime | None = None) -> float | None:
+        """The last known value of a metric (at or before `until`): for engagement, the
+        sum of each interaction's last known value; None if one is not known yet."""
+        names = self.counters(metric)
+        total = 0.0
+        for name in names:
+            known = [value for at, value in self.curve(name) if until is None or at <= until]
+            if not known:
+                return None
+            total += known[-1]
+        return total if names else None
+
+    def latest_known_at(self, metric: str, until: datetime) -> datetime | None:
+        """When the metric was last observed at or before `until` (its newest counter)."""
+        times = [
+            curve[-1][0]
+            for name in self.counters(metric)
+            if (curve := [point for point in self.curve(name) if point[0] <= until])
+        ]
+        return max(times) if times else None
 
     @property
     def score_metric(self) -> str:
         """What the item is scored on: views where its platform counts them, else its
         interactions (Facebook Page posts have no views; CrowdTangle scores them so)."""
-        observed = self.points[1:]  # the first point is publication, at zero
-        return "views" if any(point.views is not None for point in observed) else "engagement"
+        return VIEWS if self.curve(VIEWS) else ENGAGEMENT
 
-    def latest(self, field: str, until: datetime | None = None) -> float | None:
-        """The last observed value of a metric (at or before `until`)."""
-        for point in reversed(self.points):
-            if until is None or point.at <= until:
-                return getattr(point, field)
+
+def make_series(created_at: datetime, observations: Iterable[Point]) -> list[Point]:
+    """The observations in time order, one per instant (the last wins), none before
+    publication (clock skew: an observation cannot precede it)."""
+    by_time: dict[datetime, Point] = {}
+    for point in observations:
+        if point.at >= created_at:
+            by_time[point.at] = point
+    return [by_time[at] for at in sorted(by_time)]
+
+
+def interpolate(curve: Sequence[tuple[datetime, float]], moment: datetime) -> float | None:
+    """A counter at `moment` on the straight lines between its known values; None
+    before the first and after the last."""
+    if not curve or moment < curve[0][0] or moment > curve[-1][0]:
         return None
-
-
-def make_series(
-    created_at: datetime, observations: Iterable[tuple[datetime, float | None, float | None]]
-) -> list[Point]:
-    """Points from publication (zero) through every observation, in time order."""
-    points = [Point(created_at, 0, 0)]
-    for at, views, engagement in sorted(observations, key=lambda row: row[0]):
-        if at < created_at:
-            continue  # clock skew: an observation cannot precede publication
-        if at == points[-1].at:
-            points[-1] = Point(at, views, engagement)
-        else:
-            points.append(Point(at, views, engagement))
-    return points
-
-
-def value_at(points: Sequence[Point], moment: datetime, field: str) -> float | None:
-    """A metric at `moment`, interpolated between the observations around it."""
-    if not points or moment < points[0].at or moment > points[-1].at:
-        return None
-    for before, after in pairwise(points):
-        if before.at <= moment <= after.at:
-            low, high = getattr(before, field), getattr(after, field)
-            if low is None or high is None:
-                return None
-            span = (after.at - before.at).total_seconds()
-            share = (moment - before.at).total_seconds() / span
+    for (before_at, low), (after_at, high) in pairwise(curve):
+        if before_at <= moment <= after_at:
+            share = (moment - before_at).total_seconds() / (after_at - before_at).total_seconds()
             return low + (high - low) * share
-    return getattr(points[0], field)  # a single point, exactly at `moment`
+    return curve[0][1]  # a single known value, exactly at `moment`
 
 
-def velocities(points: Sequence[Point]) -> list[float]:
-    """Views per hour between consecutive observations."""
+def velocities(curve: Sequence[tuple[datetime, float]]) -> list[float]:
+    """Units per hour between consecutive known values."""
     rates = []
-    for before, after in pairwise(points):
-        if before.views is None or after.views is None:
-            continue
-        hours = (after.at - before.at).total_seconds() / 3600
+    for (before_at, low), (after_at, high) in pairwise(curve):
+        hours = (after_at - before_at).total_seconds() / 3600
         if hours > 0:
-            rates.append((after.views - before.views) / hours)
+            rates.append((high - low) / hours)
     return rates
 
 
-def peak_velocity(points: Sequence[Point]) -> float | None:
-    rates = velocities(points)
+def peak_velocity(item: Series) -> float | None:
+    """The fastest views per hour between two known values."""
+    rates = velocities(item.curve(VIEWS))
     return max(rates) if rates else None
 
 
-def current_velocity(points: Sequence[Point], now: datetime) -> float | None:
-    """Views per hour over the last interval observed at or before `now`."""
-    seen = [point for point in points if point.at <= now]
+def current_velocity(item: Series, now: datetime) -> float | None:
+    """Views per hour over the last interval between known views at or before `now`."""
+    seen = [point for point in item.curve(VIEWS) if point[0] <= now]
     rates = velocities(seen[-2:])
     return rates[-1] if rates else None
 
@@ -145,9 +205,9 @@ def overperformance(actual: float | None, expected: float | None) -> float | Non
 
 
 def benchmark(
-    peers: Iterable[Series], age: timedelta, trim: float = BENCHMARK_TRIM, metric: str = "views"
+    peers: Iterable[Series], age: timedelta, trim: float = BENCHMARK_TRIM, metric: str = VIEWS
 ) -> float | None:
-    """Trimmed mean of the peers' `metric` at `age` (peers with no data that old are
-    skipped)."""
+    """Trimmed mean of the peers' `metric` at `age`; peers for which it is unknown at that
+    age (too young, first seen later, no such counter) are left out."""
     values = [value for peer in peers if (value := peer.value_at_age(age, metric)) is not None]
     return trimmed_mean(values, trim)

@@ -88,8 +88,12 @@ def chart(
     metric = items[0].score_metric  # views, or interactions where there are none
     figure, axes = pyplot.subplots(figsize=(9, 5), dpi=100)
     for item in items:
-        ages = [(p.at - item.created_at).total_seconds() / 3600 for p in item.points]
-        values = [getattr(p, metric) for p in item.points]
+        # known values only: the moments where the metric is known, from publication
+        # when the item was first seen young (see `performance.PUBLICATION_ANCHOR`)
+        moments = sorted({at for name in item.counters(metric) for at, _ in item.curve(name)})
+        known = [(at, value) for at in moments if (value := item.value_at(at, metric)) is not None]
+        ages = [(at - item.created_at).total_seconds() / 3600 for at, _ in known]
+        values = [value for _, value in known]
         single = not isinstance(subject, list)
         axes.plot(
             ages, values, marker="o" if single else None, linewidth=2.2 if single else 0.8,

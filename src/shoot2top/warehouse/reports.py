@@ -2,7 +2,9 @@
 
 Each report reads the items and their metric series from the warehouse in one query and
 computes with `performance`; rows come back as plain dicts, ready for a table, CSV or
-JSON (`shoot2top report …`).
+JSON (`shoot2top report …`). What a platform did not report is unknown (None): medians,
+ranks and benchmarks use the known values only, and a figure computed on interactions
+rather than views sits in a column that says so.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from typing import Any
 from shoot2top.warehouse.performance import (
     BENCHMARK_ITEMS,
     BENCHMARK_TRIM,
+    ENGAGEMENT,
     REPORT_AGES,
+    VIEWS,
+    Point,
     Series,
     benchmark,
     current_velocity,
     make_series,
     overperformance,
     peak_velocity,
-    value_at,
 )
 
 VIDEO_MEDIA = ("video", "animated_gif")
@@ -30,9 +34,7 @@ VIDEO_MEDIA = ("video", "animated_gif")
 _SERIES_SQL = """
 SELECT i.platform, i.item_id, i.publisher_id, p.name, i.media_type,
        coalesce(i.title, i.text, i.description), i.created_at,
-       s.observed_at, s.views,
-       coalesce(s.likes, 0) + coalesce(s.shares, 0) + coalesce(s.comments, 0)
-         + coalesce(s.quotes, 0)
+       s.observed_at, s.views, s.likes, s.shares, s.comments, s.quotes
 FROM items i
 LEFT JOIN publishers p ON p.platform = i.platform AND p.publisher_id = i.publisher_id
 JOIN metric_snapshots s ON s.platform = i.platform AND s.item_id = i.item_id
@@ -61,7 +63,9 @@ def load_series(
     series = []
     for (item_platform, item_id), item_rows in grouped.items():
         first = item_rows[0]
-        points = make_series(first[6], [(row[7], row[8], row[9]) for row in item_rows])
+        points = make_series(first[6], [Point(*row[7:13]) for row in item_rows])
+        if not points:
+            continue  # observed only "before" publication (clock skew): nothing to report
         series.append(
             Series(item_platform, item_id, first[2], first[3], first[4], first[5], first[6], points)
         )
@@ -74,7 +78,8 @@ def _is_video(item: Series) -> bool:
 
 def video_report(series: list[Series], *, include_all_media: bool = False) -> list[dict[str, Any]]:
     """Per video: views and engagement 1 h, 6 h, 24 h and 7 d after publication, peak
-    velocity, and its rank (by latest views) within its publisher."""
+    velocity, and its rank within its publisher (on views, or on interactions when some
+    of the publisher's videos have no view counter: `ranked_on` says which)."""
     chosen = [item for item in series if include_all_media or _is_video(item)]
     ranks = _ranks_within_publisher(chosen)
     rows = []
@@ -87,46 +92,73 @@ def video_report(series: list[Series], *, include_all_media: bool = False) -> li
             "published": item.created_at,
         }
         for label, age in REPORT_AGES.items():
-            moment = item.created_at + age
-            row[f"views_{label}"] = _round(value_at(item.points, moment, "views"))
-            row[f"engagement_{label}"] = _round(value_at(item.points, moment, "engagement"))
-        row["latest_views"] = _round(item.latest("views"))
-        row["peak_views_per_h"] = _round(peak_velocity(item.points))
-        row["rank_in_publisher"] = ranks[(item.platform, item.item_id)]
+            row[f"views_{label}"] = _round(item.value_at_age(age, VIEWS))
+            row[f"engagement_{label}"] = _round(item.value_at_age(age, ENGAGEMENT))
+        row["latest_views"] = _round(item.latest(VIEWS))
+        row["latest_engagement"] = _round(item.latest(ENGAGEMENT))
+        row["peak_views_per_h"] = _round(peak_velocity(item))
+        row["rank_in_publisher"], row["ranked_on"] = ranks[(item.platform, item.item_id)]
         rows.append(row)
-    return sorted(rows, key=lambda row: (-(row["latest_views"] or 0), row["item_id"]))
+    return sorted(rows, key=_video_order)
+
+
+def _video_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """By platform, then views; videos without a view counter by their interactions
+    after them (never as if they had none)."""
+    views, engaged = row["latest_views"], row["latest_engagement"]
+    return (row["platform"], views is None, -(views if views is not None else engaged or 0),
+            row["item_id"])  # fmt: skip
 
 
 def publisher_report(series: list[Series]) -> list[dict[str, Any]]:
-    """Per publisher: items, median and top latest views and engagement, best and worst
-    items (by views, then engagement: Facebook Page posts carry no view counter)."""
+    """Per publisher: items, median and top latest views and engagement (over the items
+    that report them), best and worst item, and its rank within its platform.
+
+    A platform's publishers are ranked on median views, or on median interactions when
+    one of them has no views at all (Facebook Pages that post no videos): `ranked_on`
+    says which, and a publisher never ranks low for lacking a counter."""
     by_publisher: dict[tuple[str, str | None], list[Series]] = defaultdict(list)
     for item in series:
         by_publisher[(item.platform, item.publisher_id)].append(item)
     rows = []
     for (platform, publisher_id), items in by_publisher.items():
-        scored = sorted(items, key=lambda item: (*_performance(item), item.item_id))
-        views = sorted(_performance(item)[0] for item in items)
-        engagement = sorted(_performance(item)[1] for item in items)
-        best, worst = scored[-1], scored[0]
+        views = _known(item.latest(VIEWS) for item in items)
+        engagement = _known(item.latest(ENGAGEMENT) for item in items)
+        metric = VIEWS if views else ENGAGEMENT
+        scored = sorted(
+            (value, item.item_id, item)
+            for item in items
+            if (value := item.latest(metric)) is not None
+        )  # fmt: skip
+        best, worst = (scored[-1][2], scored[0][2]) if scored else (None, None)
         rows.append({
             "platform": platform,
             "publisher_id": publisher_id,
             "publisher": items[0].publisher_name,
             "items": len(items),
             "videos": sum(1 for item in items if _is_video(item)),
-            "median_views": _round(statistics.median(views)),
-            "top_views": _round(views[-1]),
-            "median_engagement": _round(statistics.median(engagement)),
-            "top_engagement": _round(engagement[-1]),
-            "best_item": best.item_id,
-            "best_title": _short(best.title),
-            "worst_item": worst.item_id,
-            "worst_title": _short(worst.title),
+            "median_views": _round(statistics.median(views)) if views else None,
+            "top_views": _round(views[-1]) if views else None,
+            "median_engagement": _round(statistics.median(engagement)) if engagement else None,
+            "top_engagement": _round(engagement[-1]) if engagement else None,
+            "best_item": best.item_id if best else None,
+            "best_title": _short(best.title) if best else None,
+            "worst_item": worst.item_id if worst else None,
+            "worst_title": _short(worst.title) if worst else None,
         })  # fmt: skip
-    return sorted(
-        rows, key=lambda row: (-row["median_views"], row["platform"], str(row["publisher_id"]))
-    )
+    by_platform: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_platform[row["platform"]].append(row)
+    for platform_rows in by_platform.values():
+        on_views = all(row["median_views"] is not None for row in platform_rows)
+        column = "median_views" if on_views else "median_engagement"
+        platform_rows.sort(
+            key=lambda row: (row[column] is None, -(row[column] or 0), str(row["publisher_id"]))
+        )
+        for rank, row in enumerate(platform_rows, start=1):
+            row["rank_in_platform"] = rank
+            row["ranked_on"] = "views" if on_views else "interactions"
+    return sorted(rows, key=lambda row: (row["platform"], row["rank_in_platform"]))
 
 
 def live_report(
@@ -137,9 +169,10 @@ def live_report(
     benchmark_items: int = BENCHMARK_ITEMS,
     trim: float = BENCHMARK_TRIM,
 ) -> list[dict[str, Any]]:
-    """Items published in the last `hours` before `now`: current views and velocity, and
-    the score against the publisher's own benchmark at the same age (CrowdTangle): on
-    views, or on interactions for items without views (Facebook Page posts)."""
+    """Items published in the last `hours` before `now`: current views, interactions and
+    velocity, and the score against the publisher's own benchmark at the same age
+    (CrowdTangle): on views, or on interactions for items without views (Facebook Page
+    posts) — `scored_on` says which, and the benchmark is of the same metric."""
     peers_of = _benchmark_pools(series, now)
     rows = []
     for item in series:
@@ -150,7 +183,12 @@ def live_report(
         actual = item.latest(metric, until=now)
         peers = [peer for peer in peers_of[_pool_key(item)] if peer is not item]
         peers = [peer for peer in peers if peer.created_at < item.created_at][:benchmark_items]
-        expected = benchmark(peers, _observed_age(item, now), trim, metric)
+        observed_at = item.latest_known_at(metric, now)
+        expected = (
+            None
+            if observed_at is None
+            else benchmark(peers, observed_at - item.created_at, trim, metric)
+        )
         rows.append({
             "platform": item.platform,
             "item_id": item.item_id,
@@ -158,20 +196,14 @@ def live_report(
             "media_type": item.media_type,
             "title": _short(item.title),
             "age_h": round(age.total_seconds() / 3600, 2),
-            "views": _round(actual),
-            "views_per_h": _round(current_velocity(item.points, now)),
-            "scored_on": "interactions" if metric == "engagement" else metric,
+            "views": _round(item.latest(VIEWS, until=now)),
+            "interactions": _round(item.latest(ENGAGEMENT, until=now)),
+            "views_per_h": _round(current_velocity(item, now)),
+            "scored_on": "interactions" if metric == ENGAGEMENT else metric,
             "benchmark": _round(expected),
             "score": None if (s := overperformance(actual, expected)) is None else round(s, 2),
         })  # fmt: skip
     return sorted(rows, key=lambda row: (-(row["score"] or float("-inf")), row["item_id"]))
-
-
-def _observed_age(item: Series, now: datetime) -> timedelta:
-    """The age of the item's latest observation at `now`: the benchmark compares like
-    with like, the peers' views at the age the item's own views were observed."""
-    seen = [point.at for point in item.points if point.at <= now]
-    return seen[-1] - item.created_at
 
 
 def _pool_key(item: Series) -> tuple[str, str | None, str | None]:
@@ -191,20 +223,30 @@ def _benchmark_pools(
     return pools
 
 
-def _performance(item: Series) -> tuple[float, float]:
-    return (item.latest("views") or 0, item.latest("engagement") or 0)
-
-
-def _ranks_within_publisher(series: list[Series]) -> dict[tuple[str, str], int]:
+def _ranks_within_publisher(series: list[Series]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(rank, what it is ranked on) per item: on views when each of the publisher's
+    items has them, else on interactions; items with neither come last."""
     by_publisher: dict[tuple[str, str | None], list[Series]] = defaultdict(list)
     for item in series:
         by_publisher[(item.platform, item.publisher_id)].append(item)
     ranks = {}
     for items in by_publisher.values():
-        ordered = sorted(items, key=lambda item: (*(-v for v in _performance(item)), item.item_id))
+        metric = VIEWS if all(item.latest(VIEWS) is not None for item in items) else ENGAGEMENT
+        values = {item.item_id: item.latest(metric) for item in items}
+        ordered = sorted(
+            items,
+            key=lambda item: (values[item.item_id] is None, -(values[item.item_id] or 0),
+                              item.item_id),
+        )  # fmt: skip
+        label = "interactions" if metric == ENGAGEMENT else metric
         for rank, item in enumerate(ordered, start=1):
-            ranks[(item.platform, item.item_id)] = rank
+            ranks[(item.platform, item.item_id)] = (rank, label)
     return ranks
+
+
+def _known(values: Any) -> list[float]:
+    """The known values, sorted."""
+    return sorted(value for value in values if value is not None)
 
 
 def latest_observation(connection: Any) -> datetime | None:

@@ -9,11 +9,18 @@ repeat a key, as one upsert requires.
 Text features rarely change between observations of an item, and their tables are
 insert-only sets: the rows of a feature set the warehouse already holds (`known_sets`,
 kept by the loader from its own commits) are left out instead of being staged again.
+Aliases and references (retweets, quotes, replies) are sets of the same kind.
+
+What PostgreSQL would refuse in a sound item is repaired, not dead-lettered: NUL
+characters are removed (text and jsonb refuse them) and a counter beyond ``bigint``
+becomes unknown; each repair is logged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
@@ -24,7 +31,9 @@ import orjson
 
 from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import dialect
-from shoot2top.warehouse.features import Features, extract
+from shoot2top.warehouse.features import Features, Publisher, extract
+
+log = logging.getLogger(__name__)
 
 Row = tuple[Any, ...]
 BIGINT_MAX = 2**63 - 1
@@ -32,8 +41,11 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an es
 # isoformat() costs a microsecond and items repeat their times (created, observed): cached
 _ISO_TEXT: dict[datetime, str] = {}
 _ISO_TEXT_MAX = 1 << 16
-_COUNTERS = ("views", "likes", "shares", "comments", "quotes", "followers")
-_SET_TABLES = (dialect.HASHTAGS, dialect.MENTIONS, dialect.URLS, dialect.KEYWORDS)
+_COUNTERS = ("views", "likes", "shares", "comments", "quotes")
+_SET_TABLES = (
+    dialect.HASHTAGS, dialect.MENTIONS, dialect.URLS, dialect.KEYWORDS, dialect.ALIASES,
+    dialect.REFERENCES,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +65,8 @@ class Observation:
 def observe(item: dict[str, Any]) -> Observation:
     """Extract and check one item; `InvalidPost` says why the warehouse cannot take it.
 
-    Everything a database would refuse is refused here, item by item, so whether an item
-    is dead-lettered never depends on which other items share its batch.
+    Everything a database would refuse is refused or repaired here, item by item, so
+    what happens to an item never depends on which other items share its batch.
     """
     features = extract(item)
     try:
@@ -64,18 +76,29 @@ def observe(item: dict[str, Any]) -> Observation:
     except orjson.JSONEncodeError as error:
         raise InvalidPost(f"not storable as JSON: {error}") from None
     if b"\\u0000" in encoded and _JSON_NUL.search(encoded):  # the regex only when it may match
-        raise InvalidPost("contains a NUL character (\\u0000), which PostgreSQL text refuses")
+        removed = len(_JSON_NUL.findall(encoded))
+        item = _without_nul(item)
+        features = extract(item)
+        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        log.warning(
+            "%s %s: removed %d NUL character(s), which PostgreSQL refuses in text",
+            features.platform, features.item_id, removed,
+        )  # fmt: skip
     metrics = features.metrics
-    counters = (
-        metrics.views, metrics.likes, metrics.shares, metrics.comments, metrics.quotes,
-        features.publisher.followers if features.publisher else None,
-    )  # fmt: skip
-    for name, value in zip(_COUNTERS, counters, strict=True):
+    for value in (metrics.views, metrics.likes, metrics.shares, metrics.comments, metrics.quotes):
         if value is not None and not -BIGINT_MAX <= value <= BIGINT_MAX:
-            raise InvalidPost(f"{name} {value} is out of range for bigint")
+            _unknown_beyond_bigint(features)
+            break
+    else:
+        for publisher in (features.publisher, features.amplifier):
+            followers = publisher.followers if publisher is not None else None
+            if followers is not None and not -BIGINT_MAX <= followers <= BIGINT_MAX:
+                _unknown_beyond_bigint(features)
+                break
     sets = orjson.dumps((
-        features.platform, features.item_id, features.hashtags, features.mentions,
-        features.urls, features.keywords,
+        features.platform, features.item_id, features.stored, features.hashtags,
+        features.mentions, features.urls, features.keywords, features.aliases,
+        [list(map(str, reference)) for reference in features.references],
     ))  # fmt: skip
     return Observation(
         features,
@@ -83,6 +106,40 @@ def observe(item: dict[str, Any]) -> Observation:
         hashlib.blake2b(encoded, digest_size=16).hexdigest(),
         hashlib.blake2b(sets, digest_size=16).digest(),
     )
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with every NUL character removed from its strings (keys too)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(entry) for key, entry in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(entry) for entry in value]
+    return value
+
+
+def _unknown_beyond_bigint(features: Features) -> None:
+    """Counters out of ``bigint``'s range become unknown (None), each repair logged."""
+    metrics = features.metrics
+    bad = {
+        name: value
+        for name in _COUNTERS
+        if (value := getattr(metrics, name)) is not None and not -BIGINT_MAX <= value <= BIGINT_MAX
+    }
+    if bad:
+        features.metrics = dataclasses.replace(metrics, **dict.fromkeys(bad))
+    for role in ("publisher", "amplifier"):
+        who = getattr(features, role)
+        followers = who.followers if who is not None else None
+        if followers is not None and not -BIGINT_MAX <= followers <= BIGINT_MAX:
+            setattr(features, role, dataclasses.replace(who, followers=None))
+            bad[f"{role} followers"] = followers
+    for name, value in bad.items():
+        log.warning(
+            "%s %s: %s %d is beyond bigint: stored as unknown",
+            features.platform, features.item_id, name, value,
+        )  # fmt: skip
 
 
 def batch_rows(
@@ -94,7 +151,7 @@ def batch_rows(
     `sets_digest` is in `known_sets`: the warehouse holds those rows already.
     """
     # key -> (version, observation): the observation each row keeps, as the upsert would
-    publishers: dict[tuple[str, str], tuple[Any, Observation]] = {}
+    publishers: dict[tuple[str, str], tuple[Any, tuple[Any, Observation]]] = {}
     items: dict[tuple[str, str], tuple[Any, Observation]] = {}
     snapshots: dict[tuple[str, str, datetime], tuple[Any, Observation]] = {}
     first_seen: dict[tuple[str, str], datetime] = {}
@@ -108,14 +165,23 @@ def batch_rows(
         publisher = features.publisher
         if publisher is not None:
             _keep_greatest(
-                publishers, (publisher.platform, publisher.publisher_id), observation,
-                (_profiled(publisher), *version),
+                publishers, (publisher.platform, publisher.publisher_id),
+                (publisher, observation), (_profiled(publisher), *version),
             )  # fmt: skip
-        known_first = first_seen.get(key)
-        if known_first is None or observed < known_first:
-            first_seen[key] = observed
-        _keep_greatest(items, key, observation, version)
-        _keep_greatest(snapshots, (*key, observed), observation, version)
+        if features.amplifier is not None:  # a retweeter
+            publisher = features.amplifier
+            _keep_greatest(
+                publishers, (publisher.platform, publisher.publisher_id),
+                (publisher, observation), (_profiled(publisher), *version),
+            )  # fmt: skip
+        if features.stored:
+            known_first = first_seen.get(key)
+            if known_first is None or observed < known_first:
+                first_seen[key] = observed
+            item_version = (features.edit_version, features.detailed, *version)
+            _keep_greatest(items, key, observation, item_version)
+            if features.counted:
+                _keep_greatest(snapshots, (*key, observed), observation, version)
         digest = observation.sets_digest
         if digest in staged_sets or digest in known_sets:
             continue
@@ -130,8 +196,12 @@ def batch_rows(
                 rows = sets[table.name]
                 for value in values:
                     rows[(*key, value)] = None
+        for alias, kind in features.aliases:
+            sets[dialect.ALIASES.name][(features.platform, alias, features.item_id, kind)] = None
+        for reference in features.references:
+            sets[dialect.REFERENCES.name][(features.platform, *reference)] = None
     return {
-        dialect.PUBLISHERS.name: [_publisher_row(o) for _, o in publishers.values()],
+        dialect.PUBLISHERS.name: [_publisher_row(*kept) for _, kept in publishers.values()],
         dialect.ITEMS.name: [_item_row(o, first_seen[key]) for key, (_, o) in items.items()],
         **{name: list(rows) for name, rows in sets.items()},
         dialect.SNAPSHOTS.name: [_snapshot_row(o) for _, o in snapshots.values()],
@@ -139,10 +209,7 @@ def batch_rows(
 
 
 def _keep_greatest(
-    kept: dict[Any, Observation],
-    key: Any,
-    observation: Observation,
-    version: tuple[Any, ...],
+    kept: dict[Any, tuple[Any, Any]], key: Any, observation: Any, version: tuple[Any, ...]
 ) -> None:
     """Keep, per key, the observation with the greatest version (as the upsert does)."""
     known = kept.get(key)
@@ -159,13 +226,11 @@ def _profiled(publisher: Any) -> bool:
     )
 
 
-def _publisher_row(observation: Observation) -> Row:
-    features = observation.features
-    publisher = features.publisher
-    assert publisher is not None
+def _publisher_row(publisher: Publisher, observation: Observation) -> Row:
     return (
         publisher.platform, publisher.publisher_id, publisher.name, publisher.handle,
-        publisher.followers, _profiled(publisher), features.observed_at, observation.digest,
+        publisher.followers, _profiled(publisher), observation.features.observed_at,
+        observation.digest,
     )  # fmt: skip
 
 
@@ -177,7 +242,7 @@ def _item_row(observation: Observation, first_observed: datetime) -> Row:
         features.created_at, features.text, features.title, features.description,
         features.language, features.url, features.media_type, features.duration_s,
         features.topic, first_observed, features.observed_at, observation.digest,
-        observation.encoded,
+        features.edit_version, features.detailed, observation.encoded,
     )  # fmt: skip
 
 
@@ -247,6 +312,8 @@ def _copy_field(value: Any) -> str:
         return text
     if kind is int or kind is float:
         return str(value)
+    if kind is bool:
+        return "t" if value else "f"
     if isinstance(value, str):  # a str subclass: as text
         return _copy_field(str(value))
     if isinstance(value, bytes):

@@ -97,12 +97,19 @@ def migrate(connection: Any) -> list[Migration]:
 
 
 def require_current(connection: Any) -> None:
-    """Fail clearly when the schema is missing or behind this code."""
+    """Fail clearly when the schema is missing or behind this code.
+
+    Every packaged migration must be applied, not just the newest number: versions may
+    have gaps (a number kept for a migration written on another branch), and one merged
+    later with a lower number than those applied is still pending.
+    """
     versions = applied(connection)
     if not versions:
         raise SchemaError("the warehouse has no schema: run `shoot2top warehouse init`")
-    if max(versions) < latest_version():
+    pending = [m for m in migrations() if m.version not in versions]
+    if pending:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
         raise SchemaError(
-            f"the warehouse schema is at version {max(versions)}, this code needs "
-            f"{latest_version()}: run `shoot2top warehouse migrate`"
+            f"the warehouse schema is at version {max(versions)} without {names}, which "
+            "this code needs: run `shoot2top warehouse migrate`"
         )
