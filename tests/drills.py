@@ -25,11 +25,11 @@ def deep_item(depth: int) -> dict:
     """A streamable-looking object whose payload nests `depth` levels in all."""
     value: list = []
     inner = value
-    for _ in range(depth - 3):
+    for _ in range(depth - 4):  # the item, "tweet", "data" and "deep" are the first four
         inner.append([])
         inner = inner[0]
-    payload = {"data": {"id": "deep", "deep": value}}
-    return {"tweet": payload, "_observed_at": "2026-11-20T10:00:00Z"}
+    data = {"id": "deep", "created_at": "2026-11-20T10:00:00.000Z", "author_id": "1", "deep": value}
+    return {"tweet": {"data": data}, "_observed_at": "2026-11-20T10:00:00Z"}
 
 
 def encoded(items: list) -> bytes:

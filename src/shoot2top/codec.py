@@ -51,16 +51,24 @@ def encode_item(item: Any) -> bytes:
     try:
         encoded = orjson.dumps(item)
     except orjson.JSONEncodeError as error:
-        raise Unencodable(_encode_problem(str(error))) from None
-    if len(encoded) > MAX_ITEM_BYTES:
-        raise Unencodable(
-            f"item is {len(encoded):,} bytes as JSON, more than the "
-            f"{MAX_ITEM_BYTES // 1024 // 1024} MiB limit"
-        )
+        raise Unencodable(unencodable_reason(error)) from None
+    problem = size_problem(encoded)
+    if problem:
+        raise Unencodable(problem)
     return encoded
 
 
-def _encode_problem(message: str) -> str:
+def size_problem(encoded: bytes) -> str | None:
+    """What is wrong with an encoded item's size, if anything (`MAX_ITEM_BYTES`)."""
+    if len(encoded) <= MAX_ITEM_BYTES:
+        return None
+    limit = MAX_ITEM_BYTES // 1024 // 1024
+    return f"item is {len(encoded):,} bytes as JSON, more than the {limit} MiB limit"
+
+
+def unencodable_reason(error: BaseException) -> str:
+    """Why the codec could not encode something, in words (from its `EncodeError`)."""
+    message = str(error)
     if "Recursion limit" in message:
         return f"nested deeper than {MAX_DEPTH} levels"
     if "surrogates not allowed" in message:

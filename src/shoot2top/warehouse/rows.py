@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from shoot2top import codec
 from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.features import Features, Publisher, extract
@@ -74,7 +75,7 @@ def observe(item: dict[str, Any]) -> Observation:
         # it travelled — Storm's multilang JSON does not keep key order.
         encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as error:
-        raise InvalidPost(f"not storable as JSON: {error}") from None
+        raise InvalidPost(f"cannot encode as JSON: {codec.unencodable_reason(error)}") from None
     if b"\\u0000" in encoded and _JSON_NUL.search(encoded):  # the regex only when it may match
         removed = len(_JSON_NUL.findall(encoded))
         item = _without_nul(item)
