@@ -109,7 +109,12 @@ class DeadLetters:
         """Make every record so far durable (before a checkpoint moves past them)."""
         with self._lock:
             if self._fd is not None:
-                os.fsync(self._fd)
+                try:
+                    os.fsync(self._fd)
+                except OSError as error:
+                    raise DeadLetterError(
+                        f"dead-letter report {self.path}: cannot sync: {error.strerror}"
+                    ) from error
 
     def close(self) -> None:
         with self._lock:

@@ -149,6 +149,8 @@ def tracked_source(
 def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
     config = pipeline_of(storm_conf)
     sink_config = next(s for s in config.sinks if s.name == component)
+    dead_letters = DeadLetters(pipeline_dir(config.state_dir, config.name) / "deadletter.jsonl")
     return AckingSink(
-        lambda: build_sink(sink_config, config.state_dir), latency_log=config.storm.latency_log
+        lambda: build_sink(sink_config, config.state_dir, dead_letters),
+        latency_log=config.storm.latency_log,
     )

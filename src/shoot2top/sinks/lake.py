@@ -52,8 +52,8 @@ class LakeSink(Sink):
         super().__init__(name, batch_age_s=batch_age_s, dead_letters=dead_letters)
         if batch_items < 1 or not 1 <= batch_bytes <= MAX_SINK_BATCH_BYTES:
             raise ValueError(
-                f"lake sink {name!r}: batch_items must be >= 1 and batch_bytes 1 to "
-                f"{MAX_SINK_BATCH_BYTES:,} (got {batch_items}, {batch_bytes})"
+                f"lake sink {name!r}: batch_items and batch_bytes must be >= 1, and batch_bytes "
+                f"at most {MAX_SINK_BATCH_BYTES:,} (got {batch_items}, {batch_bytes})"
             )
         if rotation not in ROTATIONS:
             raise ValueError(f"lake sink {name!r}: rotation {rotation!r} is not hour or day")
