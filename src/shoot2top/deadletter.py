@@ -12,6 +12,7 @@ skipped by `entries` (and counted), and the next record starts on a line of its 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -84,9 +85,9 @@ class DeadLetters:
                 line = b"\n" + line  # never glue a record onto a torn one
             start = os.fstat(self._fd).st_size
             written = os.write(self._fd, line)
-            if written < len(line):
+            if written < len(line):  # the disk filled up mid-record
                 self._roll_back(start, written)
-                raise OSError(28, f"only {written} of {len(line)} bytes written")
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (a record cut short)")
             self._line_open = False
         except OSError as error:
             raise DeadLetterError(

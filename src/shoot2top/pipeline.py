@@ -92,12 +92,10 @@ class Pipeline:
         summary.stopped_by = self._stop_reason or "end of input"
         try:
             self._finish(summary, started)
-        except _SinkFailure as failure:
-            self._abandon()
-            raise PipelineError(f"{failure}; {_REPLAY_NOTE}") from failure.__cause__
         except Exception as error:
             self._abandon()
-            raise PipelineError(f"{error}; {_REPLAY_NOTE}") from error
+            first = f"{source_failure}; then " if source_failure else ""  # the root cause first
+            raise PipelineError(f"{first}{error}; {_REPLAY_NOTE}") from error
         if source_failure is not None:
             raise PipelineError(str(source_failure)) from source_failure.__cause__
         return summary

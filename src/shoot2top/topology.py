@@ -104,14 +104,18 @@ def tuple_of(items: list[Item], emitted_at: float) -> list[Any]:
     A string crosses the multilang JSON and the JVM as one value instead of a tree of
     maps, which is cheaper on both sides; it also keeps each item's key order.
     """
-    return [codec.dumps(items).decode(), emitted_at]
+    try:
+        text = codec.dumps(items)
+    except codec.EncodeError:  # an integer beyond 64 bits: written exactly, item by item
+        text = codec.encode_array([codec.encode_item(item) for item in items])
+    return [text.decode(), emitted_at]
 
 
 def items_of(value: Any) -> list[Item]:
     """The items in a tuple: a JSON array string from our spouts; an item object or a
     list of them from other spouts."""
     if isinstance(value, str):
-        value = codec.loads(value)
+        value = codec.loads_exact(value.encode())
     return value if isinstance(value, list) else [value]
 
 

@@ -49,7 +49,8 @@ def test_recovered_items_are_exactly_what_the_intact_file_gives():
     intact, _ = decode_batch(whole)
     truncated, problem = decode_batch(whole[:-20])
     assert truncated == intact[:1]
-    assert codec.dumps(truncated[0]) == codec.dumps(intact[0])
+    assert codec.encode_item(truncated[0]) == codec.encode_item(intact[0])
+    assert intact[0]["tweet"]["data"]["n"] == 10**30  # exactly: not the double 1e+30
     assert "truncated inside item 1" in problem and "recovered 1 complete item " in problem
 
 

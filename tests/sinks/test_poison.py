@@ -27,13 +27,13 @@ def poisons() -> list[tuple[dict, str]]:
     surrogate["tweet"]["data"]["text"] = "recovered \ud800 text"
     huge = stream(1)[0]
     huge["tweet"]["data"]["text"] = "x" * (MAX_ITEM_BYTES + 1)
-    big_int = stream(1)[0]
-    big_int["tweet"]["data"]["n"] = 10**30
+    nan = stream(1)[0]
+    nan["tweet"]["data"]["n"] = [10**30, float("inf")]  # the exact encoder's rules, too
     return [
         (deep_item(MAX_DEPTH + 46), f"nested deeper than {MAX_DEPTH} levels"),
         (surrogate, "lone UTF-16 surrogate"),
         (huge, "more than the 4 MiB limit"),
-        (big_int, "integer beyond the 64-bit range"),
+        (nan, "Out of range float values are not JSON compliant"),
     ]
 
 
@@ -50,6 +50,31 @@ def test_deep_item_has_the_depth_it_says():
     with pytest.raises(codec.Unencodable):
         codec.encode_item(deep_item(MAX_DEPTH + 1))
     assert codec.encode_item(deep_item(MAX_DEPTH))
+
+
+def test_integers_beyond_64_bits_are_written_exactly_by_every_encoder():
+    item = stream(1)[0]
+    item["tweet"]["data"]["n"] = [10**30, -(2**63) - 1, 2**64 - 1, 0.1, "é"]
+    encoded = codec.encode_item(item)
+    assert b"[1000000000000000000000000000000,-9223372036854775809,18446744073709551615,0.1" in (
+        encoded
+    )
+    assert codec.loads_exact(encoded) == item
+    assert codec.encode_item(item, sort_keys=True) == codec.encode_item(
+        codec.loads_exact(encoded), sort_keys=True
+    )
+    deep = deep_item(MAX_DEPTH + 1)
+    deep["tweet"]["data"]["n"] = 10**30  # the exact encoder keeps the depth limit too
+    with pytest.raises(codec.Unencodable, match="nested deeper"):
+        codec.encode_item(deep)
+
+
+def test_storm_tuples_carry_big_integers_exactly():
+    from shoot2top.topology import items_of, tuple_of
+
+    item = stream(1)[0]
+    item["tweet"]["data"]["n"] = 10**30
+    assert items_of(tuple_of([item, stream(2)[1]], 0.0)[0]) == [item, stream(2)[1]]
 
 
 def test_the_lake_sink_dead_letters_each_poison_alone_and_writes_the_rest(tmp_path):
@@ -103,14 +128,20 @@ def test_the_warehouse_dead_letters_each_poison_alone(pg_dsn):
         sink.write(item)
     sink.close()
     assert sink.loaded == len(good) and sink.dead_lettered == 5
+    big = stream(1, start_minute=40)[0]
+    big["tweet"]["data"]["n"] = 10**30
+    WarehouseLoader(pg_dsn).load([big])
     connection = connect(pg_dsn)
     with connection.cursor() as cursor:
         cursor.execute("SELECT reason, item FROM dead_letters ORDER BY reason")
         rows = cursor.fetchall()
         cursor.execute("SELECT count(DISTINCT item_id) FROM items")
         (stored,) = cursor.fetchone()
+        cursor.execute("SELECT raw #>> '{tweet,data,n}' FROM items WHERE item_id = 'id0'")
+        exact = {value for (value,) in cursor.fetchall()}
     connection.close()
     assert stored == len(good)
+    assert "1000000000000000000000000000000" in exact
     reasons = " | ".join(reason for reason, _ in rows)
     for _, reason in poisons():
         assert reason in reasons

@@ -99,7 +99,7 @@ def decode_batch(data: bytes) -> tuple[list[Any], str | None]:
     if len(data) > MAX_BATCH_BYTES:
         return [], f"too large: more than {len(data) - 1:,} bytes, {_LIMIT}"
     try:
-        value = codec.loads(data)
+        value = codec.loads_exact(data)
     except codec.DecodeError:
         salvaged = codec.salvage(data)
         problems = [reason for reason in (problem, salvaged.problem) if reason]

@@ -134,17 +134,11 @@ class WarehouseLoader:
         rejected: list[tuple[Item, str]] = []
         for item in items:
             try:
-                observation = observe(item)
+                observed.append(observe(item))
             except InvalidPost as error:
                 rejected.append((item, f"not storable: {error}"))
             except Exception as error:  # a malformed field nobody foresaw: still one item
                 rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
-            else:
-                problem = codec.size_problem(observation.encoded)
-                if problem:
-                    rejected.append((item, f"not storable: cannot encode as JSON: {problem}"))
-                else:
-                    observed.append(observation)
         epoch = self._sets_epoch  # read before the memory (`_connect` replaces it first)
         buffers = copy_buffers(batch_rows(observed, self._known_sets))
         return PreparedBatch(

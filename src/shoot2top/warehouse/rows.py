@@ -73,9 +73,9 @@ def observe(item: dict[str, Any]) -> Observation:
     try:
         # Canonical (sorted keys): the same observation must get the same digest however
         # it travelled — Storm's multilang JSON does not keep key order.
-        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError as error:
-        raise InvalidPost(f"cannot encode as JSON: {codec.unencodable_reason(error)}") from None
+        encoded = codec.encode_item(item, sort_keys=True)
+    except codec.Unencodable as error:
+        raise InvalidPost(f"cannot encode as JSON: {error}") from None
     if b"\\u0000" in encoded and _JSON_NUL.search(encoded):  # the regex only when it may match
         removed = len(_JSON_NUL.findall(encoded))
         item = _without_nul(item)
