@@ -66,6 +66,7 @@ def test_a_call_that_stalls_is_logged_while_it_runs(caplog):
     logging.getLogger("shoot2top.retry").addHandler(handler)
     try:
         policy = RetryPolicy(stall_warn_s=0.2, component="sink 'archive'")
+        started = time.monotonic()
 
         def stalled() -> str:
             assert logged.wait(10), "no stall was logged"
@@ -77,3 +78,4 @@ def test_a_call_that_stalls_is_logged_while_it_runs(caplog):
         logging.getLogger("shoot2top.retry").removeHandler(handler)
     assert release.is_set()
     assert "sink 'archive': S3 put s3://b/k: still waiting after 0 s (stalled?)" in caplog.text
+    assert time.monotonic() - started < 2

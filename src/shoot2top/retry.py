@@ -116,6 +116,7 @@ class _StallWatch:
         with self._lock:
             key = next(self._ids)
             self._calls[key] = (label, now, now + warn_after_s)
+            self._wake.set()  # it may be due sooner than what the thread waits for
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="stall-watch", daemon=True)
                 self._thread.start()
@@ -132,6 +133,7 @@ class _StallWatch:
             now = time.monotonic()
             if due is None or due > now:
                 self._wake.wait(1.0 if due is None else min(due - now, 1.0))
+                self._wake.clear()
                 continue
             with self._lock:
                 for key, (label, started, warn_at) in list(self._calls.items()):

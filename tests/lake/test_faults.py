@@ -11,7 +11,6 @@ import time
 import pytest
 
 from factories import T0, ids, stream
-from s3server import start_s3_server
 from shoot2top import codec
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
@@ -159,14 +158,6 @@ def test_a_write_onto_an_existing_name_fails_at_once_and_leaves_no_temp(tmp_path
     with pytest.raises(LakeError, match=r"w/0000000 already exists"):
         store.create("w", "0000000", b"[]")
     assert [p.name for p in directory.iterdir()] == ["0000000"]
-
-
-@pytest.fixture
-def private_s3(tmp_path):
-    server = start_s3_server(tmp_path / "weed")
-    server.client().create_bucket(Bucket="lake")
-    yield server
-    server.stop()
 
 
 def s3(server, retry):
