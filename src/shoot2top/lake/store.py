@@ -145,7 +145,9 @@ class LocalStore(LakeStore):
 
         def reading() -> bytes:
             with open(path, "rb") as handle:
-                return handle.read() if limit is None else handle.read(limit + 1)
+                if limit is not None and os.fstat(handle.fileno()).st_size > limit:
+                    return handle.read(limit + 1)
+                return handle.read()  # sized by fstat: no buffer of `limit` bytes
 
         return self._retrying(f"read {path}", reading)
 
