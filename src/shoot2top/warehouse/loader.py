@@ -65,11 +65,15 @@ TRANSIENT_SERVER_ERRORS = (
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying on a fresh connection: the server went away (an error without a
-    SQLSTATE: the connection broke), is restarting, or asked us to retry."""
+    SQLSTATE, or of class 08: the connection broke), is restarting, or asked us to retry."""
     if isinstance(error, (WarehouseUnavailable, *TRANSIENT_SERVER_ERRORS)):
         return True
-    return isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError) and not getattr(
-        error, "pgcode", None
+    code = getattr(error, "pgcode", None) or ""
+    broken = isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError)
+    # libpq reports a server gone mid-query ("server closed the connection
+    # unexpectedly") as a bare DatabaseError without a SQLSTATE.
+    return (broken or type(error) is psycopg2.DatabaseError) and (
+        not code or code.startswith("08")  # class 08: connection exception
     )
 
 

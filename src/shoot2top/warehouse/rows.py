@@ -80,7 +80,7 @@ def observe(item: dict[str, Any]) -> Observation:
         removed = len(_JSON_NUL.findall(encoded))
         item = _without_nul(item)
         features = extract(item)
-        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        encoded = codec.encode_item(item, sort_keys=True)
         log.warning(
             "%s %s: removed %d NUL character(s), which PostgreSQL refuses in text",
             features.platform, features.item_id, removed,
