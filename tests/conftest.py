@@ -42,6 +42,16 @@ def s3_uri(s3_server: S3Server) -> str:
 
 
 @pytest.fixture
+def private_s3(tmp_path: Path) -> Iterator[S3Server]:
+    """A SeaweedFS of this test's own, with a bucket "lake": one it may kill, stop and
+    restart (outage drills)."""
+    server = start_s3_server(tmp_path / "weed")
+    server.client().create_bucket(Bucket="lake")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def lake_dir(tmp_path: Path) -> Path:
     return tmp_path / "lake"
 

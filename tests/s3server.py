@@ -102,6 +102,11 @@ class S3Server:
                     raise RuntimeError(f"SeaweedFS did not start: {error}\n{tail}") from error
                 time.sleep(0.3)
 
+    def kill(self) -> None:
+        """SIGKILL the server: it vanishes mid-request, as in a crash (its data stays on
+        disk for a restart)."""
+        self.stop(discard=True)
+
     def stop(self, *, discard: bool = False) -> None:
         """Shut the server down (an outage: its data is kept for a restart); with
         `discard`, kill it at once, for the end of a session whose data goes away."""

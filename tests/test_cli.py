@@ -234,6 +234,7 @@ def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, 
                 "uri": "s3://outage/lake",
                 "batch_items": 20,
                 "s3": {"endpoint_url": server.endpoint, "max_attempts": 2},
+                "max_retry_s": 2,
             },
         )
         process = start_cli("ingest", "--config", str(config), "--quiet")

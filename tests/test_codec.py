@@ -8,9 +8,9 @@ def test_encode_array_round_trips():
 
 def test_salvage_recovers_complete_leading_items_of_a_truncated_array():
     data = b'[{"a": 1}, {"b": [2, 3]}, {"c": "trunc'
-    assert codec.salvage_array(data) == [{"a": 1}, {"b": [2, 3]}]
+    assert codec.salvage(data).items == [{"a": 1}, {"b": [2, 3]}]
 
 
 def test_salvage_of_garbage_recovers_nothing():
-    assert codec.salvage_array(b"\x00\x01garbage") == []
-    assert codec.salvage_array(b'{"not": "an array"') == []
+    assert codec.salvage(b"\x00\x01garbage").items == []
+    assert codec.salvage(b'{"not": "an array"').items == []

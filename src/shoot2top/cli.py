@@ -9,20 +9,21 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from shoot2top import codec
 from shoot2top.components import build_sink, build_source
-from shoot2top.config import ConfigError, load_config
+from shoot2top.config import ConfigError, PipelineConfig, load_config
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
-from shoot2top.state import Checkpoints, StateError, pipeline_dir
+from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
 from shoot2top.warehouse.database import (
     WarehouseError,
     connect,
@@ -72,15 +73,43 @@ def ingest(
     try:
         config = load_config(config_path)
         home = pipeline_dir(config.state_dir, config.name)
-        checkpoints = Checkpoints(home / "checkpoint.json")
-        resume = {} if no_resume else checkpoints.load()
-        if resume:
-            log.info("resuming %s from %s", config.name, checkpoints.path)
-        dead_letters = DeadLetters(home / "deadletter.jsonl")
-        log.debug("config: %s", config.redacted())
+    except (ConfigError, StateError) as error:
+        raise Failure(str(error)) from None
+    lock = StateLock(home)
+    dead_letters = DeadLetters(home / "deadletter.jsonl")
+    try:
+        lock.acquire()
+        _ingest(config, config_path, home, dead_letters, limit, duration, no_resume, quiet)
+    except StateError as error:
+        raise Failure(str(error)) from None
+    finally:
+        dead_letters.close()
+        lock.release()
+
+
+def _ingest(
+    config: PipelineConfig,
+    config_path: str,
+    home: Path,
+    dead_letters: DeadLetters,
+    limit: int | None,
+    duration: float | None,
+    no_resume: bool,
+    quiet: bool,
+) -> None:
+    """The run itself, while this process holds the pipeline's state lock."""
+    checkpoints = Checkpoints(home / "checkpoint.json")
+    checkpoints.remove_stale_temp_files()
+    resume = {} if no_resume else checkpoints.load()
+    if resume:
+        log.info("resuming %s from %s", config.name, checkpoints.path)
+    log.debug("config: %s", config.redacted())
+    try:
         sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
-        sinks = [build_sink(sink, config.state_dir) for sink in config.sinks]
-    except (ConfigError, StateError, LakeError, WarehouseError, ValueError) as error:
+        sinks = [build_sink(sink, config.state_dir, dead_letters) for sink in config.sinks]
+    except ConfigError as error:  # a secret not set: say in which file it is referenced
+        raise Failure(f"{config_path}: {error}") from None
+    except (LakeError, WarehouseError, ValueError) as error:
         raise Failure(str(error)) from None
     pipeline = Pipeline(
         sources,
@@ -88,6 +117,7 @@ def ingest(
         checkpoints=checkpoints,
         checkpoint_interval_s=config.checkpoint_interval_s,
         progress=ProgressReporter(config.name, enabled=not quiet),
+        dead_letters=dead_letters,
     )
     try:
         with stop_on_signals(pipeline):

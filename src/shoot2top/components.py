@@ -25,6 +25,7 @@ from shoot2top.config import (
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeStore, S3Settings, open_store
+from shoot2top.retry import RetryPolicy
 from shoot2top.sinks.base import Sink
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink
@@ -58,8 +59,12 @@ def s3_settings(options: S3Options, where: str) -> S3Settings:
     )
 
 
-def lake_store(uri: str, options: S3Options, where: str, *, fsync: bool = True) -> LakeStore:
-    return open_store(uri, s3_settings(options, where), fsync=fsync)
+def lake_store(
+    uri: str, options: S3Options, where: str, *, max_retry_s: float, fsync: bool = True
+) -> LakeStore:
+    """The lake at `uri`; its faults are retried for `max_retry_s`, logged as `where`."""
+    retry = RetryPolicy(max_s=max_retry_s).named(where)
+    return open_store(uri, s3_settings(options, where), fsync=fsync, retry=retry)
 
 
 def build_source(
@@ -69,8 +74,9 @@ def build_source(
     shard: tuple[int, int] = (0, 1),
 ) -> Source:
     if isinstance(config, LakeSourceConfig):
+        where = f"source {config.name!r}"
         return LakeSource(
-            lake_store(config.uri, config.s3, f"source {config.name!r}"),
+            lake_store(config.uri, config.s3, where, max_retry_s=config.max_retry_s),
             name=config.name,
             selection=Selection(config.glob, config.since, config.until),
             pace=config.pace,
@@ -92,19 +98,25 @@ def build_source(
     raise TypeError(f"no source for config type {type(config).__name__}")
 
 
-def build_sink(config: SinkConfig, state_dir: str) -> Sink:
+def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | None = None) -> Sink:
+    """The sink of `config`; items it cannot encode go to `dead_letters`."""
+    where = f"sink {config.name!r}"
     if isinstance(config, LakeSinkConfig):
+        store = lake_store(
+            config.uri, config.s3, where, max_retry_s=config.max_retry_s, fsync=config.fsync
+        )
         return LakeSink(
-            lake_store(config.uri, config.s3, f"sink {config.name!r}", fsync=config.fsync),
+            store,
             name=config.name,
             rotation=config.rotation,
             batch_items=config.batch_items,
             batch_bytes=config.batch_bytes,
             batch_age_s=config.batch_age_s,
             compress=config.gzip,
+            dead_letters=dead_letters,
         )
     if isinstance(config, PostgresSinkConfig):
-        dsn = resolve_dsn(reveal(config.dsn, f"sink {config.name!r}.dsn"), state_dir)
+        dsn = resolve_dsn(reveal(config.dsn, f"{where}.dsn"), state_dir)
         loader = WarehouseLoader(
             dsn, component=config.name, max_retry_s=config.max_retry_s, migrate=config.migrate
         )
@@ -112,5 +124,5 @@ def build_sink(config: SinkConfig, state_dir: str) -> Sink:
             loader, name=config.name, batch_items=config.batch_items, batch_age_s=config.batch_age_s
         )
     if isinstance(config, SocketSinkConfig):
-        return SocketSink(config)
+        return SocketSink(config, dead_letters=dead_letters)
     raise TypeError(f"no sink for config type {type(config).__name__}")

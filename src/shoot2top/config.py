@@ -24,9 +24,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from shoot2top import codec
+from shoot2top.lake.store import url_has_credentials
+from shoot2top.limits import MAX_SINK_BATCH_BYTES
+from shoot2top.state import PIPELINE_NAME
 
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 _WHOLE_REFERENCE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -51,6 +54,23 @@ def _expand(value: str) -> str:
 EnvStr = Annotated[str, AfterValidator(_expand)]
 """A setting that may reference the environment; expanded when the config is loaded."""
 
+NO_ECHO = "no_echo"
+"""The error type of a check whose input must never be shown (it may be a secret)."""
+
+
+def _no_credentials(url: str) -> str:
+    if url_has_credentials(url):
+        raise PydanticCustomError(
+            NO_ECHO,
+            "holds credentials (user:password@), not shown; give them as ${VAR} references "
+            "in the secret settings instead",
+        )
+    return url
+
+
+EnvUrl = Annotated[str, AfterValidator(_expand), AfterValidator(_no_credentials)]
+"""A URL setting (endpoint, API): may reference the environment, never hold credentials."""
+
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -72,8 +92,8 @@ class SecretRef:
     def __init__(self, reference: str) -> None:
         match = _WHOLE_REFERENCE.match(reference)
         if not match:
-            raise ValueError(
-                "secrets must be given as a ${ENV_VAR} reference, never as a literal value"
+            raise PydanticCustomError(
+                NO_ECHO, "secrets must be given as a ${ENV_VAR} reference, never as a literal value"
             )
         self.variable = match["name"]
 
@@ -109,6 +129,7 @@ class SecretRef:
 
 
 COMPONENT_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"  # also a Storm component id
+RETRY_DESCRIPTION = "how long faults (store down, timeouts, 5xx) are retried before the run stops"
 
 
 class Strict(BaseModel):
@@ -118,7 +139,7 @@ class Strict(BaseModel):
 class S3Options(Strict):
     """How to reach S3; by default boto3's standard chain (env, profile, instance role)."""
 
-    endpoint_url: EnvStr | None = None
+    endpoint_url: EnvUrl | None = None
     region: EnvStr | None = None
     access_key_id: SecretRef | None = None
     secret_access_key: SecretRef | None = None
@@ -137,6 +158,7 @@ class LakeSourceConfig(Strict):
     until: UtcDatetime | None = None
     pace: float = Field(0.0, ge=0, description="0 = as fast as possible, N = N x real time")
     strict: bool = False
+    max_retry_s: float = Field(60.0, ge=0, description=RETRY_DESCRIPTION)
     s3: S3Options = S3Options()
 
     @model_validator(mode="after")
@@ -155,10 +177,11 @@ class LakeSinkConfig(Strict):
     uri: EnvStr
     rotation: Literal["hour", "day"] = "hour"
     batch_items: int = Field(1000, ge=1)
-    batch_bytes: int = Field(8 * 1024 * 1024, ge=1)
+    batch_bytes: int = Field(8 * 1024 * 1024, ge=1, le=MAX_SINK_BATCH_BYTES)
     batch_age_s: float = Field(1.0, ge=0)
     gzip: bool = False
     fsync: bool = True
+    max_retry_s: float = Field(60.0, ge=0, description=RETRY_DESCRIPTION)
     s3: S3Options = S3Options()
 
 
@@ -175,7 +198,7 @@ class PostgresSinkConfig(Strict):
     dsn: SecretRef | None = None
     batch_items: int = Field(5000, ge=1)
     batch_age_s: float = Field(1.0, ge=0)
-    max_retry_s: float = Field(60.0, ge=0)
+    max_retry_s: float = Field(60.0, ge=0, description=RETRY_DESCRIPTION)
     migrate: bool = True
 
 
@@ -224,7 +247,7 @@ class XSourceConfig(Strict):
     name: str = Field("x", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     bearer_token: SecretRef
-    api_url: EnvStr = "https://api.x.com"
+    api_url: EnvUrl = "https://api.x.com"
     mode: Literal["stream", "search"] = "stream"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(60.0, gt=0, description="search mode: between polls")
@@ -240,7 +263,7 @@ class YouTubeSourceConfig(Strict):
     name: str = Field("youtube", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     api_key: SecretRef
-    api_url: EnvStr = "https://youtube.googleapis.com/"
+    api_url: EnvUrl = "https://youtube.googleapis.com/"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(900.0, gt=0, description="between searches of a topic")
     daily_quota_units: int = Field(10_000, ge=1, description="videos.list etc. (1 unit each)")
@@ -256,7 +279,7 @@ class FacebookSourceConfig(Strict):
     name: str = Field("facebook", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     access_token: SecretRef
-    api_url: EnvStr = "https://graph.facebook.com"
+    api_url: EnvUrl = "https://graph.facebook.com"
     api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$")
     pages: list[EnvStr] = Field(min_length=1, description="Page ids or usernames")
     poll_interval_s: float = Field(300.0, gt=0, description="between reads of a Page")
@@ -295,6 +318,13 @@ _TYPE_TAGS = {
     for config in SOURCE_CONFIGS + SINK_CONFIGS
     for tag in config.model_fields["type"].annotation.__args__
 }
+SECRET_FIELDS = frozenset(
+    name
+    for model in (*SOURCE_CONFIGS, *SINK_CONFIGS, S3Options)
+    for name, field in model.model_fields.items()
+    if "SecretRef" in str(field.annotation)
+)
+"""Names of the settings that hold secrets (``dsn``, ``secret_access_key``…)."""
 
 
 class StormOptions(Strict):
@@ -319,7 +349,7 @@ class StormOptions(Strict):
 class PipelineConfig(Strict):
     """Sources and sinks of one pipeline, and where it keeps its state."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=PIPELINE_NAME)
     state_dir: EnvStr = ".shoot2top"
     checkpoint_interval_s: float = Field(5.0, gt=0)
     storm: StormOptions = StormOptions()
@@ -385,11 +415,16 @@ def _describe(problem: Any) -> str:
         return f"{key}: missing key"
     message = problem["msg"].removeprefix("Value error, ")
     value = problem.get("input")
-    if kind in ("union_tag_invalid", "union_tag_not_found") or message.startswith("secrets "):
+    if kind in ("union_tag_invalid", "union_tag_not_found", NO_ECHO) or _is_secret(problem):
         return f"{key}: {message}"  # never echo the input: it may be a literal secret
     if isinstance(value, dict | list):
         return f"{key}: {message} (got a JSON {'object' if isinstance(value, dict) else 'array'})"
     return f"{key}: {message} (got {value!r})"
+
+
+def _is_secret(problem: Any) -> bool:
+    """Whether the problem is with a secret setting, whose input is never shown."""
+    return any(part in SECRET_FIELDS for part in problem["loc"] if isinstance(part, str))
 
 
 def _key_path(location: tuple[Any, ...]) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import post_type
 from shoot2top.progress import ProgressReporter
 from shoot2top.sinks.base import Sink
@@ -58,6 +59,7 @@ class Pipeline:
         checkpoints: Checkpoints | None = None,
         checkpoint_interval_s: float = 5.0,
         progress: ProgressReporter | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         if not sources or not sinks:
             raise ValueError("a pipeline needs at least one source and one sink")
@@ -66,6 +68,7 @@ class Pipeline:
         self.checkpoints = checkpoints
         self.checkpoint_interval_s = checkpoint_interval_s
         self.progress = progress
+        self.dead_letters = dead_letters
         self._stop_reason: str | None = None
 
     def request_stop(self, reason: str) -> None:
@@ -80,6 +83,9 @@ class Pipeline:
             self._pump(summary, limit, None if duration_s is None else started + duration_s)
         except _SourceFailure as failure:
             source_failure = failure  # what was read before it is still delivered
+        except _SinkFailure as failure:
+            self._abandon()
+            raise PipelineError(f"{failure}; {_REPLAY_NOTE}") from failure.__cause__
         except Exception as error:
             self._abandon()
             raise PipelineError(f"{error}; {_REPLAY_NOTE}") from error
@@ -88,7 +94,8 @@ class Pipeline:
             self._finish(summary, started)
         except Exception as error:
             self._abandon()
-            raise PipelineError(f"{error}; {_REPLAY_NOTE}") from error
+            first = f"{source_failure}; then " if source_failure else ""  # the root cause first
+            raise PipelineError(f"{first}{error}; {_REPLAY_NOTE}") from error
         if source_failure is not None:
             raise PipelineError(str(source_failure)) from source_failure.__cause__
         return summary
@@ -100,7 +107,10 @@ class Pipeline:
         for item in self._interleave():
             if item is not None:
                 for sink in self.sinks:
-                    sink.write(item)
+                    try:
+                        sink.write(item)
+                    except Exception as error:
+                        raise _SinkFailure(sink, error) from error
                 summary.items += 1
                 summary.per_type[post_type(item)] += 1
                 if limit is not None and summary.items >= limit:
@@ -109,7 +119,10 @@ class Pipeline:
             if item is None or now >= next_tick:
                 next_tick = now + TICK_EVERY_S
                 for sink in self.sinks:
-                    sink.tick()
+                    try:
+                        sink.tick()
+                    except Exception as error:
+                        raise _SinkFailure(sink, error) from error
                 if self.progress:
                     self.progress.update(summary.items, self._bytes_read())
                 if deadline is not None and now >= deadline:
@@ -121,9 +134,14 @@ class Pipeline:
                 return
 
     def checkpoint(self) -> None:
-        """Flush every sink, then record every source's position."""
+        """Flush every sink and the dead letters, then record every source's position."""
         for sink in self.sinks:
-            sink.flush()
+            try:
+                sink.flush()
+            except Exception as error:
+                raise _SinkFailure(sink, error) from error
+        if self.dead_letters is not None:
+            self.dead_letters.sync()
         if self.checkpoints is not None:
             self.checkpoints.save({source.name: source.snapshot() for source in self.sources})
 
@@ -131,7 +149,10 @@ class Pipeline:
         """Flush, checkpoint and close everything: the orderly end of any run."""
         self.checkpoint()
         for sink in self.sinks:
-            sink.close()
+            try:
+                sink.close()
+            except Exception as error:
+                raise _SinkFailure(sink, error) from error
         for source in self.sources:
             source.close()
         if self.progress:
@@ -170,6 +191,13 @@ class Pipeline:
 
 class _SourceFailure(Exception):
     pass
+
+
+class _SinkFailure(Exception):
+    """A sink's write, flush or close failed; the message names the sink."""
+
+    def __init__(self, sink: Sink, error: BaseException) -> None:
+        super().__init__(f"sink {sink.name!r} failed: {error}")
 
 
 @contextmanager

@@ -104,14 +104,18 @@ def tuple_of(items: list[Item], emitted_at: float) -> list[Any]:
     A string crosses the multilang JSON and the JVM as one value instead of a tree of
     maps, which is cheaper on both sides; it also keeps each item's key order.
     """
-    return [codec.dumps(items).decode(), emitted_at]
+    try:
+        text = codec.dumps(items)
+    except codec.EncodeError:  # an integer beyond 64 bits: written exactly, item by item
+        text = codec.encode_array([codec.encode_item(item) for item in items])
+    return [text.decode(), emitted_at]
 
 
 def items_of(value: Any) -> list[Item]:
     """The items in a tuple: a JSON array string from our spouts; an item object or a
     list of them from other spouts."""
     if isinstance(value, str):
-        value = codec.loads(value)
+        value = codec.loads_exact(value.encode())
     return value if isinstance(value, list) else [value]
 
 
@@ -149,6 +153,8 @@ def tracked_source(
 def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
     config = pipeline_of(storm_conf)
     sink_config = next(s for s in config.sinks if s.name == component)
+    dead_letters = DeadLetters(pipeline_dir(config.state_dir, config.name) / "deadletter.jsonl")
     return AckingSink(
-        lambda: build_sink(sink_config, config.state_dir), latency_log=config.storm.latency_log
+        lambda: build_sink(sink_config, config.state_dir, dead_letters),
+        latency_log=config.storm.latency_log,
     )

@@ -128,7 +128,9 @@ def test_a_database_without_schema_gives_a_clear_error(postgres_server, sample_l
 def test_retries_give_up_with_a_clear_error_when_the_server_stays_down():
     loader = WarehouseLoader("postgresql://nobody@127.0.0.1:9/nothing", max_retry_s=1)
     started = time.monotonic()
-    with pytest.raises(WarehouseError, match="gave up after 1 s of retries: cannot connect"):
+    # Never reached in this process: most likely a wrong port, reported at once (see
+    # warehouse/test_database.py for a server that was reached and then stays down).
+    with pytest.raises(WarehouseError, match=r"Connection refused.*has not answered since"):
         loader.load([])
     assert time.monotonic() - started < 10
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shoot2top.codec import BadElement
 from shoot2top.lake.layout import PARTITION_TIME_FORMAT, WriterFolder
-from shoot2top.lake.reader import Selection, batch_files, decode_batch, select_writers
-from shoot2top.lake.store import LakeError, LakeStore
+from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
+from shoot2top.lake.store import LakeError, LakeStore, LakeUnavailable
 from shoot2top.posts import InvalidPost, describe, format_time
 
 
@@ -127,13 +128,18 @@ def _scan_writer(
         if on_file:
             on_file(stored.size)
         try:
-            items, damage = decode_batch(store.read(writer.name, stored.name))
+            items, damage = read_batch(store, writer.name, stored)
+        except LakeUnavailable:
+            raise  # the store is down: nothing more can be verified
         except LakeError as error:
             stats.problem(where, "unreadable", str(error))
             continue
         if damage:
             stats.problem(where, "damaged", damage)
         for index, item in enumerate(items):
+            if isinstance(item, BadElement):
+                stats.problem(f"{where} item {index}", "damaged item", item.reason)
+                continue
             try:
                 info = describe(item)
             except InvalidPost as error:

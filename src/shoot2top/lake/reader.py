@@ -14,8 +14,10 @@ from typing import Any
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_number, is_writer_folder, matches
 from shoot2top.lake.store import LakeStore, StoredFile
+from shoot2top.limits import MAX_BATCH_BYTES
 
 GZIP_MAGIC = b"\x1f\x8b"
+_LIMIT = f"more than the {MAX_BATCH_BYTES // 1024 // 1024} MiB a micro-batch may hold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,29 +71,65 @@ def batch_files(
     return sorted(numbered, key=lambda pair: pair[0]), strangers
 
 
+def read_batch(store: LakeStore, folder: str, stored: StoredFile) -> tuple[list[Any], str | None]:
+    """Read and decode one micro-batch file (see `decode_batch`). A file larger than
+    `MAX_BATCH_BYTES` is refused unread. A failure to *read* is not damage: it raises
+    `LakeError` (`LakeUnavailable` once the store's retries are spent)."""
+    if stored.size > MAX_BATCH_BYTES:
+        return [], f"too large: the file is {stored.size:,} bytes, {_LIMIT}; not read"
+    return decode_batch(store.read(folder, stored.name, limit=MAX_BATCH_BYTES))
+
+
 def decode_batch(data: bytes) -> tuple[list[Any], str | None]:
     """The items of one micro-batch file and, if it is damaged, what is wrong with it.
 
     A damaged file yields the complete items that precede the damage, so no valid item
-    is lost to a truncated write.
+    is lost to a truncated write; an item that is bad on its own (invalid UTF-8, too
+    deep…) is a `BadElement` in the list, in its place, and the items after it survive.
+    Gzip is inflated in one bounded step: never more than `MAX_BATCH_BYTES` of output.
     """
     if not data:
         return [], "empty file (0 bytes)"
     problem = None
     if data.startswith(GZIP_MAGIC):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            data = inflater.decompress(data)
-        except zlib.error as error:
-            return [], f"corrupt gzip data: {error}"
-        if not inflater.eof:
-            problem = "truncated gzip stream"
+        inflated, problem = _inflate(data)
+        if inflated is None:
+            return [], problem
+        data = inflated
+    if len(data) > MAX_BATCH_BYTES:
+        return [], f"too large: more than {len(data) - 1:,} bytes, {_LIMIT}"
     try:
-        value = codec.loads(data)
-    except codec.DecodeError as error:
-        items = codec.salvage_array(data)
-        reason = problem or f"malformed JSON: {error}"
-        return items, f"{reason}; recovered {len(items)} complete items before the damage"
+        value = codec.loads_exact(data)
+    except codec.DecodeError:
+        salvaged = codec.salvage(data)
+        problems = [reason for reason in (problem, salvaged.problem) if reason]
+        return salvaged.items, "; ".join(problems) or None
     if not isinstance(value, list):
         return [], f"not a JSON array but a JSON {type(value).__name__}"
     return value, problem
+
+
+def _inflate(data: bytes) -> tuple[bytes | None, str | None]:
+    """Gzip members inflated up to `MAX_BATCH_BYTES` + 1 bytes, and what is wrong."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            chunk = inflater.decompress(rest, MAX_BATCH_BYTES + 1 - size)
+        except zlib.error as error:
+            return None, f"corrupt gzip data: {error}"
+        out.append(chunk)
+        size += len(chunk)
+        if size > MAX_BATCH_BYTES:
+            return None, (
+                f"too large: inflates to more than {MAX_BATCH_BYTES:,} bytes, {_LIMIT} "
+                "(a decompression bomb?); not inflated further"
+            )
+        if not inflater.eof:
+            return b"".join(out), "truncated gzip stream"
+        rest = inflater.unused_data
+        if rest and not rest.startswith(GZIP_MAGIC):
+            return b"".join(out), f"{len(rest)} stray bytes after the gzip stream"
+    return b"".join(out), None

@@ -12,6 +12,10 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any
 
+from shoot2top import codec
+from shoot2top.deadletter import DeadLetters
+from shoot2top.posts import describe, format_time
+
 
 class Sink(ABC):
     """A destination for items that batches them and stores a batch at once.
@@ -20,11 +24,18 @@ class Sink(ABC):
     class keeps the tickets and closes batches that are older than `batch_age_s`.
     """
 
-    def __init__(self, name: str, *, batch_age_s: float = float("inf")) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        batch_age_s: float = float("inf"),
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
         if batch_age_s < 0:
             raise ValueError(f"sink {name!r}: batch_age_s must be >= 0 (got {batch_age_s})")
         self.name = name
         self.batch_age_s = batch_age_s
+        self.dead_letters = dead_letters or DeadLetters(None)
         self.last_ticket = 0
         self.durable_ticket = 0
         self._pending_since = 0.0
@@ -37,6 +48,16 @@ class Sink(ABC):
         self.last_ticket += 1
         self._write(item)
         return self.last_ticket
+
+    def _encode(self, item: dict[str, Any]) -> bytes | None:
+        """The item as JSON; None if it cannot be (too deep, too large, not valid
+        Unicode…): then it is dead-lettered alone, counts as handled, and the sink goes on."""
+        try:
+            return codec.encode_item(item)
+        except codec.Unencodable as error:
+            where = f"sink {self.name!r} item {identify(item)}"
+            self.dead_letters.record(self.name, where, f"cannot encode as JSON: {error}", item)
+            return None
 
     def _before_write(self) -> None:
         """Hook: close the open batch if the next item must not join it (a new partition)."""
@@ -76,3 +97,12 @@ class Sink(ABC):
     def pending(self) -> int:
         """Items written but not yet durable."""
         return self.last_ticket - self.durable_ticket
+
+
+def identify(item: Any) -> str:
+    """Which item this is, for a dead letter: type, id and observed time when readable."""
+    try:
+        info = describe(item)
+    except Exception:  # the item may be anything: it is being rejected
+        return "(no identity)"
+    return f"{info.type} {info.item_id!r} observed {format_time(info.observed_at)}"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shoot2top import codec
+from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import (
     MAX_FILE_NUMBER,
     ROTATIONS,
@@ -23,6 +24,7 @@ from shoot2top.lake.layout import (
     partition_start,
 )
 from shoot2top.lake.store import FileExists, LakeStore
+from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.progress import human_bytes
 from shoot2top.sinks.base import Sink
 
@@ -45,12 +47,13 @@ class LakeSink(Sink):
         compress: bool = False,
         clock: Clock = time.time,
         new_writer_id: Callable[[], str] | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
-        super().__init__(name, batch_age_s=batch_age_s)
-        if batch_items < 1 or batch_bytes < 1:
+        super().__init__(name, batch_age_s=batch_age_s, dead_letters=dead_letters)
+        if batch_items < 1 or not 1 <= batch_bytes <= MAX_SINK_BATCH_BYTES:
             raise ValueError(
-                f"lake sink {name!r}: batch_items and batch_bytes must be >= 1 "
-                f"(got {batch_items}, {batch_bytes})"
+                f"lake sink {name!r}: batch_items and batch_bytes must be >= 1, and batch_bytes "
+                f"at most {MAX_SINK_BATCH_BYTES:,} (got {batch_items}, {batch_bytes})"
             )
         if rotation not in ROTATIONS:
             raise ValueError(f"lake sink {name!r}: rotation {rotation!r} is not hour or day")
@@ -76,7 +79,9 @@ class LakeSink(Sink):
             self._open_folder(partition_start(datetime.fromtimestamp(now, UTC), self.rotation))
 
     def _write(self, item: dict[str, Any]) -> None:
-        encoded = codec.dumps(item)
+        encoded = self._encode(item)
+        if encoded is None:
+            return
         self._batch.append(encoded)
         self._batch_size += len(encoded) + 1
         if len(self._batch) >= self.batch_items or self._batch_size >= self.batch_bytes:
@@ -84,6 +89,8 @@ class LakeSink(Sink):
 
     def _store(self) -> None:
         assert self.folder is not None
+        if not self._batch:  # everything since the last file was dead-lettered
+            return
         if self.next_number > MAX_FILE_NUMBER:
             self._open_folder(self.folder.start)  # same partition, a fresh writer folder
         data = codec.encode_array(self._batch)

@@ -49,8 +49,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from shoot2top import codec
 from shoot2top.config import SocketSinkConfig
+from shoot2top.deadletter import DeadLetters
 from shoot2top.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,10 @@ class SocketSink(Sink):
 
     stall_timeout_s: float = STALL_TIMEOUT_S
 
-    def __init__(self, config: SocketSinkConfig) -> None:
-        super().__init__(config.name)
+    def __init__(
+        self, config: SocketSinkConfig, *, dead_letters: DeadLetters | None = None
+    ) -> None:
+        super().__init__(config.name, dead_letters=dead_letters)
         self.host = config.host
         self.buffer_items = config.buffer_items
         self.when_full = config.when_full
@@ -134,7 +136,10 @@ class SocketSink(Sink):
         return self.last_ticket
 
     def _write(self, item: dict[str, Any]) -> None:
-        line = codec.dumps(item) + b"\n"
+        encoded = self._encode(item)
+        if encoded is None:
+            return
+        line = encoded + b"\n"
         with self._changed:
             if self._closing:
                 raise SinkStopped(f"socket sink {self.name!r} is closed")

@@ -3,9 +3,10 @@
 Each writer's files stream in number order; writers are merged by the items' observed
 time, so a partition replays the same way whichever writers made it. Damaged files and
 non-conforming items go to the dead-letter report and the replay goes on (``strict``
-stops instead). The resume state is, per writer folder, the next file and item to emit. Several
-replays of the same selection can share the work: each `shard` takes a stable share of
-the writer folders.
+stops instead). A file that cannot be *read* is not damaged: the store retries, and if it
+stays unreadable the replay stops there, its position still before that file. The resume
+state is, per writer folder, the next file and item to emit. Several replays of the same
+selection can share the work: each `shard` takes a stable share of the writer folders.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from shoot2top.codec import BadElement
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
-from shoot2top.lake.reader import Selection, batch_files, decode_batch, select_writers
-from shoot2top.lake.store import LakeError, LakeStore
+from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
+from shoot2top.lake.store import LakeError, LakeStore, StoredFile
 from shoot2top.posts import InvalidPost, describe
 from shoot2top.progress import human_bytes
 from shoot2top.sources.base import Item, Source
@@ -131,10 +133,14 @@ class LakeSource(Source):
             if number < start_file:
                 continue
             where = self.store.location(writer.name, stored.name)
-            items = self._read_batch(writer, stored.name, where)
+            items = self._read_batch(writer, stored, where)
             first = start_index if number == start_file else 0
             for index in range(first, len(items)):
                 item = items[index]
+                if isinstance(item, BadElement):
+                    self._reject(f"{where} item {index}", item.reason, raw=item.raw)
+                    cursor[0], cursor[1] = number, index + 1
+                    continue
                 try:
                     observed = describe(item).observed_at
                 except InvalidPost as error:
@@ -147,16 +153,12 @@ class LakeSource(Source):
                     cursor[0], cursor[1] = number, index + 1
             cursor[0], cursor[1] = number + 1, 0
 
-    def _read_batch(self, writer: WriterFolder, name: str, where: str) -> list[Any]:
-        """The items of one file; a file that cannot be read or decoded is reported."""
-        try:
-            data = self.store.read(writer.name, name)
-        except LakeError as error:
-            self._reject(where, f"unreadable: {error}")
-            return []
-        self.bytes_read += len(data)
+    def _read_batch(self, writer: WriterFolder, stored: StoredFile, where: str) -> list[Any]:
+        """The items of one file; a damaged file is reported. A `LakeError` (the store
+        did not give the bytes) propagates: it stops the replay before this file."""
+        items, problem = read_batch(self.store, writer.name, stored)
+        self.bytes_read += stored.size
         self.files_read += 1
-        items, problem = decode_batch(data)
         if problem:
             self._reject(where, problem)
         return items
@@ -167,10 +169,10 @@ class LakeSource(Source):
             f"{self.damaged_files:,} damaged"
         )
 
-    def _reject(self, where: str, reason: str, item: Any = None) -> None:
+    def _reject(self, where: str, reason: str, item: Any = None, raw: str | None = None) -> None:
         if self.strict:
             raise LakeError(f"{where}: {reason}")
-        if item is None:
+        if item is None and raw is None:
             self.damaged_files += 1
         log.warning("%s: %s (dead-lettered)", where, reason)
-        self.dead_letters.record(self.name, where, reason, item)
+        self.dead_letters.record(self.name, where, reason, item, raw=raw)

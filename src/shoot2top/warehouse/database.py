@@ -7,16 +7,21 @@ DSN. Any other server — or Redshift later — is chosen by giving its DSN.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import signal
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import psycopg2
 import psycopg2.extensions
+
+from shoot2top.retry import first_line
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +76,97 @@ def resolve_dsn(dsn: str | None, state_dir: str | Path) -> str:
     return dsn or os.environ.get(DSN_VARIABLE) or embedded_dsn(state_dir)
 
 
+TRANSIENT_CONNECT_ERRORS = (
+    "connection refused",
+    "timeout expired",
+    "timed out",
+    "server closed the connection unexpectedly",
+    "the database system is",  # starting up, shutting down, in recovery, not yet accepting…
+    "too many clients",
+    "connection reset",
+    "could not receive data",
+    "could not send data",
+    "no such file or directory",  # the Unix socket of a server that is down
+    "network is unreachable",
+    "terminating connection",
+)
+"""libpq's words for a server that is down, restarting or busy. Anything else (bad
+password, missing database or role, unknown host, malformed DSN) is permanent."""
+
+_reached: set[str] = set()
+"""DSNs (hashed) this process has connected to: a refused connection to one of them is an
+outage worth waiting out; to any other it is most likely a wrong host or port."""
+
+
 def connect(dsn: str) -> Any:
-    """A connection with autocommit off; `WarehouseError` without echoing the DSN."""
+    """A connection with autocommit off. A failure raises `WarehouseUnavailable` when it
+    is worth retrying (the server answered this process before and now is down or busy),
+    else `WarehouseError` at once; neither message can hold the DSN's password."""
+    key = hashlib.sha256(dsn.encode(errors="surrogatepass")).hexdigest()
     try:
         connection = psycopg2.connect(dsn, application_name="shoot2top", connect_timeout=10)
     except psycopg2.OperationalError as error:
-        raise WarehouseUnavailable(
-            f"cannot connect to the warehouse: {_first_line(error)}"
-        ) from None
-    except psycopg2.Error:  # a malformed DSN: its message may quote the password
+        message = scrub_dsn_secrets(first_line(error), dsn)
+        outage = any(words in message.lower() for words in TRANSIENT_CONNECT_ERRORS)
+        if outage and key in _reached:
+            raise WarehouseUnavailable(f"cannot connect to the warehouse: {message}") from None
+        hint = (
+            " (it has not answered since start-up: check the host and port in the DSN, "
+            "and that the server is running)"
+            if outage
+            else _dsn_hint(dsn)
+        )
+        raise WarehouseError(f"cannot connect to the warehouse: {message}{hint}") from None
+    except (psycopg2.Error, UnicodeError):  # a malformed DSN: its message may quote it
         raise WarehouseError(
             "the warehouse DSN is malformed (not shown: it may hold a password)"
         ) from None
+    _reached.add(key)
     return connection
+
+
+def scrub_dsn_secrets(message: str, dsn: str) -> str:
+    """`message` with the DSN's password removed, and every quoted value that holds a
+    piece of it: a password with an unescaped '@' or '/' makes libpq quote parts of it
+    as a host, port or database name."""
+    password = _naive_password(dsn)
+    try:
+        parsed = psycopg2.extensions.parse_dsn(dsn).get("password")
+    except psycopg2.Error:
+        parsed = None
+    secrets = {value for value in (password, parsed) if value}
+    if not secrets:
+        return message
+    pieces = {piece for secret in secrets for piece in re.split(r"[@/:?#%]", secret) if piece}
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, "***").replace(quote(secret, safe=""), "***")
+
+    def redact(match: re.Match[str]) -> str:
+        return '"***"' if any(piece in match[1] for piece in pieces) else match[0]
+
+    return re.sub(r'"([^"]*)"', redact, message)
+
+
+def _naive_password(dsn: str) -> str | None:
+    """The password as a person wrote it in a URL DSN: from the first ':' of the user
+    info to the *last* '@' (a host cannot contain '@'), before any query string."""
+    _, separator, rest = dsn.partition("://")
+    if not separator or "@" not in rest:
+        return None
+    userinfo = rest.rsplit("@", 1)[0]
+    if "?" in userinfo or ":" not in userinfo:
+        return None
+    return unquote(userinfo.split(":", 1)[1]) or None
+
+
+def _dsn_hint(dsn: str) -> str:
+    password = _naive_password(dsn)
+    if password and re.search(r"[@/:]", password):
+        return (
+            " (the DSN's password seems to hold '@', '/' or ':': percent-encode them in a "
+            "URL, as %40, %2F and %3A)"
+        )
+    return ""
 
 
 def redact_dsn(dsn: str) -> str:
@@ -92,7 +175,3 @@ def redact_dsn(dsn: str) -> str:
     if "password" in parsed:
         parsed["password"] = "***"
     return " ".join(f"{key}={value}" for key, value in parsed.items())
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

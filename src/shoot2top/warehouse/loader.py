@@ -2,11 +2,13 @@
 
 One transaction per batch. What the database would refuse in a sound item (a NUL
 character, a counter beyond ``bigint``) is repaired when the item is observed (`rows`);
-a row the database still rejects (a timestamp out of its range…) is isolated by
-bisecting the batch under savepoints and goes to ``dead_letters`` with the reason; the
-rest of its batch commits. Transient failures (connection lost,
-server restart, serialization failure, deadlock) reconnect and retry the whole batch with
-exponential backoff; the upserts make a retried or redelivered batch harmless.
+a row the database still rejects (a timestamp out of its range, a value too large for an
+index row…) is isolated by bisecting the batch under savepoints and goes to
+``dead_letters`` with the reason; the rest of its batch commits. Transient failures
+(connection lost, server restart, serialization failure, deadlock) reconnect and retry
+the whole batch under the platform's `RetryPolicy`; the upserts make a retried or
+redelivered batch harmless. Permanent ones (a missing database, refused credentials)
+fail at once.
 
 The loader remembers the text-feature sets (hashtags, mentions, URLs, keywords) of the
 items it has committed, and does not stage those rows again when the same item is
@@ -29,17 +31,10 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errors
-from tenacity import (
-    RetryError,
-    Retrying,
-    before_sleep_log,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential,
-)
 
 from shoot2top import codec
 from shoot2top.posts import InvalidPost, PostInfo, describe
+from shoot2top.retry import Exhausted, RetryPolicy, first_line
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features
@@ -49,19 +44,36 @@ from shoot2top.warehouse.schema import migrate, require_current
 log = logging.getLogger(__name__)
 
 Item = dict[str, Any]
-REJECTED_ROW_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
+REJECTED_ROW_ERRORS = (
+    psycopg2.DataError,
+    psycopg2.IntegrityError,
+    psycopg2.errors.ProgramLimitExceeded,  # e.g. a value too large for an index row
+)
 KNOWN_SETS_MAX = 1 << 18  # feature sets remembered (~25 MB); then forgotten all at once
 
 
+TRANSIENT_SERVER_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.TooManyConnections,
+    psycopg2.errors.AdminShutdown,
+    psycopg2.errors.CrashShutdown,
+    psycopg2.errors.CannotConnectNow,
+)
+
+
 def is_transient(error: BaseException) -> bool:
-    """Worth retrying on a fresh connection: the server went away or asked us to retry."""
-    return isinstance(
-        error,
-        WarehouseUnavailable
-        | psycopg2.OperationalError
-        | psycopg2.errors.SerializationFailure
-        | psycopg2.errors.DeadlockDetected
-        | psycopg2.InterfaceError,
+    """Worth retrying on a fresh connection: the server went away (an error without a
+    SQLSTATE, or of class 08: the connection broke), is restarting, or asked us to retry."""
+    if isinstance(error, (WarehouseUnavailable, *TRANSIENT_SERVER_ERRORS)):
+        return True
+    code = getattr(error, "pgcode", None) or ""
+    broken = isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError)
+    # libpq reports a server gone mid-query ("server closed the connection
+    # unexpectedly") as a bare DatabaseError without a SQLSTATE.
+    return (broken or type(error) is psycopg2.DatabaseError) and (
+        not code or code.startswith("08")  # class 08: connection exception
     )
 
 
@@ -100,11 +112,12 @@ class WarehouseLoader:
         max_retry_s: float = 60.0,
         migrate: bool = False,
         connect_fn: Callable[[str], Any] = connect,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.dsn = dsn
         self.migrate = migrate
         self.component = component
-        self.max_retry_s = max_retry_s
+        self.retry = (retry or RetryPolicy(max_s=max_retry_s)).named(f"sink {component!r}")
         self.connect_fn = connect_fn
         self._connection: Any = None
         self._known_sets: set[bytes] = set()  # `Observation.sets_digest`s committed here
@@ -142,27 +155,24 @@ class WarehouseLoader:
 
     def commit(self, batch: PreparedBatch) -> LoadResult:
         """The database half: one transaction, retried on transient errors."""
-        result = LoadResult()
-        retrying = Retrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            stop=stop_after_delay(self.max_retry_s),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-            reraise=False,
-        )
-        refused: list[Observation] = []
+        attempts = 0
+
+        def attempt() -> tuple[LoadResult, list[Observation]]:
+            nonlocal attempts
+            attempts += 1
+            result, refused = LoadResult(attempts=attempts), []
+            self._transaction(batch, result, refused)
+            return result, refused
+
+        size = len(batch.encoded) + len(batch.rejected)
         try:
-            for attempt in retrying:
-                with attempt:
-                    result = LoadResult(attempts=attempt.retry_state.attempt_number)
-                    refused = []
-                    self._transaction(batch, result, refused)
-        except RetryError as error:
-            cause = error.last_attempt.exception()
-            raise WarehouseError(
-                f"{self.component}: gave up after {self.max_retry_s:.0f} s of retries: "
-                f"{_first_line(cause)}"
-            ) from cause
+            result, refused = self.retry.call(f"commit of {size} items", attempt, is_transient)
+        except Exhausted as error:
+            raise WarehouseError(f"{self.component}: {error}") from error.__cause__
+        except WarehouseError:
+            raise
+        except psycopg2.Error as error:
+            raise WarehouseError(f"{self.component}: {first_line(error)}") from error
         self._remember_sets(batch.sets_digests, refused)
         return result
 
@@ -237,7 +247,7 @@ class WarehouseLoader:
             cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
             if len(batch) == 1:
                 only = batch[0]
-                self._dead_letter(cursor, only.raw, only.features, _first_line(error), result)
+                self._dead_letter(cursor, only.raw, only.features, first_line(error), result)
                 refused.append(only)
                 return
             middle = len(batch) // 2
@@ -314,21 +324,20 @@ class WarehouseLoader:
 
 
 def _identity(item: Any) -> PostInfo | None:
-    """Which item a rejected one was, when that much can be read."""
+    """Which item a rejected one was, when that much can be read (and stored: an id with a
+    lone surrogate cannot go into a text column)."""
     try:
-        return describe(item)
+        info = describe(item)
+        "".join(value for value in info if isinstance(value, str)).encode()
     except Exception:
         return None
+    return info
 
 
 def _json_text(item: Any) -> str:
-    """The item as JSON text; control characters (NUL…) escaped, so any text column takes it."""
+    """The item as JSON text; control characters (NUL…) escaped, so any text column takes
+    it; an item JSON cannot encode is kept as faithful escaped text."""
     try:
         return codec.dumps(item).decode()
     except codec.EncodeError:
-        return repr(item)
-
-
-def _first_line(error: BaseException | None) -> str:
-    text = str(error or "").strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        return codec.dead_letter_text(item)

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from shoot2top import codec
 from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.features import Features, Publisher, extract
@@ -72,14 +73,14 @@ def observe(item: dict[str, Any]) -> Observation:
     try:
         # Canonical (sorted keys): the same observation must get the same digest however
         # it travelled — Storm's multilang JSON does not keep key order.
-        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError as error:
-        raise InvalidPost(f"not storable as JSON: {error}") from None
+        encoded = codec.encode_item(item, sort_keys=True)
+    except codec.Unencodable as error:
+        raise InvalidPost(f"cannot encode as JSON: {error}") from None
     if b"\\u0000" in encoded and _JSON_NUL.search(encoded):  # the regex only when it may match
         removed = len(_JSON_NUL.findall(encoded))
         item = _without_nul(item)
         features = extract(item)
-        encoded = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        encoded = codec.encode_item(item, sort_keys=True)
         log.warning(
             "%s %s: removed %d NUL character(s), which PostgreSQL refuses in text",
             features.platform, features.item_id, removed,

@@ -1,0 +1,23 @@
+"""The documented limits on what the platform accepts, in one place.
+
+Beyond them an input is dead-lettered, alone, with the reason; it never stops the stream
+and never takes the machine's memory. docs/failure-modes.md explains each figure.
+"""
+
+from __future__ import annotations
+
+MAX_DEPTH = 254
+"""Levels of nesting an item may have (the item's own object is level 1). This is the
+most the JSON codec (orjson) encodes; API payloads nest fewer than 15."""
+
+MAX_ITEM_BYTES = 4 * 1024 * 1024
+"""Largest item, as compact JSON: 4 MiB, some 400 times the largest API payload seen."""
+
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+"""Largest micro-batch file a reader accepts, after gzip inflation: 32 MiB. A larger file
+(or one that inflates beyond it: a decompression bomb) is dead-lettered unread, so the
+memory a replay needs per file stays bounded."""
+
+MAX_SINK_BATCH_BYTES = MAX_BATCH_BYTES - MAX_ITEM_BYTES
+"""Highest `batch_bytes` a lake sink accepts: a batch closes once it reaches
+`batch_bytes`, so it may be one item larger, and must still be readable."""

@@ -1,0 +1,70 @@
+"""Reaching the warehouse: permanent DSN errors fail at once and never print the password;
+a server that answered before and then goes away is waited for, under the one retry
+policy, with log lines that say who retries what."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from factories import stream
+from pgtest import PostgresServer, with_database
+from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
+from shoot2top.warehouse.loader import WarehouseLoader
+
+
+@pytest.mark.parametrize(
+    ("dsn", "secret_pieces"),
+    [
+        ("postgresql://u:p@ss@127.0.0.1:5432/db", ["p@ss", "ss@"]),
+        ("postgresql://u:pa/ss@127.0.0.1:5432/db", ["pa/ss", '"pa"']),
+        ("postgresql://u:s3cr%2Fe%40t@127.0.0.1:9/db", ["s3cr", "e@t", "s3cr/e"]),
+        ("host=127.0.0.1 port=9 password=zz/y@x9", ["zz/y@x9"]),
+        ("host=127.0.0.1 port=hunter2 password=hunter2", ["hunter2"]),
+    ],
+)
+def test_no_dsn_error_prints_the_password(dsn, secret_pieces):
+    started = time.monotonic()
+    with pytest.raises(WarehouseError) as raised:
+        connect(dsn)
+    message = str(raised.value)
+    assert not any(piece in message for piece in secret_pieces), message
+    assert not isinstance(raised.value, WarehouseUnavailable)  # permanent: fail fast
+    assert time.monotonic() - started < 10
+
+
+def test_a_password_with_unescaped_characters_gets_advice():
+    with pytest.raises(WarehouseError, match="percent-encode them"):
+        connect("postgresql://u:p@ss@127.0.0.1:5432/db")
+
+
+def test_a_missing_database_fails_at_once_without_retries(postgres_server, caplog):
+    dsn = with_database(postgres_server.dsn, "no_such_database")
+    loader = WarehouseLoader(dsn, max_retry_s=30)
+    started = time.monotonic()
+    with pytest.raises(WarehouseError, match='database "no_such_database" does not exist'):
+        loader.load(stream(1))
+    assert time.monotonic() - started < 5
+    assert "retrying" not in caplog.text
+
+
+def test_a_server_that_answered_then_stays_down_is_retried_then_given_up(tmp_path, caplog):
+    private = PostgresServer.private(tmp_path / "pg")
+    try:
+        dsn = private.new_database(migrated=True)
+        loader = WarehouseLoader(dsn, component="warehouse", max_retry_s=2)
+        assert loader.load(stream(3)).loaded == 3
+        private.stop()
+        caplog.set_level(logging.WARNING)
+        started = time.monotonic()
+        with pytest.raises(WarehouseError, match=r"warehouse: gave up after \d+ s of retries"):
+            loader.load(stream(6)[3:])
+        assert 1.5 < time.monotonic() - started < 20
+        retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+        assert retries and all(line.startswith("sink 'warehouse': commit of 3 items failed")
+                               for line in retries)  # fmt: skip
+        assert "<unknown>" not in caplog.text
+    finally:
+        private.stop()
