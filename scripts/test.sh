@@ -15,7 +15,10 @@ scripts/install-storm.sh
 # only settings are the tools' own (.tools/env.sh).
 clean_env=(env -i "HOME=$HOME" "USER=${USER:-$(id -un)}" "LANG=C.UTF-8" "TERM=${TERM:-dumb}"
     "TMPDIR=${TMPDIR:-/tmp}" "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-run_pytest='. .tools/env.sh && exec .venv/bin/python -m pytest "$@"'
+# A temp root of this checkout's own: pytest prunes old runs in its shared default root,
+# which would delete the directories of a run in another checkout on this machine.
+basetemp="${TMPDIR:-/tmp}/shoot2top-pytest-$(pwd -P | sha256sum | cut -c1-8)"
+run_pytest=". .tools/env.sh && exec .venv/bin/python -m pytest --basetemp=$basetemp \"\$@\""
 # The tests run in a private network namespace when this machine allows one: Storm's
 # daemons bind every interface (Storm has no setting for it), and there only loopback
 # exists. SHOOT2TOP_NETNS=0 runs them in the machine's own network.
