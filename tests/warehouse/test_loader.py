@@ -1,5 +1,7 @@
 import copy
 import json
+import random
+import string
 import os
 import subprocess
 import sys
@@ -372,3 +374,30 @@ def test_a_new_connection_forgets_the_feature_sets_of_the_old_one(postgres_serve
     load(reference, items)
     assert checksums(second) == checksums(reference)
     loader.close()
+
+
+def test_an_item_with_a_big_integer_id_loads_when_its_batch_is_bisected_or_reconnected(
+    postgres_server, sample_lake
+):
+    """Integers beyond 64 bits are valid ids and kept exactly; a batch read again from its
+    prepared JSON (to find a refused row, or after a reconnect) must read them exactly."""
+    base = next(i for i in lake_items(sample_lake) if "tweet" in i)
+    big = copy.deepcopy(base)
+    big["tweet"]["data"]["id"] = 10**25
+    refused = copy.deepcopy(base)
+    refused["tweet"]["data"]["id"] = "7"
+    del refused["tweet"]["data"]["entities"]
+    rng = random.Random(1)
+    tag = "".join(rng.choice(string.ascii_letters) for _ in range(9000))
+    refused["tweet"]["data"]["text"] = f"#{tag}"  # a hashtag too large for its index: refused
+    dsn = postgres_server.new_database(migrated=True)
+    result = WarehouseLoader(dsn).load([big, refused])  # bisected to find the refused row
+    assert (result.loaded, result.dead_lettered) == (1, 1)
+    assert scalar(dsn, "SELECT item_id FROM items") == str(10**25)
+    other = postgres_server.new_database(migrated=True)
+    loader = WarehouseLoader(other)
+    loader.load([base])
+    prepared = loader.prepare([big])
+    loader._connection.close()  # the server went away between prepare and commit
+    assert loader.commit(prepared).loaded == 1
+    assert scalar(other, f"SELECT count(*) FROM items WHERE item_id = '{10**25}'") == 1

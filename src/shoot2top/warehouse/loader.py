@@ -211,8 +211,7 @@ class WarehouseLoader:
         if not batch.encoded:
             return
         if batch.sets_epoch != self._sets_epoch:  # left out rows another server held
-            observed = [observe(codec.loads(encoded)) for encoded in batch.encoded]
-            self._load_or_bisect(cursor, observed, result, refused)
+            self._load_or_bisect(cursor, _observed_again(batch), result, refused)
             return
         cursor.execute("SAVEPOINT batch_part")
         try:
@@ -221,7 +220,7 @@ class WarehouseLoader:
             cursor.execute("ROLLBACK TO SAVEPOINT batch_part")
             # Every row of the halves: the prepared text may have left known sets out,
             # and those were known to be committed only with the whole batch.
-            observed = [observe(codec.loads(encoded)) for encoded in batch.encoded]
+            observed = _observed_again(batch)
             middle = len(observed) // 2
             self._load_or_bisect(cursor, observed[:middle], result, refused)
             self._load_or_bisect(cursor, observed[middle:], result, refused)
@@ -332,6 +331,13 @@ def _identity(item: Any) -> PostInfo | None:
     except Exception:
         return None
     return info
+
+
+def _observed_again(batch: PreparedBatch) -> list[Observation]:
+    """The batch's observations, from the canonical JSON `prepare` kept. Decoded exactly
+    (an id or counter beyond 64 bits must come back as the integer it was), so every item
+    observes again as it did in `prepare`."""
+    return [observe(codec.loads_exact(encoded)) for encoded in batch.encoded]
 
 
 def _json_text(item: Any) -> str:
