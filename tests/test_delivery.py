@@ -5,6 +5,7 @@ from shoot2top.lake.store import LakeError, LocalStore
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.base import Source
 from shoot2top.state import Checkpoints
+from shoot2top.topology import tuple_of
 
 
 class ListSource(Source):
@@ -61,6 +62,30 @@ def test_failed_items_are_re_emitted_after_a_backoff_then_dead_lettered(tmp_path
     assert entry["reason"] == "failed 3 times downstream" and ids([entry["item"]]) == ["tweet:id0"]
     tracked.ack(2)
     assert tracked.done
+
+
+def test_an_item_that_cannot_cross_to_the_bolts_is_dead_lettered_alone(tmp_path):
+    """A lone surrogate or a nesting deeper than JSON can carry would crash the spout at
+    every restart; the spout refuses that item alone and emits the rest."""
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    items = stream(4)
+    items[1]["video"]["snippet"]["title"] = "\ud800 half a character"
+    items[2]["post"]["attachments"] = deep
+    checkpoints = Checkpoints(tmp_path / "checkpoint.json")
+    tracked = TrackedSource(
+        ListSource(items), dead_letters=letters, checkpoints=checkpoints, items_per_message=10
+    )
+    ((message_id, emitted),) = drain(tracked)
+    assert ids(emitted) == ids([items[0], items[3]])
+    assert tuple_of(emitted, 0.0)  # the rest encodes
+    reasons = [entry["reason"] for entry in letters.entries()]
+    assert len(reasons) == 2 and all(r.startswith("cannot be emitted:") for r in reasons)
+    assert "surrogate" in reasons[0] and "deeper" in reasons[1]
+    tracked.ack(message_id)
+    assert tracked.done and checkpoints.load() == {"list": {"next": 4}}
 
 
 def test_checkpoints_never_pass_an_item_still_in_flight(tmp_path):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shoot2top import codec
 from shoot2top.deadletter import DeadLetters
 from shoot2top.sinks.base import Sink
 from shoot2top.sources.base import Item, Source
@@ -128,6 +129,14 @@ class TrackedSource:
                 break
             if item is None:
                 break
+            try:  # what cannot cross to the bolts as JSON is refused here, alone
+                codec.encode_item(item)
+            except codec.Unencodable as error:
+                self.dead_lettered += 1
+                self.dead_letters.record(
+                    self.source.name, "spout", f"cannot be emitted: {error}", item
+                )
+                continue
             items.append(item)
         return items
 
@@ -180,6 +189,7 @@ class TrackedSource:
         if self.done:
             safe = (0, self.source.snapshot())
         if safe is not None:
+            self.dead_letters.sync()  # what was skipped is on record before the position moves
             self.checkpoints.save({self.source.name: safe[1]})
 
 
