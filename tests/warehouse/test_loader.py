@@ -1,8 +1,8 @@
 import copy
 import json
+import os
 import random
 import string
-import os
 import subprocess
 import sys
 import time
