@@ -34,6 +34,23 @@ T = TypeVar("T")
 STALL_REPEAT_S = 30.0
 
 
+_long_running = False
+
+
+def expect_outages_from_the_start() -> None:
+    """This process runs unattended (a Storm worker): a store it has never reached is
+    down, not misconfigured. A worker that starts, or is restarted, during an outage
+    waits it out like any other, where a command run by hand fails at once with a hint
+    about the host and port."""
+    global _long_running
+    _long_running = True
+
+
+def unreached_is_outage() -> bool:
+    """Whether a refused connection to a server never reached is worth retrying."""
+    return _long_running
+
+
 class Exhausted(RuntimeError):
     """A transient fault lasted longer than the policy's `max_s`; `__cause__` is the last
     error. The message says how long it was retried and what the last error was."""

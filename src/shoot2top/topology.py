@@ -26,6 +26,7 @@ from shoot2top.deadletter import DeadLetters
 from shoot2top.delivery import AckingSink, TrackedSource
 from shoot2top.lake.store import parse_uri
 from shoot2top.sources.base import Item
+from shoot2top.retry import expect_outages_from_the_start
 from shoot2top.state import Checkpoints, pipeline_dir
 
 PIPELINE_KEY = "shoot2top.pipeline"
@@ -131,6 +132,7 @@ def tracked_source(
     storm_conf: dict[str, Any], component: str, task: int, tasks: int
 ) -> TrackedSource:
     """The spout task's source: its shard of the lake, its own checkpoint."""
+    expect_outages_from_the_start()
     config = pipeline_of(storm_conf)
     source_config = next(s for s in config.sources if s.name == component)
     home = pipeline_dir(config.state_dir, config.name)
@@ -151,6 +153,8 @@ def tracked_source(
 
 
 def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
+    """The bolt task's sink, rebuilt fresh after a failed write."""
+    expect_outages_from_the_start()
     config = pipeline_of(storm_conf)
     sink_config = next(s for s in config.sinks if s.name == component)
     dead_letters = DeadLetters(pipeline_dir(config.state_dir, config.name) / "deadletter.jsonl")

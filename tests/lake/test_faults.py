@@ -217,6 +217,24 @@ def test_an_s3_endpoint_never_reached_fails_fast_with_a_hint():
     assert time.monotonic() - started < 10
 
 
+def test_an_unattended_worker_waits_for_an_s3_endpoint_down_since_it_started(
+    private_s3, monkeypatch
+):
+    """A Storm worker (re)started during an S3 outage must wait it out, not fail fast."""
+    from shoot2top import retry
+
+    monkeypatch.setattr(retry, "_long_running", False)
+    retry.expect_outages_from_the_start()
+    private_s3.stop()
+    store = s3(private_s3, RetryPolicy(max_s=120, first_wait_s=0.1, max_wait_s=1))
+    restarter = threading.Timer(2, private_s3.start)
+    restarter.start()
+    try:
+        assert store.list_folders() == []  # waited until the server was back
+    finally:
+        restarter.join()
+
+
 def test_a_missing_bucket_is_permanent(s3_server):
     store = open_store(
         "s3://no-such-bucket-here/p",

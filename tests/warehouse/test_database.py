@@ -5,9 +5,11 @@ policy, with log lines that say who retries what."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
+from psycopg2.extensions import make_dsn
 
 from factories import stream
 from pgtest import PostgresServer, with_database
@@ -66,5 +68,32 @@ def test_a_server_that_answered_then_stays_down_is_retried_then_given_up(tmp_pat
         assert retries and all(line.startswith("sink 'warehouse': commit of 3 items failed")
                                for line in retries)  # fmt: skip
         assert "<unknown>" not in caplog.text
+    finally:
+        private.stop()
+
+
+def test_an_unattended_worker_that_starts_during_an_outage_waits_it_out(tmp_path, monkeypatch):
+    """A Storm worker (re)started while PostgreSQL is down must not fail fast as a command
+    typed by hand does: its tuples would fail until they were dead-lettered."""
+    from shoot2top import retry
+
+    private = PostgresServer.private(tmp_path / "pg")
+    try:
+        # the same database by a DSN this process has never connected with
+        dsn = make_dsn(private.new_database(migrated=True), connect_timeout=9)
+        private.stop()
+        with pytest.raises(WarehouseError, match="check the host and port"):
+            connect(dsn)  # by hand: at once, with a hint
+        monkeypatch.setattr(retry, "_long_running", False)
+        retry.expect_outages_from_the_start()  # what the Storm adapters declare
+        with pytest.raises(WarehouseUnavailable):
+            connect(dsn)
+        loader = WarehouseLoader(dsn, max_retry_s=120)
+        restarter = threading.Timer(3, private.restart)
+        restarter.start()
+        try:
+            assert loader.load(stream(3)).loaded == 3  # waited until the server was back
+        finally:
+            restarter.join()
     finally:
         private.stop()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from shoot2top.retry import Exhausted, RetryPolicy
+from shoot2top.retry import Exhausted, RetryPolicy, unreached_is_outage
 from shoot2top.state import fsync_directory
 
 T = TypeVar("T")
@@ -287,7 +287,7 @@ class S3Store(LakeStore):
         if isinstance(error, SSLError):
             return False
         if isinstance(error, ConnectionFailed):
-            return self.answered
+            return self.answered or unreached_is_outage()
         return isinstance(error, HTTPClientError | IncompleteReadError | OSError) or (
             type(error).__module__.startswith(("urllib3", "http.client"))
         )

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 import psycopg2
 import psycopg2.extensions
 
-from shoot2top.retry import first_line
+from shoot2top.retry import first_line, unreached_is_outage
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,9 @@ TRANSIENT_CONNECT_ERRORS = (
 """libpq's words for a server that is down, restarting or busy. Anything else (bad
 password, missing database or role, unknown host, malformed DSN) is permanent."""
 
+SERVER_ANSWERED = ("the database system is", "too many clients", "terminating connection")
+"""Of those, the words of a server that answered: an outage wherever it happens."""
+
 _reached: set[str] = set()
 """DSNs (hashed) this process has connected to: a refused connection to one of them is an
 outage worth waiting out; to any other it is most likely a wrong host or port."""
@@ -107,8 +110,10 @@ def connect(dsn: str) -> Any:
         connection = psycopg2.connect(dsn, application_name="shoot2top", connect_timeout=10)
     except psycopg2.OperationalError as error:
         message = scrub_dsn_secrets(first_line(error), dsn)
-        outage = any(words in message.lower() for words in TRANSIENT_CONNECT_ERRORS)
-        if outage and key in _reached:
+        lowered = message.lower()
+        outage = any(words in lowered for words in TRANSIENT_CONNECT_ERRORS)
+        answered = any(words in lowered for words in SERVER_ANSWERED)
+        if outage and (key in _reached or answered or unreached_is_outage()):
             raise WarehouseUnavailable(f"cannot connect to the warehouse: {message}") from None
         hint = (
             " (it has not answered since start-up: check the host and port in the DSN, "
