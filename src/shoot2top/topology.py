@@ -25,8 +25,8 @@ from shoot2top.config import (
 from shoot2top.deadletter import DeadLetters
 from shoot2top.delivery import AckingSink, TrackedSource
 from shoot2top.lake.store import parse_uri
-from shoot2top.sources.base import Item
 from shoot2top.retry import expect_outages_from_the_start
+from shoot2top.sources.base import Item
 from shoot2top.state import Checkpoints, pipeline_dir
 
 PIPELINE_KEY = "shoot2top.pipeline"
