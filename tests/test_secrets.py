@@ -15,7 +15,7 @@ from factories import T0, stream
 from shoot2top import codec
 from shoot2top.config import ConfigError, parse_config
 from shoot2top.lake.layout import WriterFolder
-from shoot2top.lake.store import LakeError, LocalStore, S3Settings
+from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
 
 BASE = {
     "name": "p",
@@ -61,6 +61,17 @@ def test_credentials_in_an_endpoint_url_are_refused_unseen(url, monkeypatch):
         assert "sinks[0].s3.endpoint_url: holds credentials" in str(raised.value)
     with pytest.raises(LakeError) as raised:
         S3Settings(endpoint_url=url)
+    assert "s3cr3t" not in str(raised.value)
+
+
+def test_credentials_in_a_lake_uri_are_refused_unseen():
+    uri = "s3://AKIAEXAMPLE:s3cr3t@bucket/prefix"
+    for config in (sink(uri=uri), {**BASE, "sources": [{"type": "lake", "uri": uri}]}):
+        with pytest.raises(ConfigError) as raised:
+            parse_config(config, "p.json")
+        assert "s3cr3t" not in str(raised.value) and "uri: holds credentials" in str(raised.value)
+    with pytest.raises(LakeError) as raised:
+        open_store(uri)  # the library refuses it too (lake ls/verify take URIs directly)
     assert "s3cr3t" not in str(raised.value)
 
 

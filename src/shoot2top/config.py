@@ -152,7 +152,7 @@ class LakeSourceConfig(Strict):
     type: Literal["lake"]
     name: str = Field("lake", pattern=COMPONENT_NAME)
     parallelism: int = Field(1, ge=1, description="Storm: spout tasks, each a shard of writers")
-    uri: EnvStr
+    uri: EnvUrl  # a path or s3://bucket/prefix, never with user:password@
     glob: str | None = None
     since: UtcDatetime | None = None
     until: UtcDatetime | None = None
@@ -174,7 +174,7 @@ class LakeSinkConfig(Strict):
     type: Literal["lake"]
     name: str = Field("lake", pattern=COMPONENT_NAME)
     parallelism: int = Field(1, ge=1, description="Storm: bolt tasks, each its own writer")
-    uri: EnvStr
+    uri: EnvUrl  # a path or s3://bucket/prefix, never with user:password@
     rotation: Literal["hour", "day"] = "hour"
     batch_items: int = Field(1000, ge=1)
     batch_bytes: int = Field(8 * 1024 * 1024, ge=1, le=MAX_SINK_BATCH_BYTES)

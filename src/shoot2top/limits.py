@@ -18,6 +18,7 @@ MAX_BATCH_BYTES = 32 * 1024 * 1024
 (or one that inflates beyond it: a decompression bomb) is dead-lettered unread, so the
 memory a replay needs per file stays bounded."""
 
-MAX_SINK_BATCH_BYTES = MAX_BATCH_BYTES - MAX_ITEM_BYTES
+MAX_SINK_BATCH_BYTES = MAX_BATCH_BYTES - MAX_ITEM_BYTES - 2
 """Highest `batch_bytes` a lake sink accepts: a batch closes once it reaches
-`batch_bytes`, so it may be one item larger, and must still be readable."""
+`batch_bytes` (each item counted with its separator), so its file may hold one item
+more, and the closing bracket, and must still be readable."""

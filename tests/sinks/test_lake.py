@@ -8,8 +8,10 @@ from factories import T0, at, ids, stream
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
+from shoot2top.limits import MAX_BATCH_BYTES, MAX_ITEM_BYTES, MAX_SINK_BATCH_BYTES
 from shoot2top.progress import human_bytes
 from shoot2top.sinks.lake import LakeSink
+from shoot2top.sources.lake import LakeSource
 
 
 class Clock:
@@ -100,6 +102,29 @@ def test_gzip_batches_are_still_named_by_number(tmp_path):
     data = store.read(folder, "0000000")
     assert data[:2] == b"\x1f\x8b"
     assert ids(codec.loads(gzip.decompress(data))) == ids(stream(3))
+
+
+def test_the_largest_batch_a_sink_may_write_is_one_a_reader_accepts(tmp_path):
+    """Items that fill a batch to one byte short of `batch_bytes`, then the largest item
+    there may be: the file is as large as a sink can make it, and it must replay."""
+
+    def item(number: int, size: int) -> dict:
+        made = {"video": {"id": f"v{number}", "snippet": {"publishedAt": "2024-01-01T00:00:00Z",
+                "description": ""}}, "_observed_at": "2024-01-01T01:00:00Z"}  # fmt: skip
+        made["video"]["snippet"]["description"] = "x" * (size - len(codec.dumps(made)))
+        return made
+
+    sizes = [MAX_ITEM_BYTES - 1] * 6  # then one that ends the count at batch_bytes - 1
+    sizes.append(MAX_SINK_BATCH_BYTES - 1 - sum(size + 1 for size in sizes) - 1)
+    items = [item(n, size) for n, size in enumerate(sizes)] + [item(99, MAX_ITEM_BYTES)]
+    sink = LakeSink(LocalStore(tmp_path, fsync=False), batch_bytes=MAX_SINK_BATCH_BYTES,
+                    batch_items=1000, batch_age_s=3600)  # fmt: skip
+    for one in items:
+        sink.write(one)
+    sink.close()
+    (written,) = [path for path in tmp_path.glob("*/*")]
+    assert MAX_BATCH_BYTES - 2 <= written.stat().st_size <= MAX_BATCH_BYTES
+    assert ids(list(LakeSource(LocalStore(tmp_path)))) == ids(items)
 
 
 def test_bad_settings_are_refused():

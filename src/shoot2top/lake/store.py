@@ -408,6 +408,11 @@ def _code(error: Any) -> str:
 def parse_uri(uri: str) -> tuple[str, str, str]:
     """Split a lake URI into (scheme, bucket-or-root, prefix)."""
     if uri.startswith("s3://"):
+        if url_has_credentials(uri):  # it would show in every location, log line and error
+            raise LakeError(
+                "lake URI holds credentials (user:password@), not shown: give them in the "
+                "s3 settings as ${VAR} references"
+            )
         parsed = urlparse(uri)
         if not parsed.netloc:
             raise LakeError(f"lake URI {uri!r} has no bucket (expected s3://bucket/prefix)")
