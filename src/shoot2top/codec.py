@@ -179,10 +179,6 @@ class Salvaged:
     items: list[Any]
     problem: str | None
 
-    @property
-    def recovered(self) -> int:
-        return sum(not isinstance(item, BadElement) for item in self.items)
-
 
 _SPACE = b" \t\r\n"
 # A whole string (escapes included), a structural character, or a quote that opens a

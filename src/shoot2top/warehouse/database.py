@@ -172,11 +172,3 @@ def _dsn_hint(dsn: str) -> str:
             "URL, as %40, %2F and %3A)"
         )
     return ""
-
-
-def redact_dsn(dsn: str) -> str:
-    """A DSN fit for a log line: any password replaced by ***."""
-    parsed = psycopg2.extensions.parse_dsn(dsn)
-    if "password" in parsed:
-        parsed["password"] = "***"
-    return " ".join(f"{key}={value}" for key, value in parsed.items())
