@@ -79,7 +79,8 @@ def recommend_terms(
     if len(scored) < 2 * min_support:
         raise RecommendError(
             f"publisher {platform}:{publisher_id} has {len(scored)} scored posts; terms need "
-            f"at least {2 * min_support} (posts get a score {catalog.score_age} after publication)"
+            f"at least {2 * min_support} (a post is scored "
+            f"{catalog.score_age.total_seconds() / 3600:g} h after publication)"
         )
     posts = [(_terms_of(item.hashtags, item.keywords), value) for item, value in scored]
     values = np.array([value for _, value in posts])

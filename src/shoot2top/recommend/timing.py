@@ -11,10 +11,13 @@ day count fully (a Gaussian of one hour's width), the same hours on the other da
 week count `OTHER_DAYS_WEIGHT` — so a daily habit is found from a few weeks of data and a
 weekday-only one still stands out. The publisher's slot mean is then shrunk toward the
 platform's (empirical Bayes): with ``n`` effective posts behind it, its own data weighs
-``n / (n + k)``, ``k = noise variance / between-publisher variance of slot effects``,
-estimated from the platform's publishers. ``k`` is returned (`Timing.half_weight_items`):
-a slot with more effective posts than that follows the publisher's own pattern more than
-the platform's. Intervals are the posterior's.
+``n / (n + k)``, ``k = noise variance / τ²``, where τ² is how far publishers' slot effects
+stand from the platform's beyond their noise (method of moments): the larger of the
+platform's publishers' pooled figure and this publisher's own, so a publisher whose hours
+clearly differ is trusted sooner. ``k`` is returned (`Timing.half_weight_items`): a slot
+with more effective posts than that follows the publisher's own pattern more than the
+platform's. Intervals are the posterior's and include the platform pattern's own
+uncertainty.
 
 Anchors: Sprout Social's Optimal Send Times aggregate each profile's own engagement
 history into send-time scores and fall back to the network's aggregated pattern in the
@@ -58,7 +61,7 @@ class Slot:
     items: int  # the publisher's scored posts in exactly this hour
     support: float  # effective posts behind the publisher's own estimate (kernel-weighted)
     own_weight: float  # the publisher's own data's share of `expected` (the rest: platform)
-    platform: float  # the platform's pattern here, × typical
+    platform: float  # the other publishers' pattern here (the prior), × typical
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,13 @@ class _Smoothed:
     counts: np.ndarray  # posts in exactly each slot
 
 
-def _smooth(slots: np.ndarray, values: np.ndarray) -> _Smoothed:
+def _tally(slots: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(posts, sum of centred log scores) per slot."""
     counts = np.bincount(slots, minlength=HOURS_PER_WEEK).astype(float)
-    sums = np.bincount(slots, weights=values, minlength=HOURS_PER_WEEK)
+    return counts, np.bincount(slots, weights=values, minlength=HOURS_PER_WEEK)
+
+
+def _smooth(counts: np.ndarray, sums: np.ndarray) -> _Smoothed:
     weight = _KERNEL @ counts
     squares = (_KERNEL**2) @ counts
     mean = np.divide(_KERNEL @ sums, weight, out=np.zeros(HOURS_PER_WEEK), where=weight > 0)
@@ -161,22 +168,30 @@ def recommend_timing(
     scored = catalog.scored(catalog.platform_items(platform))
     if not scored:
         raise RecommendError(
-            f"no {platform} item has an age-matched score yet (items need "
-            f"{catalog.score_age} of observations and an earlier benchmark)"
+            f"no {platform} item has an age-matched score yet (an item is scored "
+            f"{catalog.score_age.total_seconds() / 3600:g} h after publication, against "
+            "earlier items of its publisher)"
         )
     by_publisher = _centred_by_publisher(scored, zone)
-    all_slots = np.concatenate([slots for slots, _ in by_publisher.values()])
     all_values = np.concatenate([values for _, values in by_publisher.values()])
     noise_var = max(float(np.var(all_values)), 1e-6)
-    platform_pattern, platform_var = _shrunk_platform_pattern(
-        _smooth(all_slots, all_values), noise_var
-    )
-    own = {key: _smooth(*pair) for key, pair in by_publisher.items()}
-    prior_var = _between_publisher_variance(own.values(), platform_pattern, noise_var)
+    tallies = {key: _tally(*pair) for key, pair in by_publisher.items()}
+    total = (sum(c for c, _ in tallies.values()), sum(s for _, s in tallies.values()))
+    empty = (np.zeros(HOURS_PER_WEEK), np.zeros(HOURS_PER_WEEK))
+
+    def prior_of(key: tuple[str, str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """The platform's pattern from the other publishers (a publisher's own posts are
+        not its own prior), and its posterior variance."""
+        counts, sums = tallies.get(key, empty)
+        return _shrunk_platform_pattern(_smooth(total[0] - counts, total[1] - sums), noise_var)
+
+    pairs = [(_smooth(*tally), prior_of(key)[0]) for key, tally in tallies.items()]
+    pooled_var = _between_publisher_variance(pairs, noise_var)
+    mine = _smooth(*tallies.get((platform, publisher_id), empty))
+    platform_pattern, platform_var = prior_of((platform, publisher_id))
+    own_var = _between_publisher_variance([(mine, platform_pattern)], noise_var)
+    prior_var = max(own_var, pooled_var)
     k = noise_var / prior_var
-    mine = own.get((platform, publisher_id))
-    if mine is None:
-        mine = _smooth(np.zeros(0, dtype=int), np.zeros(0))
     weight = mine.effective / (mine.effective + k)
     mean = weight * mine.mean + (1 - weight) * platform_pattern
     # The publisher's own deviation from the platform, and the platform's pattern itself,
@@ -228,14 +243,14 @@ def _shrunk_platform_pattern(pooled: _Smoothed, noise_var: float) -> tuple[np.nd
 
 
 def _between_publisher_variance(
-    publishers: object, platform_pattern: np.ndarray, noise_var: float
+    pairs: list[tuple[_Smoothed, np.ndarray]], noise_var: float
 ) -> float:
-    """Method of moments: how far publishers' slot effects stand from the platform's,
-    beyond what their sampling noise explains."""
+    """Method of moments: how far publishers' slot effects stand from the platform's
+    (their prior), beyond what their sampling noise explains."""
     excess, weights = [], []
-    for smoothed in publishers:  # type: ignore[attr-defined]
+    for smoothed, prior in pairs:
         informative = smoothed.effective >= 1.0
-        gap = (smoothed.mean - platform_pattern)[informative]
+        gap = (smoothed.mean - prior)[informative]
         noise = noise_var / smoothed.effective[informative]
         excess.extend(gap**2 - noise)
         weights.extend(smoothed.effective[informative])

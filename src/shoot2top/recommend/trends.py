@@ -60,11 +60,11 @@ class ActiveTrend:
 
 def normalize_term(term: str, kind: str | None = None) -> tuple[str, str]:
     """(term without sign, NFKC-casefolded as the warehouse's features are; kind)."""
-    text = term.strip()
+    text = unicodedata.normalize("NFKC", term).strip().casefold()
     if text[:1] in SIGNS:
         kind = kind or SIGNS[text[:1]]
         text = text[1:]
-    return unicodedata.normalize("NFKC", text).casefold(), kind or "keyword"
+    return text, kind or "keyword"
 
 
 def trend_from_record(record: Any, where: str) -> ActiveTrend:
