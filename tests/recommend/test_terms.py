@@ -87,3 +87,10 @@ def test_rare_terms_are_left_out_and_thin_publishers_refused() -> None:
         recommend_terms(catalog(items[:8]), "youtube", "p1")
     later = [one for one in items if one.created_at > MONDAY + timedelta(days=1)]
     assert 0 < recommend_terms(catalog(later), "youtube", "p1").items < result.items
+
+
+def test_thin_data_never_claims_no_effect_with_certainty() -> None:
+    result = recommend_terms(catalog(world()[:40]), "youtube", "p1", min_support=3)
+    assert result.terms and result.prior_sd >= 0.1
+    for row in result.terms:
+        assert row.high / row.low > 1.2  # the evidence alone would shrink these to ×1 ± 0

@@ -28,11 +28,15 @@ class RidgeFit:
     prior_var: float
 
 
-def bayesian_ridge(x: np.ndarray, y: np.ndarray, *, iterations: int = 200) -> RidgeFit:
+def bayesian_ridge(
+    x: np.ndarray, y: np.ndarray, *, min_prior_var: float = 0.0, iterations: int = 200
+) -> RidgeFit:
     """Bayesian linear regression whose noise and prior variances maximise the marginal
     likelihood (MacKay's evidence approximation; Bishop, PRML §3.5). A coefficient is
     shrunk toward zero as much as the data as a whole says effects are small, so with
-    many candidate terms few null ones look strong by chance. `y` should be centred."""
+    many candidate terms few null ones look strong by chance. `y` should be centred.
+    `min_prior_var` keeps thin data from fitting "no effect at all" with certainty (the
+    evidence can drive the prior variance to zero, and every interval with it)."""
     n, p = x.shape
     if p == 0 or n < 3:
         return RidgeFit(np.zeros(p), np.full(p, np.inf), float(np.var(y)) if n else 0.0, 0.0)
@@ -52,7 +56,8 @@ def bayesian_ridge(x: np.ndarray, y: np.ndarray, *, iterations: int = 200) -> Ri
             abs(new_prior - prior_precision) <= 1e-6 * prior_precision
             and abs(new_noise - noise_precision) <= 1e-6 * noise_precision
         )
-        prior_precision, noise_precision = min(new_prior, 1e9), new_noise
+        prior_precision = min(new_prior, 1 / min_prior_var if min_prior_var > 0 else 1e9)
+        noise_precision = new_noise
         if converged:
             break
     precision = noise_precision * (x.T @ x) + prior_precision * np.eye(p)

@@ -7,7 +7,8 @@ on indicators of the terms it carries (hashtags and keywords used on at least
 along with a good one (a topic's words next to its hashtag) from taking its credit;
 terms that always appear together cannot be told apart and are reported as one row
 (`group`). The prior on every effect is N(0, τ²), with τ² and the noise fitted by
-evidence maximisation (`stats.bayesian_ridge`): the lift of a term is
+evidence maximisation (`stats.bayesian_ridge`; τ no less than `MIN_PRIOR_SD`, so thin
+data never fits "no effect" with certainty): the lift of a term is
 ``exp(posterior mean)`` — × the score of the same post without it — with the posterior
 interval. A term *helps* (or *hurts*) when its whole interval lies above (below) ×1.
 
@@ -30,6 +31,7 @@ from shoot2top.recommend.trends import ActiveTrend
 
 HASHTAG, KEYWORD = "hashtag", "keyword"
 MIN_SUPPORT = 5
+MIN_PRIOR_SD = 0.1  # a term may move a post's score by ±10% before any data says so
 HELPS, HURTS, UNCLEAR, NO_HISTORY = "helps", "hurts", "unclear", "trending, never used"
 
 
@@ -96,7 +98,7 @@ def recommend_terms(
     groups = _identical_columns(columns, candidates)
     heads = [members[0] for members in groups]
     design = columns[:, [candidates.index(head) for head in heads]]
-    fit = bayesian_ridge(design - design.mean(axis=0), values)
+    fit = bayesian_ridge(design - design.mean(axis=0), values, min_prior_var=MIN_PRIOR_SD**2)
     z = z_value(level)
     trending = _trending(trends)
     rows = []

@@ -23,8 +23,8 @@ Anchors: Sprout Social's Optimal Send Times aggregate each profile's own engagem
 history into send-time scores and fall back to the network's aggregated pattern in the
 profile's time zone when a profile's history is too thin; Spasojevic et al., "When-To-Post
 on Social Networks" (KDD 2015), build personalised weekly schedules from the reactions to
-each user's posts in the user's time zone, mixed with the network-wide pattern, and
-measure the gain of posts that fell in recommended times.
+each user's posts within 24 h, in the user's time zone, and measure the gain of posts
+that fell in recommended times.
 """
 
 from __future__ import annotations
