@@ -22,18 +22,6 @@ from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
-from shoot2top.recommend.catalog import RecommendError, find_item, find_publisher, load_catalog
-from shoot2top.recommend.crosspromote import crosspromote
-from shoot2top.recommend.forecast import add_forecasts, forecast_item
-from shoot2top.recommend.tables import as_rows
-from shoot2top.recommend.terms import recommend_terms
-from shoot2top.recommend.timing import recommend_timing, slot_label, zone_named
-from shoot2top.recommend.trends import (
-    TrendsUnavailable,
-    active_trends,
-    read_trends_file,
-    select_active,
-)
 from shoot2top.state import Checkpoints, StateError, pipeline_dir
 from shoot2top.warehouse.database import (
     WarehouseError,
@@ -355,6 +343,8 @@ def report(
         title = "Publishers"
     else:
         assert now is not None
+        from shoot2top.recommend.forecast import add_forecasts
+
         rows = add_forecasts(live_report(series, now, hours=hours), series, now)
         title = f"Live: published in the {hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
     rows = rows[:limit] if limit else rows
@@ -429,6 +419,8 @@ def sample(
 
 
 # ----------------------------------------------------------------------------- recommend
+# The recommend modules (and numpy) are imported by the commands that use them: the
+# ingest and lake commands start without them.
 
 
 def _recommend_options(command: Any) -> Any:
@@ -465,8 +457,18 @@ def _recommend_data(
     now_text: str,
     trends_file: str | None = None,
     trends_required: bool = False,
+    every_platform: bool = False,
 ) -> tuple[Any, datetime, Any, list[Any]]:
-    """(publisher, moment, catalog as of then, active trends) for a recommend command."""
+    """(publisher, moment, catalog as of then, active trends) for a recommend command:
+    the catalog of the publisher's platform, or of every platform."""
+    from shoot2top.recommend.catalog import RecommendError, find_publisher, load_catalog
+    from shoot2top.recommend.trends import (
+        TrendsUnavailable,
+        active_trends,
+        read_trends_file,
+        select_active,
+    )
+
     try:
         connection = connect(_warehouse_dsn(dsn, state_dir))
         try:
@@ -475,7 +477,8 @@ def _recommend_data(
             if now is None:
                 raise Failure("the warehouse holds no observations yet")
             ref = find_publisher(connection, publisher, platform)
-            catalog = load_catalog(connection, until=now)
+            only = None if every_platform else ref.platform
+            catalog = load_catalog(connection, platform=only, until=now)
             if trends_file:
                 trends = select_active(read_trends_file(trends_file), now)
             else:
@@ -512,6 +515,10 @@ def recommend_timing_command(
     fmt: str, limit: int | None, tz: str, level: float,
 ) -> None:  # fmt: skip
     """Hours of the week ranked by age-matched performance, shrunk toward the platform."""
+    from shoot2top.recommend.catalog import RecommendError
+    from shoot2top.recommend.tables import as_rows
+    from shoot2top.recommend.timing import recommend_timing, slot_label, zone_named
+
     try:
         zone = zone_named(tz)
     except RecommendError as error:
@@ -545,6 +552,10 @@ def recommend_terms_command(
     fmt: str, limit: int | None, trends_file: str | None, min_support: int, level: float,
 ) -> None:  # fmt: skip
     """Hashtags and keywords with their lift, support and interval; trending ones flagged."""
+    from shoot2top.recommend.catalog import RecommendError
+    from shoot2top.recommend.tables import as_rows
+    from shoot2top.recommend.terms import recommend_terms
+
     ref, _, catalog, trends = _recommend_data(
         dsn, state_dir, publisher, platform, now_text, trends_file
     )
@@ -569,9 +580,13 @@ def recommend_crosspromote_command(
     fmt: str, limit: int | None, trends_file: str | None, per_trend: int, all_media: bool,
 ) -> None:  # fmt: skip
     """For the trends active now, the publisher's existing videos that match them."""
+    from shoot2top.recommend.crosspromote import crosspromote
+    from shoot2top.recommend.tables import as_rows
+
     ref, now, catalog, trends = _recommend_data(
-        dsn, state_dir, publisher, platform, now_text, trends_file, trends_required=True
-    )
+        dsn, state_dir, publisher, platform, now_text, trends_file,
+        trends_required=True, every_platform=True,  # a trend's posts may be on any platform
+    )  # fmt: skip
     if not trends:
         click.echo(f"no trend is active at {now:%Y-%m-%d %H:%M} UTC", err=True)
     promotions = crosspromote(catalog, ref.platform, ref.publisher_id, trends, now=now,
@@ -595,6 +610,10 @@ def predict(
     item_id: str, platform: str | None, now_text: str, fmt: str, dsn: str | None, state_dir: str
 ) -> None:
     """Forecast an item's views (or interactions) at 24 h and 7 d, with an 80% interval."""
+    from shoot2top.recommend.catalog import RecommendError, find_item
+    from shoot2top.recommend.forecast import forecast_item
+    from shoot2top.recommend.tables import as_rows
+
     try:
         connection = connect(_warehouse_dsn(dsn, state_dir))
         try:
