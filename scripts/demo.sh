@@ -18,3 +18,15 @@ $s2t report videos --limit 10
 $s2t report publishers
 # The sample is from November 2026: report "live" as of its newest observation.
 $s2t report live --now latest --hours 12 --limit 15 --chart "$SHOOT2TOP_STATE/live.png"
+# Recommendations (docs/recommend.md). The sample spans three days: few posts have a 24 h
+# score yet, so the hours follow the platform's pattern and few terms are clear.
+$s2t recommend timing --publisher 1412993408151511040 --now latest --tz Europe/London --limit 5
+$s2t recommend terms --publisher UCq7xMvN2cJ8wL0pR5tYb3Kd --now latest --min-support 3 --limit 8
+# Until the trends stage writes the warehouse's trends table, the sample's planted trends.
+.venv/bin/python -c 'import json; from shoot2top.sample import planted_trends
+for t in planted_trends(): print(json.dumps({"term": t.term, "kind": t.kind,
+    "onset_at": t.start.isoformat(), "ended_at": t.end.isoformat()}))' >"$SHOOT2TOP_STATE/trends.jsonl"
+$s2t recommend crosspromote --publisher UC3bNfW8yHk0JpLx5QvZr7Cm --now 2026-11-21T09:00:00 \
+  --trends "$SHOOT2TOP_STATE/trends.jsonl"
+item=$($s2t report live --now latest --hours 6 --limit 1 --format csv | sed -n 2p | cut -d, -f2)
+$s2t predict --item "$item" --now latest

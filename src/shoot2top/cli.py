@@ -373,7 +373,9 @@ def report(
         title = "Publishers"
     else:
         assert now is not None
-        rows = live_report(series, now, hours=hours)
+        from shoot2top.recommend.forecast import add_forecasts
+
+        rows = add_forecasts(live_report(series, now, hours=hours), series, now)
         title = f"Live: published in the {hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
     rows = rows[:limit] if limit else rows
     click.echo(render(rows, fmt, title), nl=fmt != "table")
@@ -444,6 +446,220 @@ def sample(
         raise Failure(str(error)) from None
     types = ", ".join(f"{kind} {count:,}" for kind, count in sorted(counts.items()))
     click.echo(f"wrote {sum(counts.values()):,} sample items ({types}) to {store.uri}")
+
+
+# ----------------------------------------------------------------------------- recommend
+# The recommend modules (and numpy) are imported by the commands that use them: the
+# ingest and lake commands start without them.
+
+
+def _recommend_options(command: Any) -> Any:
+    options = [
+        click.option("--publisher", required=True, help="Publisher id (or handle)."),
+        click.option("--platform", type=click.Choice(["x", "youtube", "facebook"])),
+        click.option(
+            "--now", "now_text", default="now", show_default=True,
+            help="The moment to recommend at: ISO-8601 UTC, 'now', or 'latest' "
+            "(the newest observation, for replays and the sample).",
+        ),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                     show_default=True),
+        click.option("--limit", type=click.IntRange(min=1), help="At most N rows."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return _dsn_options(command)
+
+
+_trends_option = click.option(
+    "--trends",
+    "trends_file",
+    type=click.Path(dir_okay=False),
+    help="Trend records (JSON or JSON lines) instead of the warehouse's trends table.",
+)
+
+
+def _recommend_data(
+    dsn: str | None,
+    state_dir: str,
+    publisher: str,
+    platform: str | None,
+    now_text: str,
+    trends_file: str | None = None,
+    trends_required: bool = False,
+    every_platform: bool = False,
+) -> tuple[Any, datetime, Any, list[Any]]:
+    """(publisher, moment, catalog as of then, active trends) for a recommend command:
+    the catalog of the publisher's platform, or of every platform."""
+    from shoot2top.recommend.catalog import RecommendError, find_publisher, load_catalog
+    from shoot2top.recommend.trends import (
+        TrendsUnavailable,
+        active_trends,
+        read_trends_file,
+        select_active,
+    )
+
+    try:
+        connection = connect(_warehouse_dsn(dsn, state_dir))
+        try:
+            require_current(connection)
+            now = _report_time(now_text, connection)
+            if now is None:
+                raise Failure("the warehouse holds no observations yet")
+            ref = find_publisher(connection, publisher, platform)
+            only = None if every_platform else ref.platform
+            catalog = load_catalog(connection, platform=only, until=now)
+            if trends_file:
+                trends = select_active(read_trends_file(trends_file), now)
+            else:
+                try:
+                    trends = active_trends(connection, now)
+                except TrendsUnavailable as error:
+                    if trends_required:
+                        raise
+                    click.echo(f"no trends flagged: {error}", err=True)
+                    trends = []
+        finally:
+            connection.close()
+    except (WarehouseError, RecommendError) as error:
+        raise Failure(str(error)) from None
+    return ref, now, catalog, trends
+
+
+def _show(rows: list[dict[str, Any]], fmt: str, title: str, limit: int | None) -> None:
+    rows = rows[:limit] if limit else rows
+    click.echo(render(rows, fmt, title), nl=fmt != "table")
+
+
+@main.group()
+def recommend() -> None:
+    """When to post, which terms to use, what to cross-promote (docs/recommend.md)."""
+
+
+@recommend.command("timing")
+@_recommend_options
+@click.option("--tz", default="UTC", show_default=True, help="The publisher's IANA time zone.")
+@click.option("--level", default=0.9, show_default=True, type=click.FloatRange(0.5, 0.99))
+def recommend_timing_command(
+    dsn: str | None, state_dir: str, publisher: str, platform: str | None, now_text: str,
+    fmt: str, limit: int | None, tz: str, level: float,
+) -> None:  # fmt: skip
+    """Hours of the week ranked by age-matched performance, shrunk toward the platform."""
+    from shoot2top.recommend.catalog import RecommendError
+    from shoot2top.recommend.tables import as_rows
+    from shoot2top.recommend.timing import recommend_timing, slot_label, zone_named
+
+    try:
+        zone = zone_named(tz)
+    except RecommendError as error:
+        raise Failure(f"--tz: {error}") from None
+    ref, now, catalog, _ = _recommend_data(dsn, state_dir, publisher, platform, now_text)
+    try:
+        result = recommend_timing(catalog, ref.platform, ref.publisher_id, zone=zone, level=level)
+    except RecommendError as error:
+        raise Failure(str(error)) from None
+    click.echo(
+        f"{ref.name or ref.publisher_id} ({ref.platform}): {result.items} scored posts, "
+        f"{result.platform_items} on the platform; times in {result.zone}; the publisher's own "
+        f"pattern weighs half at {result.half_weight_items:.1f} effective posts per hour",
+        err=True,
+    )
+    rows = as_rows(result.slots)
+    for row in rows:
+        row["slot"] = slot_label(row["slot"])
+        del row["day"], row["hour"]
+    title = f"When to post: {ref.name or ref.publisher_id}, as of {now:%Y-%m-%d %H:%M}"
+    _show(rows, fmt, title, limit)
+
+
+@recommend.command("terms")
+@_recommend_options
+@_trends_option
+@click.option("--min-support", default=5, show_default=True, type=click.IntRange(min=2))
+@click.option("--level", default=0.9, show_default=True, type=click.FloatRange(0.5, 0.99))
+def recommend_terms_command(
+    dsn: str | None, state_dir: str, publisher: str, platform: str | None, now_text: str,
+    fmt: str, limit: int | None, trends_file: str | None, min_support: int, level: float,
+) -> None:  # fmt: skip
+    """Hashtags and keywords with their lift, support and interval; trending ones flagged."""
+    from shoot2top.recommend.catalog import RecommendError
+    from shoot2top.recommend.tables import as_rows
+    from shoot2top.recommend.terms import recommend_terms
+
+    ref, _, catalog, trends = _recommend_data(
+        dsn, state_dir, publisher, platform, now_text, trends_file
+    )
+    try:
+        result = recommend_terms(catalog, ref.platform, ref.publisher_id, trends=trends,
+                                 min_support=min_support, level=level)  # fmt: skip
+    except RecommendError as error:
+        raise Failure(str(error)) from None
+    rows = as_rows(result.terms)
+    for row, term in zip(rows, result.terms, strict=True):
+        row["group"] = ", ".join(t if k == "keyword" else f"#{t}" for k, t in term.group) or None
+    _show(rows, fmt, f"Terms: {ref.name or ref.publisher_id}, {result.items} scored posts", limit)
+
+
+@recommend.command("crosspromote")
+@_recommend_options
+@_trends_option
+@click.option("--per-trend", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--all-media", is_flag=True, help="Not only videos.")
+def recommend_crosspromote_command(
+    dsn: str | None, state_dir: str, publisher: str, platform: str | None, now_text: str,
+    fmt: str, limit: int | None, trends_file: str | None, per_trend: int, all_media: bool,
+) -> None:  # fmt: skip
+    """For the trends active now, the publisher's existing videos that match them."""
+    from shoot2top.recommend.crosspromote import crosspromote
+    from shoot2top.recommend.tables import as_rows
+
+    ref, now, catalog, trends = _recommend_data(
+        dsn, state_dir, publisher, platform, now_text, trends_file,
+        trends_required=True, every_platform=True,  # a trend's posts may be on any platform
+    )  # fmt: skip
+    if not trends:
+        click.echo(f"no trend is active at {now:%Y-%m-%d %H:%M} UTC", err=True)
+    promotions = crosspromote(catalog, ref.platform, ref.publisher_id, trends, now=now,
+                              per_trend=per_trend, videos_only=not all_media)  # fmt: skip
+    _show(as_rows(promotions), fmt, f"Cross-promote now: {ref.name or ref.publisher_id}", limit)
+
+
+@main.command()
+@click.option("--item", "item_id", required=True, help="The item id.")
+@click.option("--platform", type=click.Choice(["x", "youtube", "facebook"]))
+@click.option(
+    "--now",
+    "now_text",
+    default="now",
+    show_default=True,
+    help="Forecast from what was observed by then: ISO-8601 UTC, 'now' or 'latest'.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@_dsn_options
+def predict(
+    item_id: str, platform: str | None, now_text: str, fmt: str, dsn: str | None, state_dir: str
+) -> None:
+    """Forecast an item's views (or interactions) at 24 h and 7 d, with an 80% interval."""
+    from shoot2top.recommend.catalog import RecommendError, find_item
+    from shoot2top.recommend.forecast import forecast_item
+    from shoot2top.recommend.tables import as_rows
+
+    try:
+        connection = connect(_warehouse_dsn(dsn, state_dir))
+        try:
+            require_current(connection)
+            now = _report_time(now_text, connection)
+            key = find_item(connection, item_id, platform)
+            series = load_series(connection, platform=key[0], until=now)
+        finally:
+            connection.close()
+    except (WarehouseError, RecommendError) as error:
+        raise Failure(str(error)) from None
+    item = next((one for one in series if (one.platform, one.item_id) == key), None)
+    if item is None or now is None:
+        raise Failure(f"item {item_id!r} has no observation at or before {now_text}")
+    rows = as_rows(forecast_item(item, series, now))
+    _show(rows, fmt, f"Forecast: {item_id}, from what was seen by {now:%Y-%m-%d %H:%M}", None)
 
 
 if __name__ == "__main__":
