@@ -124,7 +124,7 @@ class Pipeline:
                     except Exception as error:
                         raise _SinkFailure(sink, error) from error
                 if self.progress:
-                    self.progress.update(summary.items, self._bytes_read())
+                    self.progress.update(summary.items, self._bytes_read(), self._bytes_total())
                 if deadline is not None and now >= deadline:
                     self._stop_reason = self._stop_reason or "duration"
                 if now >= next_checkpoint:
@@ -172,6 +172,11 @@ class Pipeline:
 
     def _bytes_read(self) -> int:
         return sum(source.bytes_read for source in self.sources)
+
+    def _bytes_total(self) -> int | None:
+        """All the sources will read, if each of them is finite and knows it."""
+        totals = [source.bytes_total for source in self.sources]
+        return None if None in totals else sum(totals)  # type: ignore[arg-type]
 
     def _interleave(self) -> Iterator[Item | None]:
         """Items from every source in turn; a source error names the source."""

@@ -76,6 +76,50 @@ def resolve_dsn(dsn: str | None, state_dir: str | Path) -> str:
     return dsn or os.environ.get(DSN_VARIABLE) or embedded_dsn(state_dir)
 
 
+def has_embedded(state_dir: str | Path) -> bool:
+    """Whether the state directory holds an embedded warehouse (running or not)."""
+    return (Path(state_dir) / "postgres" / "PG_VERSION").is_file()
+
+
+def existing_dsn(dsn: str | None, state_dir: str | Path, *, guess: bool) -> tuple[str, str]:
+    """The DSN of a warehouse that exists, for commands that only read it (reports, the
+    dashboard): the one given, else ``$SHOOT2TOP_DSN``, else the embedded one of the state
+    directory — started if stopped, never created. With `guess` (no state directory was
+    chosen), a lone warehouse one level down (the demo's ``.shoot2top/demo``) is used.
+    Also returns a note saying which warehouse that is."""
+    given = dsn or os.environ.get(DSN_VARIABLE)
+    if given:
+        return given, ""
+    if has_embedded(state_dir):
+        return embedded_dsn(state_dir), f"embedded PostgreSQL in {Path(state_dir) / 'postgres'}"
+    root = Path(state_dir)
+    found = sorted(child for child in _children(root) if has_embedded(child))
+    if guess and len(found) == 1:
+        note = (
+            f"no warehouse in {root}; using the one in {found[0]} "
+            f"(choose with --state-dir or SHOOT2TOP_STATE)"
+        )
+        return embedded_dsn(found[0]), note
+    if found:
+        choices = " or ".join(str(path) for path in found)
+        raise WarehouseError(
+            f"no warehouse in {root} (no {root / 'postgres'}); there is one in {choices}: pass "
+            f"--state-dir {found[0]} (or export SHOOT2TOP_STATE={found[0]}), or --dsn DSN"
+        )
+    raise WarehouseError(
+        f"no warehouse in {root} (no {root / 'postgres'}): run scripts/demo.sh (its warehouse "
+        f"is in .shoot2top/demo), or `shoot2top warehouse init --state-dir {root}` and load "
+        "data with `shoot2top ingest`; or pass --state-dir DIR or --dsn DSN"
+    )
+
+
+def _children(root: Path) -> list[Path]:
+    try:
+        return [child for child in root.iterdir() if child.is_dir()]
+    except OSError:
+        return []
+
+
 TRANSIENT_CONNECT_ERRORS = (
     "connection refused",
     "timeout expired",
