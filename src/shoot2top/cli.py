@@ -30,6 +30,7 @@ from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
 from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
+from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
 from shoot2top.warehouse.database import (
     WarehouseError,
     connect,
@@ -379,12 +380,38 @@ def _migrate(dsn: str) -> None:
     "--state-dir", default=".shoot2top", envvar="SHOOT2TOP_STATE", show_envvar=True,
     help=STATE_DIR_HELP,
 )  # fmt: skip
-def warehouse_start(state_dir: str) -> None:
-    """Start the embedded PostgreSQL of this state directory and print its DSN."""
+@click.option(
+    "--tcp", is_flag=True,
+    help="Also listen on 127.0.0.1 with password logins (BI tools, notebooks, dashboards).",
+)  # fmt: skip
+@click.option(
+    "--port", type=click.IntRange(1, 65535),
+    help="--tcp: the port (default: the one used last time, else a free one).",
+)  # fmt: skip
+def warehouse_start(state_dir: str, tcp: bool, port: int | None) -> None:
+    """Start the embedded PostgreSQL of this state directory and print its DSN.
+
+    With --tcp it also listens on 127.0.0.1 (never another interface): passwords are
+    generated once into <state dir>/pgpass (mode 0600) and the DSNs printed name that
+    file; the second DSN is the read-only role shoot2top_reader."""
+    if port and not tcp:
+        raise Failure("--port is for --tcp")
     try:
-        click.echo(embedded_dsn(state_dir))
+        if not tcp:
+            click.echo(embedded_dsn(state_dir))
+            return
+        access = start_tcp(state_dir, port)
     except WarehouseError as error:
         raise Failure(str(error)) from None
+    click.echo(access.dsn(ADMIN_ROLE))
+    click.echo(access.dsn(READER_ROLE))
+    click.echo(
+        f"listening on 127.0.0.1:{access.port} and on its socket; passwords in "
+        f"{access.password_file} (mode 0600: libpq reads it through passfile=, a BI tool "
+        f"asks for the password in it). The first DSN administers, the second "
+        f"({READER_ROLE}) only reads.",
+        err=True,
+    )
 
 
 @warehouse.command("stop")

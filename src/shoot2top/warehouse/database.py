@@ -36,8 +36,9 @@ class WarehouseUnavailable(WarehouseError):
     """The server did not accept a connection (down, restarting): worth retrying."""
 
 
-def embedded_dsn(state_dir: str | Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL in the state directory; its DSN."""
+def embedded_server(state_dir: str | Path) -> Any:
+    """The embedded PostgreSQL of the state directory (pgserver's handle), initialised
+    and started if needed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
@@ -48,10 +49,32 @@ def embedded_dsn(state_dir: str | Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on servers
-            server = pgserver.get_server(data_dir, cleanup_mode=None)
+            return pgserver.get_server(data_dir, cleanup_mode=None)
     except Exception as error:  # pgserver raises plain exceptions with the server log
         raise WarehouseError(f"embedded PostgreSQL in {data_dir} did not start: {error}") from error
-    dsn = server.get_uri()
+
+
+def postmaster(data_dir: Path) -> Any:
+    """What the running server of a data directory wrote in its ``postmaster.pid`` (pid,
+    port, socket directory, listen address), or None."""
+    from pgserver.utils import PostmasterInfo
+
+    try:
+        return PostmasterInfo.read_from_pgdata(data_dir)
+    except (OSError, ValueError, AssertionError):
+        return None
+
+
+def embedded_dsn(state_dir: str | Path, user: str = "postgres") -> str:
+    """Start (or reuse) the embedded PostgreSQL in the state directory; its DSN on the
+    Unix socket (with the port, which `warehouse start --tcp` may have changed)."""
+    server = embedded_server(state_dir)
+    info = postmaster(server.pgdata)
+    if info is None or info.socket_dir is None:
+        dsn = server.get_uri()
+    else:
+        port = f"&port={info.port}" if info.port else ""
+        dsn = f"postgresql://{user}:@/postgres?host={info.socket_dir}{port}"
     log.debug("embedded PostgreSQL: %s", dsn)
     return dsn
 
