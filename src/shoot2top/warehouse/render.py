@@ -308,16 +308,21 @@ def benchmark_curve(
     """The benchmark at each age, how many peers are known at each age, and the fewest
     it is drawn with: at least `MIN_CHART_PEERS` and half of the most ever known (where
     fewer are left, a few old items would make it jump); None where it is not drawn."""
-    counts = [
-        sum(1 for peer in peers if peer.value_at_age(timedelta(hours=hour), metric) is not None)
-        for hour in hours
-    ]
+    counts = peers_known(peers, hours, metric)
     floor = max(MIN_CHART_PEERS, math.ceil(max(counts, default=0) / 2))
     values = [
         benchmark(peers, timedelta(hours=hour), metric=metric) if count >= floor else None
         for hour, count in zip(hours, counts, strict=True)
     ]
     return values, counts, floor
+
+
+def peers_known(peers: list[Series], hours: list[float], metric: str) -> list[int]:
+    """How many peers have a known `metric` at each age (hours since publication)."""
+    return [
+        sum(1 for peer in peers if peer.value_at_age(timedelta(hours=hour), metric) is not None)
+        for hour in hours
+    ]
 
 
 def publisher_metric(items: list[Series]) -> str:
