@@ -202,7 +202,29 @@ def _pyplot() -> Any:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
+    chart_fonts()
     return pyplot
+
+
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans")
+
+
+def chart_fonts() -> None:
+    """Let charts draw titles in any script the machine has fonts for: matplotlib's own
+    font first, then those of `FALLBACK_FONTS` that are installed (Debian:
+    fonts-noto-core, fonts-noto-cjk). A glyph no font has is drawn as a box, without a
+    warning per glyph."""
+    import warnings
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    matplotlib.rcParams["font.family"] = [
+        "DejaVu Sans",
+        *(name for name in FALLBACK_FONTS if name in installed),
+    ]
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
 
 
 def draw_chart(
