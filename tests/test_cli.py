@@ -341,6 +341,7 @@ def test_lake_tools_work_on_s3(s3_server, s3_uri, sample_lake):
 
 def test_every_missing_credential_is_named_at_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
+    env["SHOOT2TOP_STATE"] = str(tmp_path / "state")
     result = run_cli("ingest", "--config", "pipelines/ingest.json", cwd=REPO, env=env)
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert (
@@ -351,6 +352,7 @@ def test_every_missing_credential_is_named_at_once(tmp_path):
                       env={**env, "X_BEARER_TOKEN": "t", "FACEBOOK_ACCESS_TOKEN": "t"})  # fmt: skip
     assert "secrets: YOUTUBE_API_KEY (sources[1].api_key)" in one_set.stderr
     assert "X_BEARER_TOKEN" not in one_set.stderr
+    assert not (tmp_path / "state").exists()  # refused before anything was touched
 
 
 def test_an_unreachable_api_is_one_warning_not_one_per_retry(tmp_path):

@@ -30,6 +30,7 @@ from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
 from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
+from shoot2top.status import StatusFile
 from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
 from shoot2top.warehouse.database import (
     WarehouseError,
@@ -133,6 +134,11 @@ def ingest(
         home = pipeline_dir(config.state_dir, config.name)
     except (ConfigError, StateError) as error:
         raise Failure(str(error)) from None
+    missing = unset_secrets(config)  # all of them at once, before anything is touched
+    if missing:
+        raise Failure(
+            f"{config_path}: environment variables not set for secrets: {', '.join(missing)}"
+        )
     lock = StateLock(home)
     dead_letters = DeadLetters(home / "deadletter.jsonl")
     try:
@@ -162,11 +168,6 @@ def _ingest(
     if resume:
         log.info("resuming %s from %s", config.name, checkpoints.path)
     log.debug("config: %s", config.redacted())
-    missing = unset_secrets(config)
-    if missing:
-        raise Failure(
-            f"{config_path}: environment variables not set for secrets: {', '.join(missing)}"
-        )
     try:
         sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
         sinks = [build_sink(sink, config.state_dir, dead_letters) for sink in config.sinks]
@@ -181,6 +182,7 @@ def _ingest(
         checkpoint_interval_s=config.checkpoint_interval_s,
         progress=ProgressReporter(config.name, enabled=not quiet),
         dead_letters=dead_letters,
+        status=StatusFile(home, config.name, config.checkpoint_interval_s),
     )
     try:
         with stop_on_signals(pipeline):
@@ -683,6 +685,108 @@ def _item_chart(
         subtitle=f"{who} · {item.platform} {item.media_type or 'item'} {item.item_id} · "
         f"published {item.created_at:%Y-%m-%d %H:%M} UTC",
     )  # fmt: skip
+
+
+@main.command()
+@click.option(
+    "--dsn",
+    envvar="SHOOT2TOP_DSN",
+    show_envvar=True,
+    help="A PostgreSQL DSN, best a read-only role (default: the embedded warehouse).",
+)
+@click.option(
+    "--state-dir",
+    default=".shoot2top",
+    envvar="SHOOT2TOP_STATE",
+    show_envvar=True,
+    help=STATE_DIR_HELP + " Its pipelines' status shows in pipeline health.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any other than loopback needs $SHOOT2TOP_DASHBOARD_TOKEN.",
+)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
+@click.option(
+    "--nimbus",
+    envvar="STREAMPARSE_NIMBUS",
+    show_envvar=True,
+    metavar="HOST:PORT",
+    help="Show the Storm topologies' figures from this Nimbus (Thrift).",
+)
+@click.option(
+    "--now",
+    "now_text",
+    type=click.Choice(["latest", "now"]),
+    default="latest",
+    show_default=True,
+    help="The live view's moment: the newest observation, or the clock.",
+)
+@click.option(
+    "--hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Live: published in the last N hours.",
+)
+def dashboard(
+    dsn: str | None,
+    state_dir: str,
+    host: str,
+    port: int,
+    nimbus: str | None,
+    now_text: str,
+    hours: float,
+) -> None:
+    """A live web page over the warehouse, updated as loads commit: overperforming now,
+    trends, publishers and pipeline health. Reads through the read-only role; needs the
+    analyst extra. Ctrl-C stops it."""  # fmt: skip
+    from shoot2top.dashboard.serve import TOKEN_VARIABLE, DashboardError, bind, check_bind
+
+    token = os.environ.get(TOKEN_VARIABLE) or None
+    source = click.get_current_context().get_parameter_source("state_dir")
+    try:
+        from shoot2top.dashboard.app import create_app
+        from shoot2top.dashboard.panels import Settings
+        from shoot2top.dashboard.serve import reader, serve
+    except ImportError as error:
+        raise Failure(f"the dashboard needs the analyst extra ({error.name} is missing): "
+                      "pip install -e '.[analyst]'") from None  # fmt: skip
+    try:
+        check_bind(host, token)
+        warehouse = reader(dsn, Path(state_dir), guess=source is click.core.ParameterSource.DEFAULT)
+        listener = bind(host, port)
+    except (DashboardError, WarehouseError) as error:
+        raise Failure(str(error)) from None
+    settings = Settings(
+        state_dir=Path(state_dir), nimbus=_host_port(nimbus), now=now_text, hours=hours,
+        warehouse_label=warehouse.label,
+    )  # fmt: skip
+    address, bound = listener.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    click.echo(
+        f"dashboard: http://{shown}:{bound}/ reading the {warehouse.label}"
+        + (f" (open it once with ?token=<${TOKEN_VARIABLE}>)" if token else "")
+        + "; Ctrl-C stops it",
+        err=True,
+    )
+    serve(create_app(warehouse.dsn, settings, token=token), listener)
+
+
+def _host_port(text: str | None) -> tuple[str, int] | None:
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise Failure(f"--nimbus {text!r} is not HOST:PORT")
+    return host, int(port)
 
 
 @main.command()
