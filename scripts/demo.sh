@@ -18,3 +18,10 @@ $s2t report videos --limit 10
 $s2t report publishers
 # The sample is from November 2026: report "live" as of its newest observation.
 $s2t report live --now latest --hours 12 --limit 15 --chart "$SHOOT2TOP_STATE/live.png"
+cat >&2 <<EOF
+
+Next: scripts/shoot2top dashboard           the live page on http://127.0.0.1:8765/ (Ctrl-C stops it)
+      scripts/shoot2top report --help       reports, exports (--format csv|json), --watch
+      .venv/bin/jupyter lab notebooks/quickstart.ipynb
+      scripts/shoot2top warehouse stop --state-dir $SHOOT2TOP_STATE   stops the embedded PostgreSQL
+EOF

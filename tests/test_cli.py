@@ -345,12 +345,13 @@ def test_every_missing_credential_is_named_at_once(tmp_path):
     result = run_cli("ingest", "--config", "pipelines/ingest.json", cwd=REPO, env=env)
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert (
-        "environment variables not set for secrets: X_BEARER_TOKEN (sources[0].bearer_token), "
-        "YOUTUBE_API_KEY (sources[1].api_key), FACEBOOK_ACCESS_TOKEN (sources[2].access_token)"
+        "environment variables not set for secrets: X_BEARER_TOKEN (source 'x'.bearer_token), "
+        "YOUTUBE_API_KEY (source 'youtube'.api_key), "
+        "FACEBOOK_ACCESS_TOKEN (source 'facebook'.access_token)"
     ) in result.stderr
     one_set = run_cli("ingest", "--config", "pipelines/ingest.json", cwd=REPO,
                       env={**env, "X_BEARER_TOKEN": "t", "FACEBOOK_ACCESS_TOKEN": "t"})  # fmt: skip
-    assert "secrets: YOUTUBE_API_KEY (sources[1].api_key)" in one_set.stderr
+    assert "source 'youtube'.api_key: environment variable YOUTUBE_API_KEY" in one_set.stderr
     assert "X_BEARER_TOKEN" not in one_set.stderr
     assert not (tmp_path / "state").exists()  # refused before anything was touched
 

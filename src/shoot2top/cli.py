@@ -25,7 +25,6 @@ from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
-from shoot2top.logsummary import RepeatSummary
 from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
@@ -107,11 +106,12 @@ Reports read an existing warehouse and never create one.""",
 def main(log_level: str) -> None:
     """Shoot2Top: ingest social video posts, archive them in a lake, replay them, and
     report how the videos perform."""
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RepeatSummary) for f in handler.filters):
+        if handler not in before:  # ours, not a host's (e.g. a test runner's capture)
             summary = install_summary(handler)  # an outage: one line a minute, not per retry
             atexit.register(summary.flush, handler)
     for chatty in ("botocore", "boto3", "urllib3", "s3transfer"):
@@ -135,10 +135,14 @@ def ingest(
     except (ConfigError, StateError) as error:
         raise Failure(str(error)) from None
     missing = unset_secrets(config)  # all of them at once, before anything is touched
-    if missing:
+    if len(missing) == 1:
+        ((variable, where),) = missing
         raise Failure(
-            f"{config_path}: environment variables not set for secrets: {', '.join(missing)}"
+            f"{config_path}: {where}: environment variable {variable} (a secret) is not set"
         )
+    if missing:
+        named = ", ".join(f"{variable} ({where})" for variable, where in missing)
+        raise Failure(f"{config_path}: environment variables not set for secrets: {named}")
     lock = StateLock(home)
     dead_letters = DeadLetters(home / "deadletter.jsonl")
     try:
@@ -562,7 +566,7 @@ def _report_text(dsn: str, request: ReportRequest) -> str:
         try:
             require_current(connection)
             now = _report_time(request.now_text, connection)
-            latest = latest_observation(connection)
+            latest = latest_observation(connection) if request.kind == "live" else None
             series = load_series(
                 connection, platform=request.platform, publisher=request.publisher, until=now
             )
@@ -766,7 +770,7 @@ def dashboard(
     except (DashboardError, WarehouseError) as error:
         raise Failure(str(error)) from None
     settings = Settings(
-        state_dir=Path(state_dir), nimbus=_host_port(nimbus), now=now_text, hours=hours,
+        state_dir=warehouse.state_dir, nimbus=_host_port(nimbus), now=now_text, hours=hours,
         warehouse_label=warehouse.label,
     )  # fmt: skip
     address, bound = listener.getsockname()[:2]

@@ -39,10 +39,12 @@ CLI = [sys.executable, "-m", "shoot2top.cli"]
 class Dashboard:
     """A `shoot2top dashboard` process; `url` once it listens."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.process = subprocess.Popen(
             [*CLI, "dashboard", "--port", "0", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, cwd=cwd,
         )  # fmt: skip
         self.first_line = self.process.stderr.readline()
         assert "dashboard: http://" in self.first_line, self.first_line + self.stop()
@@ -227,13 +229,24 @@ def test_with_a_token_every_request_needs_it(demo, tmp_path):
 
 @pytest.mark.slow
 def test_the_embedded_warehouse_is_read_through_the_read_only_role(tmp_path):
-    """No DSN: the dashboard connects to the state directory's embedded warehouse as
-    shoot2top_reader (its LISTEN connection is seen on the server as that role)."""
+    """No DSN, started from a checkout after the demo: the dashboard finds the demo's
+    embedded warehouse (.shoot2top/demo), connects to it as shoot2top_reader (its LISTEN
+    connection is seen on the server as that role), and shows that state directory's
+    pipelines."""
     server = PostgresServer.private(tmp_path / "state")
     admin = connect(server.dsn)
     migrate(admin)
     admin.close()
-    dashboard = Dashboard("--state-dir", str(server.state_dir))
+    (server.state_dir / "replay-sample").mkdir()
+    (server.state_dir / "replay-sample" / "status.json").write_text(json.dumps({
+        "pipeline": "replay-sample", "running": False, "stopped_by": "end of input",
+        "sources": {"sample": {"items": 3000, "bytes_read": 10, "bytes_total": 10}},
+        "sinks": {"warehouse": {"stored": 3000}}, "dead_letters": 0,
+    }))  # fmt: skip
+    checkout = tmp_path / "checkout"
+    (checkout / ".shoot2top").mkdir(parents=True)
+    (checkout / ".shoot2top" / "demo").symlink_to(server.state_dir)
+    dashboard = Dashboard(cwd=checkout)
     try:
 
         def listening_roles():
@@ -245,8 +258,10 @@ def test_the_embedded_warehouse_is_read_through_the_read_only_role(tmp_path):
             return roles
 
         assert wait_for(listening_roles, "the dashboard's LISTEN") == {READER_ROLE}
-        body = urllib.request.urlopen(dashboard.url + "api/snapshot", timeout=10).read()
-        assert b"embedded warehouse in" in body
+        body = json.loads(urllib.request.urlopen(dashboard.url + "api/snapshot", timeout=10).read())
+        assert body["warehouse"].startswith("embedded warehouse in")
+        (pipelines, _) = body["views"]["health"]["tables"]
+        assert {row["pipeline"] for row in pipelines["rows"]} == {"replay-sample"}
     finally:
         dashboard.stop()
         server.stop()

@@ -31,6 +31,7 @@ class Reader:
 
     dsn: str
     label: str
+    state_dir: Path  # where its pipelines keep their status (the warehouse's, if embedded)
 
 
 def reader(dsn: str | None, state_dir: Path, *, guess: bool) -> Reader:
@@ -40,14 +41,14 @@ def reader(dsn: str | None, state_dir: Path, *, guess: bool) -> Reader:
     resolved, _ = existing_dsn(dsn, state_dir, guess=guess)
     if dsn or os.environ.get("SHOOT2TOP_DSN"):
         _warn_if_writable(resolved)
-        return Reader(resolved, _describe(resolved))
+        return Reader(resolved, _describe(resolved), state_dir)
     folder = _embedded_folder(resolved, state_dir)
     admin = connect(resolved)
     try:
         ensure_reader_role(admin)
     finally:
         admin.close()
-    return Reader(embedded_dsn(folder, user=READER_ROLE), f"embedded warehouse in {folder}")
+    return Reader(embedded_dsn(folder, user=READER_ROLE), f"embedded warehouse in {folder}", folder)
 
 
 def _embedded_folder(dsn: str, state_dir: Path) -> Path:
