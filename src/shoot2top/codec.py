@@ -1,7 +1,7 @@
 """JSON encoding and decoding for the whole project, in one place.
 
 orjson is used because `bench/codec.py` measures it several times faster than ujson on
-our items (figures in the README). Everything else calls these functions, never a JSON
+our items (figures in docs/benchmarks.md). Everything else calls these functions, never a JSON
 library directly, so the codec can be swapped here alone.
 """
 
