@@ -755,6 +755,7 @@ def dashboard(
     from shoot2top.dashboard.serve import TOKEN_VARIABLE, DashboardError, bind, check_bind
 
     token = os.environ.get(TOKEN_VARIABLE) or None
+    nimbus_address = _host_port(nimbus)
     source = click.get_current_context().get_parameter_source("state_dir")
     try:
         from shoot2top.dashboard.app import create_app
@@ -770,7 +771,7 @@ def dashboard(
     except (DashboardError, WarehouseError) as error:
         raise Failure(str(error)) from None
     settings = Settings(
-        state_dir=warehouse.state_dir, nimbus=_host_port(nimbus), now=now_text, hours=hours,
+        state_dir=warehouse.state_dir, nimbus=nimbus_address, now=now_text, hours=hours,
         warehouse_label=warehouse.label,
     )  # fmt: skip
     address, bound = listener.getsockname()[:2]

@@ -265,3 +265,12 @@ def test_the_embedded_warehouse_is_read_through_the_read_only_role(tmp_path):
     finally:
         dashboard.stop()
         server.stop()
+
+
+def test_a_nimbus_that_is_not_host_and_port_is_refused_before_anything_starts():
+    result = subprocess.run([*CLI, "dashboard", "--nimbus", "nimbus-without-port"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (
+        result.returncode == 1
+        and "--nimbus 'nimbus-without-port' is not HOST:PORT" in result.stderr
+    )
