@@ -138,7 +138,8 @@ class StormCluster:
         with log.open("w") as out:
             result = subprocess.run(
                 ["sparse", "submit", "-n", TOPOLOGY, "-e", "cluster", "-f",
-                 "-o", f"topology.environment={environment}"],
+                 "-o", f"topology.environment={environment}",
+                 "-o", "topology.stats.sample.rate=1.0"],  # exact figures from Nimbus
                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600,
             )  # fmt: skip
         assert result.returncode == 0, f"sparse submit failed\n{tail(log, 6000)}"
