@@ -30,3 +30,10 @@ $s2t recommend crosspromote --publisher UC3bNfW8yHk0JpLx5QvZr7Cm --now 2026-11-2
   --trends "$SHOOT2TOP_STATE/trends.jsonl"
 item=$($s2t report live --now latest --hours 6 --limit 1 --format csv | sed -n 2p | cut -d, -f2)
 $s2t predict --item "$item" --now latest
+cat >&2 <<EOF
+
+Next: scripts/shoot2top dashboard           the live page on http://127.0.0.1:8765/ (Ctrl-C stops it)
+      scripts/shoot2top report --help       reports, exports (--format csv|json), --watch
+      .venv/bin/jupyter lab notebooks/quickstart.ipynb
+      scripts/shoot2top warehouse stop --state-dir $SHOOT2TOP_STATE   stops the embedded PostgreSQL
+EOF

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, with lint: sets everything up first (the virtualenv with the
 # project and its tools, then Apache Storm, Leiningen, a JDK and every JVM artifact the
-# topology builds need, all inside the checkout). Extra arguments go to pytest, e.g.
+# topology builds need, all inside the checkout, and Debian's Chromium for the
+# dashboard's browser tests). Extra arguments go to pytest, e.g.
 #   scripts/test.sh -m "not slow"     the fast loop (under a minute)
 #   scripts/test.sh -k lake
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/install-storm.sh
+scripts/install-browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 # pytest starts from a clean environment: nothing the caller's shell exported (a DSN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from shoot2top import codec
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LocalStore, S3Settings, open_store
 from shoot2top.sources.lake import LakeSource
+from terminal import Terminal
 from waits import checkpointed_items, visible_files, wait_for
 
 REPO = Path(__file__).parents[1]
@@ -335,3 +337,61 @@ def test_lake_tools_work_on_s3(s3_server, s3_uri, sample_lake):
     stats = run_cli("lake", "stats", s3_uri, "--json", env=env)
     assert json.loads(stats.stdout)["items"] == 900
     assert run_cli("lake", "verify", s3_uri, env=env).returncode == 0
+
+
+def test_every_missing_credential_is_named_at_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
+    env["SHOOT2TOP_STATE"] = str(tmp_path / "state")
+    result = run_cli("ingest", "--config", "pipelines/ingest.json", cwd=REPO, env=env)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        "environment variables not set for secrets: X_BEARER_TOKEN (source 'x'.bearer_token), "
+        "YOUTUBE_API_KEY (source 'youtube'.api_key), "
+        "FACEBOOK_ACCESS_TOKEN (source 'facebook'.access_token)"
+    ) in result.stderr
+    one_set = run_cli("ingest", "--config", "pipelines/ingest.json", cwd=REPO,
+                      env={**env, "X_BEARER_TOKEN": "t", "FACEBOOK_ACCESS_TOKEN": "t"})  # fmt: skip
+    assert "source 'youtube'.api_key: environment variable YOUTUBE_API_KEY" in one_set.stderr
+    assert "X_BEARER_TOKEN" not in one_set.stderr
+    assert not (tmp_path / "state").exists()  # refused before anything was touched
+
+
+def test_an_unreachable_api_is_one_warning_not_one_per_retry(tmp_path):
+    """The X API refusing connections for 6 s means about seven retries: the log shows
+    the first and, at the end, the last with how many there were."""
+    config = tmp_path / "x.json"
+    config.write_text(json.dumps({
+        "name": "xdown", "state_dir": str(tmp_path / "state"),
+        "sources": [{"type": "x", "bearer_token": "${X_BEARER_TOKEN}",
+                     "api_url": "http://127.0.0.1:9", "topics": {"football": "football"}}],
+        "sinks": [{"type": "lake", "uri": str(tmp_path / "lake")}],
+    }))  # fmt: skip
+    result = run_cli("ingest", "--config", str(config), "--duration", "6",
+                     env={**os.environ, "X_BEARER_TOKEN": "secret-token"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
+    assert "retry waits" in result.stdout
+    retries = int(result.stdout.split(" retry waits")[0].rsplit(" ", 1)[1])
+    assert retries >= 4 and len(warnings) == 2
+    assert f"[{retries - 1} similar message(s) in the last" in warnings[-1]
+
+
+def test_finite_work_shows_its_percentage_and_eta_on_a_terminal(tmp_path, sample_lake):
+    terminal = Terminal([*CLI, "sample", "--out", str(tmp_path / "big"), "--items", "30000"])
+    assert terminal.wait() == 0, terminal.text
+    assert "of 30,000 items written" in terminal.text and "ETA" in terminal.text
+    assert "%" in terminal.text
+    config = pipeline(
+        tmp_path, {"uri": str(sample_lake), "pace": 20000}, {"uri": str(tmp_path / "o")}
+    )
+    replay = Terminal([*CLI, "ingest", "--config", str(config), "--duration", "3"])
+    assert replay.wait() == 0, replay.text
+    assert re.search(r"B of [\d.]+ [KM]B read \(\d+ %\), ETA \d+:\d\d:\d\d", replay.text)
+
+
+def test_the_wrapper_runs_shoot2top_in_a_new_shell(tmp_path):
+    """Without activating the virtualenv, from any directory."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(REPO / "scripts" / "shoot2top"), "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert result.returncode == 0 and "SHOOT2TOP_STATE" in result.stdout

@@ -6,9 +6,13 @@ with one line saying what went wrong and where.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import sys
-from datetime import UTC, datetime
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +20,37 @@ import click
 
 from shoot2top import codec
 from shoot2top.components import build_sink, build_source
-from shoot2top.config import ConfigError, PipelineConfig, load_config
+from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
+from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
 from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
+from shoot2top.status import StatusFile
+from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
 from shoot2top.warehouse.database import (
     WarehouseError,
     connect,
     embedded_dsn,
+    existing_dsn,
     resolve_dsn,
     stop_embedded,
 )
-from shoot2top.warehouse.render import FORMATS, chart, render
+from shoot2top.warehouse.render import (
+    FORMATS,
+    RenderError,
+    chart,
+    choose_columns,
+    publisher_metric,
+    render,
+)
 from shoot2top.warehouse.reports import (
+    REPORT_COLUMNS,
+    TABLE_COLUMNS,
+    benchmark_peers,
     latest_observation,
     live_report,
     load_series,
@@ -48,13 +66,54 @@ class Failure(click.ClickException):
     """A user-facing error: printed as one line, exit status 1."""
 
 
-@click.group()
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING…")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class Commands(click.Group):
+    """The command group: an unexpected error is one line naming it, not a traceback
+    (``--log-level DEBUG`` shows the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            raise Failure(
+                f"unexpected {type(error).__name__}: {error} "
+                "(run with --log-level DEBUG for the traceback)"
+            ) from None
+
+
+@click.group(
+    cls=Commands,
+    epilog="""\b
+Environment:
+  SHOOT2TOP_STATE  the state directory (default .shoot2top): pipelines' checkpoints
+                   and the embedded PostgreSQL; the demo's is .shoot2top/demo
+  SHOOT2TOP_DSN    a PostgreSQL DSN to use instead of the embedded warehouse
+Reports read an existing warehouse and never create one.""",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="How much to log on stderr.",
+)
 def main(log_level: str) -> None:
-    """Shoot2Top: ingest social video posts, archive them in a lake, replay them."""
+    """Shoot2Top: ingest social video posts, archive them in a lake, replay them, and
+    report how the videos perform."""
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        if handler not in before:  # ours, not a host's (e.g. a test runner's capture)
+            summary = install_summary(handler)  # an outage: one line a minute, not per retry
+            atexit.register(summary.flush, handler)
     for chatty in ("botocore", "boto3", "urllib3", "s3transfer"):
         # Their DEBUG output carries request headers, credentials included.
         logging.getLogger(chatty).setLevel(max(logging.INFO, logging.getLogger().level))
@@ -75,6 +134,15 @@ def ingest(
         home = pipeline_dir(config.state_dir, config.name)
     except (ConfigError, StateError) as error:
         raise Failure(str(error)) from None
+    missing = unset_secrets(config)  # all of them at once, before anything is touched
+    if len(missing) == 1:
+        ((variable, where),) = missing
+        raise Failure(
+            f"{config_path}: {where}: environment variable {variable} (a secret) is not set"
+        )
+    if missing:
+        named = ", ".join(f"{variable} ({where})" for variable, where in missing)
+        raise Failure(f"{config_path}: environment variables not set for secrets: {named}")
     lock = StateLock(home)
     dead_letters = DeadLetters(home / "deadletter.jsonl")
     try:
@@ -118,6 +186,7 @@ def _ingest(
         checkpoint_interval_s=config.checkpoint_interval_s,
         progress=ProgressReporter(config.name, enabled=not quiet),
         dead_letters=dead_letters,
+        status=StatusFile(home, config.name, config.checkpoint_interval_s),
     )
     try:
         with stop_on_signals(pipeline):
@@ -252,16 +321,25 @@ def warehouse() -> None:
     """Create, upgrade and run the PostgreSQL warehouse."""
 
 
+STATE_DIR_HELP = (
+    "The state directory holding the embedded PostgreSQL (default .shoot2top; the "
+    "demo's is .shoot2top/demo)."
+)
+
+
 def _dsn_options(command: Any) -> Any:
     command = click.option(
         "--state-dir",
         default=".shoot2top",
-        show_default=True,
         envvar="SHOOT2TOP_STATE",
-        help="Where the embedded PostgreSQL lives.",
+        show_envvar=True,
+        help=STATE_DIR_HELP,
     )(command)
     return click.option(
-        "--dsn", envvar="SHOOT2TOP_DSN", help="A PostgreSQL DSN (default: embedded server)."
+        "--dsn",
+        envvar="SHOOT2TOP_DSN",
+        show_envvar=True,
+        help="A PostgreSQL DSN (default: the embedded server of the state directory).",
     )(command)
 
 
@@ -304,47 +382,117 @@ def _migrate(dsn: str) -> None:
 
 
 @warehouse.command("start")
-@click.option("--state-dir", default=".shoot2top", show_default=True, envvar="SHOOT2TOP_STATE")
-def warehouse_start(state_dir: str) -> None:
-    """Start the embedded PostgreSQL of this state directory and print its DSN."""
+@click.option(
+    "--state-dir", default=".shoot2top", envvar="SHOOT2TOP_STATE", show_envvar=True,
+    help=STATE_DIR_HELP,
+)  # fmt: skip
+@click.option(
+    "--tcp", is_flag=True,
+    help="Also listen on 127.0.0.1 with password logins (BI tools, notebooks, dashboards).",
+)  # fmt: skip
+@click.option(
+    "--port", type=click.IntRange(1, 65535),
+    help="--tcp: the port (default: the one used last time, else a free one).",
+)  # fmt: skip
+def warehouse_start(state_dir: str, tcp: bool, port: int | None) -> None:
+    """Start the embedded PostgreSQL of this state directory and print its DSN.
+
+    With --tcp it also listens on 127.0.0.1 (never another interface): passwords are
+    generated once into <state dir>/pgpass (mode 0600) and the DSNs printed name that
+    file; the second DSN is the read-only role shoot2top_reader."""
+    if port and not tcp:
+        raise Failure("--port is for --tcp")
     try:
-        click.echo(embedded_dsn(state_dir))
+        if not tcp:
+            click.echo(embedded_dsn(state_dir))
+            return
+        access = start_tcp(state_dir, port)
     except WarehouseError as error:
         raise Failure(str(error)) from None
+    click.echo(access.dsn(ADMIN_ROLE))
+    click.echo(access.dsn(READER_ROLE))
+    click.echo(
+        f"listening on 127.0.0.1:{access.port} and on its socket; passwords in "
+        f"{access.password_file} (mode 0600: libpq reads it through passfile=, a BI tool "
+        f"asks for the password in it). The first DSN administers, the second "
+        f"({READER_ROLE}) only reads.",
+        err=True,
+    )
 
 
 @warehouse.command("stop")
-@click.option("--state-dir", default=".shoot2top", show_default=True, envvar="SHOOT2TOP_STATE")
+@click.option(
+    "--state-dir", default=".shoot2top", envvar="SHOOT2TOP_STATE", show_envvar=True,
+    help=STATE_DIR_HELP,
+)  # fmt: skip
 def warehouse_stop(state_dir: str) -> None:
     """Stop the embedded PostgreSQL of this state directory."""
     click.echo(stop_embedded(state_dir))
 
 
+def _report_dsn(dsn: str | None, state_dir: str) -> str:
+    """An existing warehouse for a command that only reads it; never creates one."""
+    source = click.get_current_context().get_parameter_source("state_dir")
+    try:
+        resolved, note = existing_dsn(
+            dsn, state_dir, guess=source is click.core.ParameterSource.DEFAULT
+        )
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+    if note:
+        click.echo(note, err=True)
+    return resolved
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(["videos", "publishers", "live"]))
-@_dsn_options
+@click.option("--dsn", envvar="SHOOT2TOP_DSN", show_envvar=True, help="A PostgreSQL DSN.")
+@click.option(
+    "--state-dir",
+    default=".shoot2top",
+    envvar="SHOOT2TOP_STATE",
+    show_envvar=True,
+    help=STATE_DIR_HELP,
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--columns",
+    help="Columns to show, comma-separated, or 'all' (default: a short set in a table, "
+    "every column in CSV and JSON).",
+)
 @click.option("--platform", type=click.Choice(["x", "youtube", "facebook"]), help="One platform.")
 @click.option("--publisher", help="One publisher id.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
 @click.option("--all-media", is_flag=True, help="videos: include items that are not videos.")
 @click.option(
-    "--hours", default=24.0, show_default=True, help="live: published in the last N hours."
+    "--hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="live: published in the last N hours.",
 )
 @click.option(
     "--now",
     "now_text",
     default="now",
     show_default=True,
-    help="live: the moment to report at (ISO-8601 UTC), or 'latest' for the newest observation.",
+    help="live: the moment to report at (ISO-8601 UTC), or 'latest' for the newest "
+    "observation (a replayed warehouse, the demo).",
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
 @click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0.5),
+    metavar="SECONDS",
+    help="Report again every SECONDS, in place on a terminal, until Ctrl-C.",
+)
 def report(
     kind: str,
     dsn: str | None,
     state_dir: str,
     fmt: str,
+    columns: str | None,
     platform: str | None,
     publisher: str | None,
     limit: int | None,
@@ -353,41 +501,133 @@ def report(
     now_text: str,
     chart_path: str | None,
     chart_item: str | None,
+    watch: float | None,
 ) -> None:
-    """Reports from the warehouse: videos after the fact, publishers, live performance."""
+    """Reports from the warehouse: videos after the fact, publishers, live performance.
+
+    Reads an existing warehouse (--dsn, SHOOT2TOP_DSN, or the embedded one of the state
+    directory) and never creates one."""
     try:
-        connection = connect(_warehouse_dsn(dsn, state_dir))
+        available = REPORT_COLUMNS[kind]
+        shown = choose_columns(
+            columns, available, TABLE_COLUMNS[kind] if fmt == "table" else available
+        )
+    except RenderError as error:
+        raise Failure(str(error)) from None
+    if chart_path:
+        _check_writable(chart_path, "--chart")
+    request = ReportRequest(
+        kind, shown, fmt, platform, publisher, limit, all_media, hours, now_text, chart_path,
+        chart_item, default_columns=columns is None,
+    )  # fmt: skip
+    resolved = _report_dsn(dsn, state_dir)
+    if not watch:
+        click.echo(_report_text(resolved, request), nl=False)
+        return
+    in_place = sys.stdout.isatty()
+    try:
+        while True:
+            text = _report_text(resolved, request)
+            stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, every {watch:g} s (Ctrl-C stops)"
+            if in_place:
+                click.echo(CLEAR_SCREEN + text + stamp, nl=False)
+            else:
+                click.echo(f"{text}-- {stamp}\n")
+            time.sleep(watch)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+
+
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What `shoot2top report` was asked for (run once, or again and again by --watch)."""
+
+    kind: str
+    columns: list[str]
+    fmt: str
+    platform: str | None
+    publisher: str | None
+    limit: int | None
+    all_media: bool
+    hours: float
+    now_text: str
+    chart_path: str | None
+    chart_item: str | None
+    default_columns: bool
+
+
+def _report_text(dsn: str, request: ReportRequest) -> str:
+    """The report as text, with its chart written; hints go to stderr."""
+    try:
+        connection = connect(dsn)
         try:
             require_current(connection)
-            now = _report_time(now_text, connection)
-            series = load_series(connection, platform=platform, publisher=publisher, until=now)
+            now = _report_time(request.now_text, connection)
+            latest = latest_observation(connection) if request.kind == "live" else None
+            series = load_series(
+                connection, platform=request.platform, publisher=request.publisher, until=now
+            )
         finally:
             connection.close()
     except WarehouseError as error:
         raise Failure(str(error)) from None
-    if kind == "videos":
-        rows = video_report(series, include_all_media=all_media)
+    if request.kind == "videos":
+        rows = video_report(series, include_all_media=request.all_media)
         title = "Videos after the fact"
-    elif kind == "publishers":
+    elif request.kind == "publishers":
         rows = publisher_report(series)
         title = "Publishers"
     else:
-        assert now is not None
         from shoot2top.recommend.forecast import add_forecasts
 
-        rows = add_forecasts(live_report(series, now, hours=hours), series, now)
-        title = f"Live: published in the {hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
-    rows = rows[:limit] if limit else rows
-    click.echo(render(rows, fmt, title), nl=fmt != "table")
-    if chart_path:
-        click.echo(f"chart: {_chart(kind, series, rows, chart_path, chart_item)}", err=True)
+        rows = add_forecasts(live_report(series, now, hours=request.hours), series, now)
+        title = f"Live: published in the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+        if not rows:
+            _hint_live(request, now, latest)
+    rows = rows[: request.limit] if request.limit else rows
+    text = render(rows, request.fmt, title, request.columns, drop_to_fit=request.default_columns)
+    if request.chart_path:
+        where = _chart(request.kind, series, rows, request.chart_path, request.chart_item, now)
+        click.echo(f"chart: {where}", err=True)
+    return text
 
 
-def _report_time(text: str, connection: Any) -> datetime | None:
+def _hint_live(request: ReportRequest, now: datetime, latest: datetime | None) -> None:
+    """Say why a live report is empty and what to try."""
+    if latest is None:
+        click.echo("the warehouse has no observations yet", err=True)
+    elif latest < now - timedelta(hours=request.hours):
+        click.echo(
+            f"nothing published in the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC: "
+            f"the newest observation is from {latest:%Y-%m-%d %H:%M} UTC (a replay or the "
+            "demo?); try --now latest",
+            err=True,
+        )
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Fail before any work when a file cannot be written where asked."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise Failure(f"{option} {path}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise Failure(f"{option} {path}: the directory {folder} is not writable")
+
+
+def _report_time(text: str, connection: Any) -> datetime:
     if text == "now":
         return datetime.now(UTC)
     if text == "latest":
-        return latest_observation(connection)
+        latest = latest_observation(connection)
+        if latest is None:
+            raise Failure(
+                "--now latest: the warehouse has no observations yet; load some first "
+                "(scripts/demo.sh, or shoot2top ingest --config …)"
+            )
+        return latest
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -396,28 +636,164 @@ def _report_time(text: str, connection: Any) -> datetime | None:
 
 
 def _chart(
-    kind: str, series: list[Any], rows: list[dict[str, Any]], path: str, item_id: str | None
-) -> Any:
+    kind: str,
+    series: list[Any],
+    rows: list[dict[str, Any]],
+    path: str,
+    item_id: str | None,
+    now: datetime,
+) -> Path:
     if not rows and not item_id:
         raise Failure("nothing to chart: the report has no rows")
-    if kind == "publishers":
-        wanted = item_id or rows[0]["publisher_id"]
-        items = [s for s in series if s.publisher_id == wanted]
-        if not items:
-            raise Failure(f"no publisher {wanted!r} in the warehouse")
-        return chart(path, items, items, title=f"{items[0].publisher_name or wanted}: all items")
-    wanted = item_id or rows[0]["item_id"]
+    try:
+        if kind == "publishers":
+            return _publisher_chart(series, rows, path, item_id)
+        return _item_chart(kind, series, rows, path, item_id, now)
+    except OSError as error:
+        raise Failure(f"--chart {path}: cannot write it: {error.strerror or error}") from None
+
+
+def _publisher_chart(
+    series: list[Any], rows: list[dict[str, Any]], path: str, wanted: str | None
+) -> Path:
+    wanted = wanted or rows[0]["publisher_id"]
+    items = [s for s in series if s.publisher_id == wanted]
+    if not items:
+        raise Failure(f"no publisher {wanted!r} in the warehouse")
+    metric = publisher_metric(items)
+    name = items[0].publisher_name or wanted
+    measure = "views" if metric == "views" else "interactions"
+    return chart(
+        path, items, items, metric=metric,
+        title=f"{name} ({items[0].platform}): all {len(items)} items",
+        subtitle=f"publisher {wanted}: each item's {measure} against the publisher's benchmark",
+    )  # fmt: skip
+
+
+def _item_chart(
+    kind: str,
+    series: list[Any],
+    rows: list[dict[str, Any]],
+    path: str,
+    wanted: str | None,
+    now: datetime,
+) -> Path:
+    wanted = wanted or rows[0]["item_id"]
     item = next((s for s in series if s.item_id == wanted), None)
     if item is None:
         raise Failure(f"no item {wanted!r} in the warehouse")
-    peers = [
-        s
-        for s in series
-        if (s.platform, s.publisher_id, s.media_type)
-        == (item.platform, item.publisher_id, item.media_type)
-        and s is not item
-    ]
-    return chart(path, item, peers, title=f"{item.item_id}: {item.title or ''}"[:80])
+    row = next((r for r in rows if r["item_id"] == wanted), {})
+    peers = benchmark_peers(series, item, now)
+    who = item.publisher_name or item.publisher_id
+    return chart(
+        path, item, peers, metric=item.score_metric, score=row.get("score"),
+        title=item.title or item.item_id,
+        subtitle=f"{who} · {item.platform} {item.media_type or 'item'} {item.item_id} · "
+        f"published {item.created_at:%Y-%m-%d %H:%M} UTC",
+    )  # fmt: skip
+
+
+@main.command()
+@click.option(
+    "--dsn",
+    envvar="SHOOT2TOP_DSN",
+    show_envvar=True,
+    help="A PostgreSQL DSN, best a read-only role (default: the embedded warehouse).",
+)
+@click.option(
+    "--state-dir",
+    default=".shoot2top",
+    envvar="SHOOT2TOP_STATE",
+    show_envvar=True,
+    help=STATE_DIR_HELP + " Its pipelines' status shows in pipeline health.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any other than loopback needs $SHOOT2TOP_DASHBOARD_TOKEN.",
+)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
+@click.option(
+    "--nimbus",
+    envvar="STREAMPARSE_NIMBUS",
+    show_envvar=True,
+    metavar="HOST:PORT",
+    help="Show the Storm topologies' figures from this Nimbus (Thrift).",
+)
+@click.option(
+    "--now",
+    "now_text",
+    type=click.Choice(["latest", "now"]),
+    default="latest",
+    show_default=True,
+    help="The live view's moment: the newest observation, or the clock.",
+)
+@click.option(
+    "--hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Live: published in the last N hours.",
+)
+def dashboard(
+    dsn: str | None,
+    state_dir: str,
+    host: str,
+    port: int,
+    nimbus: str | None,
+    now_text: str,
+    hours: float,
+) -> None:
+    """A live web page over the warehouse, updated as loads commit: overperforming now,
+    trends, publishers and pipeline health. Reads through the read-only role; needs the
+    analyst extra. Ctrl-C stops it."""  # fmt: skip
+    from shoot2top.dashboard.serve import TOKEN_VARIABLE, DashboardError, bind, check_bind
+
+    token = os.environ.get(TOKEN_VARIABLE) or None
+    nimbus_address = _host_port(nimbus)
+    source = click.get_current_context().get_parameter_source("state_dir")
+    try:
+        from shoot2top.dashboard.app import create_app
+        from shoot2top.dashboard.panels import Settings
+        from shoot2top.dashboard.serve import reader, serve
+    except ImportError as error:
+        raise Failure(f"the dashboard needs the analyst extra ({error.name} is missing): "
+                      "pip install -e '.[analyst]'") from None  # fmt: skip
+    try:
+        check_bind(host, token)
+        warehouse = reader(dsn, Path(state_dir), guess=source is click.core.ParameterSource.DEFAULT)
+        listener = bind(host, port)
+    except (DashboardError, WarehouseError) as error:
+        raise Failure(str(error)) from None
+    settings = Settings(
+        state_dir=warehouse.state_dir, nimbus=nimbus_address, now=now_text, hours=hours,
+        warehouse_label=warehouse.label,
+    )  # fmt: skip
+    address, bound = listener.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    click.echo(
+        f"dashboard: http://{shown}:{bound}/ reading the {warehouse.label}"
+        + (f" (open it once with ?token=<${TOKEN_VARIABLE}>)" if token else "")
+        + "; Ctrl-C stops it",
+        err=True,
+    )
+    serve(create_app(warehouse.dsn, settings, token=token), listener)
+
+
+def _host_port(text: str | None) -> tuple[str, int] | None:
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise Failure(f"--nimbus {text!r} is not HOST:PORT")
+    return host, int(port)
 
 
 @main.command()
@@ -440,8 +816,9 @@ def sample(
         if not store.is_empty():
             raise Failure(f"{store.uri} is not empty; the sample goes into a new lake")
         counts = write_sample_lake(
-            store, seed=seed, items=items, rotation=rotation, compress=compress
-        )
+            store, seed=seed, items=items, rotation=rotation, compress=compress,
+            progress=ProgressReporter("sample"),
+        )  # fmt: skip
     except LakeError as error:
         raise Failure(str(error)) from None
     types = ", ".join(f"{kind} {count:,}" for kind, count in sorted(counts.items()))

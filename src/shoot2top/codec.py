@@ -1,7 +1,7 @@
 """JSON encoding and decoding for the whole project, in one place.
 
 orjson is used because `bench/codec.py` measures it several times faster than ujson on
-our items (figures in the README). Everything else calls these functions, never a JSON
+our items (figures in docs/benchmarks.md). Everything else calls these functions, never a JSON
 library directly, so the codec can be swapped here alone.
 """
 
@@ -25,9 +25,11 @@ dumps: Callable[[Any], bytes] = orjson.dumps
 """Compact UTF-8 JSON bytes (the codec itself, not a wrapper: it is on every hot path)."""
 
 
-def dumps_pretty(obj: Any) -> bytes:
-    """Indented JSON for humans (reports, state files)."""
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+def dumps_pretty(obj: Any, *, sort_keys: bool = True) -> bytes:
+    """Indented JSON for humans (reports, state files); keys sorted unless the order
+    carries meaning (a report's columns)."""
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    return orjson.dumps(obj, option=option)
 
 
 loads: Callable[[bytes | bytearray | memoryview | str], Any] = orjson.loads

@@ -373,6 +373,26 @@ class PipelineConfig(Strict):
         return _redact(self.model_dump(mode="python"))
 
 
+def unset_secrets(config: PipelineConfig) -> list[tuple[str, str]]:
+    """Every secret the config references whose variable is not set, as (variable,
+    where), e.g. ``("X_BEARER_TOKEN", "source 'x'.bearer_token")``: a run can name them
+    all at once before it starts."""
+    missing = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, SecretRef):
+            if value.variable not in os.environ:
+                missing.append((value.variable, where))
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name), f"{where}.{name}")
+
+    for kind, components in (("source", config.sources), ("sink", config.sinks)):
+        for component in components:
+            walk(component, f"{kind} {component.name!r}")
+    return missing
+
+
 def _redact(value: Any) -> Any:
     if isinstance(value, SecretRef):
         return "***"

@@ -22,6 +22,7 @@ from shoot2top.progress import ProgressReporter
 from shoot2top.sinks.base import Sink
 from shoot2top.sources.base import Item, Source
 from shoot2top.state import Checkpoints
+from shoot2top.status import StatusFile
 
 TICK_EVERY_S = 0.1
 _REPLAY_NOTE = "items after the last checkpoint will be replayed on the next run"
@@ -60,6 +61,7 @@ class Pipeline:
         checkpoint_interval_s: float = 5.0,
         progress: ProgressReporter | None = None,
         dead_letters: DeadLetters | None = None,
+        status: StatusFile | None = None,
     ) -> None:
         if not sources or not sinks:
             raise ValueError("a pipeline needs at least one source and one sink")
@@ -69,6 +71,9 @@ class Pipeline:
         self.checkpoint_interval_s = checkpoint_interval_s
         self.progress = progress
         self.dead_letters = dead_letters
+        self.status = status
+        self.items_per_source: Counter[str] = Counter()
+        self.last_item_per_source: dict[str, Item] = {}  # for the status: its lag
         self._stop_reason: str | None = None
 
     def request_stop(self, reason: str) -> None:
@@ -124,7 +129,7 @@ class Pipeline:
                     except Exception as error:
                         raise _SinkFailure(sink, error) from error
                 if self.progress:
-                    self.progress.update(summary.items, self._bytes_read())
+                    self.progress.update(summary.items, self._bytes_read(), self._bytes_total())
                 if deadline is not None and now >= deadline:
                     self._stop_reason = self._stop_reason or "duration"
                 if now >= next_checkpoint:
@@ -144,6 +149,8 @@ class Pipeline:
             self.dead_letters.sync()
         if self.checkpoints is not None:
             self.checkpoints.save({source.name: source.snapshot() for source in self.sources})
+        if self.status is not None:
+            self.status.save(self)
 
     def _finish(self, summary: RunSummary, started: float) -> None:
         """Flush, checkpoint and close everything: the orderly end of any run."""
@@ -157,6 +164,8 @@ class Pipeline:
             source.close()
         if self.progress:
             self.progress.close()
+        if self.status is not None:
+            self.status.save(self, stopped_by=summary.stopped_by)
         summary.seconds = time.monotonic() - started
         summary.bytes_read = self._bytes_read()
         summary.source_reports = {source.name: source.report() for source in self.sources}
@@ -173,6 +182,11 @@ class Pipeline:
     def _bytes_read(self) -> int:
         return sum(source.bytes_read for source in self.sources)
 
+    def _bytes_total(self) -> int | None:
+        """All the sources will read, if each of them is finite and knows it."""
+        totals = [source.bytes_total for source in self.sources]
+        return None if None in totals else sum(totals)  # type: ignore[arg-type]
+
     def _interleave(self) -> Iterator[Item | None]:
         """Items from every source in turn; a source error names the source."""
         active = [(source, iter(source)) for source in self.sources]
@@ -186,6 +200,9 @@ class Pipeline:
                     continue
                 except Exception as error:
                     raise _SourceFailure(f"source {source.name!r} failed: {error}") from error
+                if item is not None:
+                    self.items_per_source[source.name] += 1
+                    self.last_item_per_source[source.name] = item
                 yield item
 
 

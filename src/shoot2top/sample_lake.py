@@ -16,7 +16,8 @@ from datetime import datetime
 
 from shoot2top.lake.store import LakeStore
 from shoot2top.posts import observed_time, post_type
-from shoot2top.sample import DEFAULT_START, generate_items
+from shoot2top.progress import ProgressReporter
+from shoot2top.sample import DEFAULT_START, iter_items
 from shoot2top.sinks.lake import LakeSink
 
 
@@ -34,13 +35,18 @@ def write_sample_lake(
     rotation: str = "day",
     batch_items: int = 100,
     compress: bool = False,
+    progress: ProgressReporter | None = None,
 ) -> Counter[str]:
     """Generate `items` sample items into `store`; returns the count per type."""
     now = {"time": start.timestamp()}
     new_writer_id = _seeded_uuids(seed)
     sinks: dict[str, LakeSink] = {}
     counts: Counter[str] = Counter()
-    for item in generate_items(seed=seed, items=items, start=start):
+    if progress:
+        progress.note(f"planning {items:,} items")
+    for done, item in enumerate(iter_items(seed=seed, items=items, start=start)):
+        if progress and done % 1000 == 0:
+            progress.count(done, items, "items written")
         kind = post_type(item)
         now["time"] = observed_time(item).timestamp()
         if kind not in sinks:
@@ -58,4 +64,6 @@ def write_sample_lake(
         counts[kind] += 1
     for sink in sinks.values():
         sink.close()
+    if progress:
+        progress.close()
     return counts

@@ -3,6 +3,7 @@
 <state_dir>/<pipeline name>/checkpoint.json    resume state of every source
 <state_dir>/<pipeline name>/deadletter.jsonl   rejected files and items
 <state_dir>/<pipeline name>/lock               held by the one run using this state
+<state_dir>/<pipeline name>/status.json        what the run is doing (`shoot2top.status`)
 """
 
 from __future__ import annotations
@@ -44,22 +45,13 @@ class Checkpoints:
 
     def save(self, sources: dict[str, dict[str, Any]]) -> None:
         """Replace the checkpoint at once; on failure the old one stays, with no temp file."""
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "wb") as handle:
-                handle.write(codec.dumps_pretty({"version": 1, "sources": sources}))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-            fsync_directory(self.path.parent)
+            replace_file(self.path, codec.dumps_pretty({"version": 1, "sources": sources}))
         except OSError as error:
             raise StateError(
                 f"cannot save checkpoint {self.path}: {error.strerror or error}; the previous "
                 "checkpoint stays"
             ) from error
-        finally:
-            temp.unlink(missing_ok=True)
 
     def remove_stale_temp_files(self) -> None:
         """Remove the temp files of saves that a crash interrupted (only while holding the
@@ -110,6 +102,25 @@ class StateLock:
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
+
+
+def replace_file(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace `path` with `data` at once (a temp file renamed over it): readers see the
+    old or the new file, never half of one; `durable` also survives a power loss. On an
+    `OSError` the old file stays and no temp file is left."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, path)
+        if durable:
+            fsync_directory(path.parent)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def fsync_directory(path: Path) -> None:

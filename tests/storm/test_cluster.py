@@ -138,7 +138,8 @@ class StormCluster:
         with log.open("w") as out:
             result = subprocess.run(
                 ["sparse", "submit", "-n", TOPOLOGY, "-e", "cluster", "-f",
-                 "-o", f"topology.environment={environment}"],
+                 "-o", f"topology.environment={environment}",
+                 "-o", "topology.stats.sample.rate=1.0"],  # exact figures from Nimbus
                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600,
             )  # fmt: skip
         assert result.returncode == 0, f"sparse submit failed\n{tail(log, 6000)}"
@@ -279,6 +280,16 @@ def wait_until_finished(cluster: StormCluster, finished, seconds: float, log: Pa
         raise AssertionError(f"{error}\n{tail(log)}\n{cluster.diagnostics()}") from None
 
 
+def nimbus_figures(port: int) -> list[dict] | None:
+    """The topology's rows of `shoot2top dashboard`'s Storm table, once its spout has
+    reported acked tuples (workers send their figures every few seconds)."""
+    from shoot2top.dashboard.nimbus import topology_stats
+
+    rows = [row for row in topology_stats("127.0.0.1", port) if row["topology"] == TOPOLOGY]
+    acked = any(row["kind"] == "spout" and row["acked"] > 0 for row in rows)
+    return rows if acked else None
+
+
 def test_sparse_submit_replay_on_a_cluster_fills_the_warehouse(
     tmp_path, storm_cluster, sample_lake, postgres_server
 ):
@@ -300,6 +311,12 @@ def test_sparse_submit_replay_on_a_cluster_fills_the_warehouse(
         storm_cluster.submit(pipeline, dsn, log)
         wait_until_finished(storm_cluster, finished, 420, log)
         assert snapshot_count(dsn) == expected
+        # the dashboard's pipeline health reads the topology's figures from Nimbus
+        rows = wait_for(lambda: nimbus_figures(storm_cluster.nimbus_port), "Nimbus's figures",
+                        timeout=120)  # fmt: skip
+        kinds = {row["component"]: row["kind"] for row in rows}
+        assert "spout" in kinds.values() and "bolt" in kinds.values(), rows
+        assert all(row["failed"] == 0 for row in rows), rows
     finally:
         storm_cluster.kill_topology(TOPOLOGY)
     # Nothing failed or timed out: each item was delivered exactly once.

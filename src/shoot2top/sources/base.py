@@ -21,6 +21,9 @@ class Source(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
         self.bytes_read = 0
+        self.bytes_total: int | None = None
+        """What this run will read in all, when it is finite and known (a lake replay,
+        once it has listed its files): progress shows a percentage and an ETA."""
 
     @abstractmethod
     def __iter__(self) -> Iterator[Item | None]: ...

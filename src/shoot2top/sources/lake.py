@@ -79,6 +79,7 @@ class LakeSource(Source):
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
         writers = [writer for writer in writers if self._owns(writer)]
+        self.bytes_total = 0  # each writer's stream adds its files as it lists them
         cursors = [self.positions.setdefault(writer.name, [0, 0]) for writer in writers]
         streams = [
             self._writer_entries(index, writer, cursors[index])
@@ -129,6 +130,9 @@ class LakeSource(Source):
         for stranger in strangers:
             log.warning("%s: not a batch file, ignored", self.store.location(writer.name, stranger))
         keeps = self.selection.keeps if self.selection.has_time_range else None
+        self.bytes_total = (self.bytes_total or 0) + sum(
+            stored.size for number, stored in files if number >= start_file
+        )
         for number, stored in files:
             if number < start_file:
                 continue

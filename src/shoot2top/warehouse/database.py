@@ -36,8 +36,9 @@ class WarehouseUnavailable(WarehouseError):
     """The server did not accept a connection (down, restarting): worth retrying."""
 
 
-def embedded_dsn(state_dir: str | Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL in the state directory; its DSN."""
+def embedded_server(state_dir: str | Path) -> Any:
+    """The embedded PostgreSQL of the state directory (pgserver's handle), initialised
+    and started if needed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
@@ -48,10 +49,32 @@ def embedded_dsn(state_dir: str | Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on servers
-            server = pgserver.get_server(data_dir, cleanup_mode=None)
+            return pgserver.get_server(data_dir, cleanup_mode=None)
     except Exception as error:  # pgserver raises plain exceptions with the server log
         raise WarehouseError(f"embedded PostgreSQL in {data_dir} did not start: {error}") from error
-    dsn = server.get_uri()
+
+
+def postmaster(data_dir: Path) -> Any:
+    """What the running server of a data directory wrote in its ``postmaster.pid`` (pid,
+    port, socket directory, listen address), or None."""
+    from pgserver.utils import PostmasterInfo
+
+    try:
+        return PostmasterInfo.read_from_pgdata(data_dir)
+    except (OSError, ValueError, AssertionError):
+        return None
+
+
+def embedded_dsn(state_dir: str | Path, user: str = "postgres") -> str:
+    """Start (or reuse) the embedded PostgreSQL in the state directory; its DSN on the
+    Unix socket (with the port, which `warehouse start --tcp` may have changed)."""
+    server = embedded_server(state_dir)
+    info = postmaster(server.pgdata)
+    if info is None or info.socket_dir is None:
+        dsn = server.get_uri()
+    else:
+        port = f"&port={info.port}" if info.port else ""
+        dsn = f"postgresql://{user}:@/postgres?host={info.socket_dir}{port}"
     log.debug("embedded PostgreSQL: %s", dsn)
     return dsn
 
@@ -74,6 +97,50 @@ def stop_embedded(state_dir: str | Path, timeout_s: float = 30.0) -> str:
 def resolve_dsn(dsn: str | None, state_dir: str | Path) -> str:
     """The DSN to use: the one given, else ``$SHOOT2TOP_DSN``, else the embedded server."""
     return dsn or os.environ.get(DSN_VARIABLE) or embedded_dsn(state_dir)
+
+
+def has_embedded(state_dir: str | Path) -> bool:
+    """Whether the state directory holds an embedded warehouse (running or not)."""
+    return (Path(state_dir) / "postgres" / "PG_VERSION").is_file()
+
+
+def existing_dsn(dsn: str | None, state_dir: str | Path, *, guess: bool) -> tuple[str, str]:
+    """The DSN of a warehouse that exists, for commands that only read it (reports, the
+    dashboard): the one given, else ``$SHOOT2TOP_DSN``, else the embedded one of the state
+    directory — started if stopped, never created. With `guess` (no state directory was
+    chosen), a lone warehouse one level down (the demo's ``.shoot2top/demo``) is used.
+    Also returns a note saying which warehouse that is."""
+    given = dsn or os.environ.get(DSN_VARIABLE)
+    if given:
+        return given, ""
+    if has_embedded(state_dir):
+        return embedded_dsn(state_dir), f"embedded PostgreSQL in {Path(state_dir) / 'postgres'}"
+    root = Path(state_dir)
+    found = sorted(child for child in _children(root) if has_embedded(child))
+    if guess and len(found) == 1:
+        note = (
+            f"no warehouse in {root}; using the one in {found[0]} "
+            f"(choose with --state-dir or SHOOT2TOP_STATE)"
+        )
+        return embedded_dsn(found[0]), note
+    if found:
+        choices = " or ".join(str(path) for path in found)
+        raise WarehouseError(
+            f"no warehouse in {root} (no {root / 'postgres'}); there is one in {choices}: pass "
+            f"--state-dir {found[0]} (or export SHOOT2TOP_STATE={found[0]}), or --dsn DSN"
+        )
+    raise WarehouseError(
+        f"no warehouse in {root} (no {root / 'postgres'}): run scripts/demo.sh (its warehouse "
+        f"is in .shoot2top/demo), or `shoot2top warehouse init --state-dir {root}` and load "
+        "data with `shoot2top ingest`; or pass --state-dir DIR or --dsn DSN"
+    )
+
+
+def _children(root: Path) -> list[Path]:
+    try:
+        return [child for child in root.iterdir() if child.is_dir()]
+    except OSError:
+        return []
 
 
 TRANSIENT_CONNECT_ERRORS = (

@@ -130,3 +130,9 @@ INSERT_DEAD_LETTER = (
     "(fingerprint, component, reason, platform, item_id, observed_at, item) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (fingerprint) DO NOTHING"
 )
+
+COMMIT_CHANNEL = "shoot2top_commits"
+"""Every committed batch says so on this channel (NOTIFY is delivered at commit, and only
+if the transaction commits): the dashboard LISTENs to push updates instead of polling.
+Redshift has no LISTEN/NOTIFY: there a dashboard would poll."""
+NOTIFY_COMMIT = "SELECT pg_notify(%s, %s)"

@@ -198,6 +198,9 @@ class WarehouseLoader:
                 self._load_prepared(cursor, batch, result, refused)
                 for item, reason in batch.rejected:
                     self._dead_letter(cursor, _json_text(item), _identity(item), reason, result)
+                notice = {"component": self.component, "loaded": result.loaded,
+                          "dead_lettered": result.dead_lettered}  # fmt: skip
+                cursor.execute(dialect.NOTIFY_COMMIT, (dialect.COMMIT_CHANNEL, _json_text(notice)))
             connection.commit()
         except BaseException as error:
             self._discard(connection, error)

@@ -31,6 +31,34 @@ from shoot2top.warehouse.performance import (
 
 VIDEO_MEDIA = ("video", "animated_gif")
 
+VIDEO_COLUMNS = (
+    "platform", "item_id", "publisher", "title", "published",
+    *(f"{metric}_{label}" for label in REPORT_AGES for metric in ("views", "engagement")),
+    "latest_views", "latest_engagement", "peak_views_per_h", "rank_in_publisher", "ranked_on",
+)  # fmt: skip
+PUBLISHER_COLUMNS = (
+    "platform", "publisher_id", "publisher", "items", "videos", "median_views", "top_views",
+    "median_engagement", "top_engagement", "best_item", "best_title", "worst_item",
+    "worst_title", "rank_in_platform", "ranked_on",
+)  # fmt: skip
+LIVE_COLUMNS = (
+    "platform", "item_id", "publisher", "media_type", "title", "age_h", "views",
+    "interactions", "views_per_h", "scored_on", "benchmark", "score",
+    "forecast_24h", "forecast_24h_low", "forecast_24h_high",  # shoot2top.recommend.forecast
+)  # fmt: skip
+REPORT_COLUMNS = {"videos": VIDEO_COLUMNS, "publishers": PUBLISHER_COLUMNS, "live": LIVE_COLUMNS}
+"""Every report's columns, in order: also the header of an empty CSV."""
+TABLE_COLUMNS = {
+    "videos": ("platform", "publisher", "title", "latest_views", "latest_engagement",
+               "views_24h", "rank_in_publisher", "published"),
+    "publishers": ("platform", "publisher", "rank_in_platform", "items", "median_views",
+                   "median_engagement", "best_title"),
+    "live": ("score", "platform", "publisher", "title", "age_h", "views", "interactions",
+             "views_per_h", "forecast_24h"),
+}  # fmt: skip
+"""The columns a terminal table shows unless ``--columns`` says otherwise, the most
+important first (a narrow terminal leaves out the last ones)."""
+
 _SERIES_SQL = """
 SELECT i.platform, i.item_id, i.publisher_id, p.name, i.media_type,
        coalesce(i.title, i.text, i.description), i.created_at,
@@ -88,7 +116,7 @@ def video_report(series: list[Series], *, include_all_media: bool = False) -> li
             "platform": item.platform,
             "item_id": item.item_id,
             "publisher": item.publisher_name or item.publisher_id,
-            "title": _short(item.title),
+            "title": item.title,
             "published": item.created_at,
         }
         for label, age in REPORT_AGES.items():
@@ -142,9 +170,9 @@ def publisher_report(series: list[Series]) -> list[dict[str, Any]]:
             "median_engagement": _round(statistics.median(engagement)) if engagement else None,
             "top_engagement": _round(engagement[-1]) if engagement else None,
             "best_item": best.item_id if best else None,
-            "best_title": _short(best.title) if best else None,
+            "best_title": best.title if best else None,
             "worst_item": worst.item_id if worst else None,
-            "worst_title": _short(worst.title) if worst else None,
+            "worst_title": worst.title if worst else None,
         })  # fmt: skip
     by_platform: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -181,8 +209,7 @@ def live_report(
         age = now - item.created_at
         metric = item.score_metric
         actual = item.latest(metric, until=now)
-        peers = [peer for peer in peers_of[_pool_key(item)] if peer is not item]
-        peers = [peer for peer in peers if peer.created_at < item.created_at][:benchmark_items]
+        peers = _earlier_peers(item, peers_of[_pool_key(item)], benchmark_items)
         observed_at = item.latest_known_at(metric, now)
         expected = (
             None
@@ -194,7 +221,7 @@ def live_report(
             "item_id": item.item_id,
             "publisher": item.publisher_name or item.publisher_id,
             "media_type": item.media_type,
-            "title": _short(item.title),
+            "title": item.title,
             "age_h": round(age.total_seconds() / 3600, 2),
             "views": _round(item.latest(VIEWS, until=now)),
             "interactions": _round(item.latest(ENGAGEMENT, until=now)),
@@ -204,6 +231,20 @@ def live_report(
             "score": None if (s := overperformance(actual, expected)) is None else round(s, 2),
         })  # fmt: skip
     return sorted(rows, key=lambda row: (-(row["score"] or float("-inf")), row["item_id"]))
+
+
+def benchmark_peers(
+    series: list[Series], item: Series, now: datetime, benchmark_items: int = BENCHMARK_ITEMS
+) -> list[Series]:
+    """The items `item` is benchmarked against in the live report: its publisher's last
+    `benchmark_items` items of the same media type published before it."""
+    return _earlier_peers(item, _benchmark_pools(series, now)[_pool_key(item)], benchmark_items)
+
+
+def _earlier_peers(item: Series, pool: list[Series], benchmark_items: int) -> list[Series]:
+    """From a pool (newest first), the `benchmark_items` newest published before `item`."""
+    peers = [peer for peer in pool if peer is not item and peer.created_at < item.created_at]
+    return peers[:benchmark_items]
 
 
 def _pool_key(item: Series) -> tuple[str, str | None, str | None]:
@@ -260,10 +301,3 @@ def latest_observation(connection: Any) -> datetime | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _short(text: str | None, width: int = 48) -> str | None:
-    if text is None:
-        return None
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
