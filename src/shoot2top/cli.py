@@ -905,7 +905,8 @@ def _recommend_data(
 
 def _show(rows: list[dict[str, Any]], fmt: str, title: str, limit: int | None) -> None:
     rows = rows[:limit] if limit else rows
-    click.echo(render(rows, fmt, title), nl=fmt != "table")
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    click.echo(render(rows, fmt, title, columns, drop_to_fit=fmt == "table"), nl=False)
 
 
 @main.group()
