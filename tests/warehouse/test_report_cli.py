@@ -92,7 +92,8 @@ def test_exports_are_faithful(loaded):
     assert all(row["title"] == titles[row["item_id"]] for row in rows)  # whole, not cut
     text = run("report", "live", "--dsn", loaded, "--format", "csv", "--now", "2000-01-01").stdout
     assert text == "platform,item_id,publisher,media_type,title,age_h,views,interactions," \
-                   "views_per_h,scored_on,benchmark,score\n"  # fmt: skip
+                   "views_per_h,scored_on,benchmark,score,forecast_24h,forecast_24h_low," \
+                   "forecast_24h_high\n"  # fmt: skip
     chosen = run("report", "publishers", "--dsn", loaded, "--format", "json",
                  "--columns", "publisher,items")  # fmt: skip
     assert all(list(row) == ["publisher", "items"] for row in json.loads(chosen.stdout))
