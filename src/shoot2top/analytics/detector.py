@@ -1,0 +1,460 @@
+"""Trend detection per term on closed time buckets (docs/trends.md).
+
+`TrendDetector.add` counts term uses into open buckets; `advance(watermark)` decides on
+the buckets the marker closes, in time order. Every decision about a term depends only
+on that term's own uses and on the markers (platform-wide traffic per bucket), which
+every detector receives whole: detectors holding any subset of the terms (Storm's
+fields grouping) give, for those terms, exactly the events one detector of all terms
+gives. State is bounded without a global cap: a term keeps exact history only while its
+decayed mean volume is at least `prune_below` items per bucket (a per-term rule, so it
+is the same in every partition); below that it is forgotten and, seen again, is a new
+term (expected volume 0).
+
+Two methods share this machinery (`METHODS`):
+
+- ``ratio``: the baseline — a bucket's count at least `ratio_on` × the term's trailing
+  (EWMA) mean count and at least `min_volume` items.
+- ``signitrend``: SigniTrend-style EWMA mean and variance of the term's *share* of the
+  scope's traffic. Expected volume is that share × the bucket's traffic, so the daily
+  and weekly cycle and platform-wide surges, which move all terms, are corrected; the
+  score is a z-score with the Poisson noise of the expected count. A trend also needs
+  `min_publishers` distinct publishers (one account flooding a tag is not a trend).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from shoot2top.analytics.events import ENDED, RISING, TrendEvent
+from shoot2top.analytics.terms import TermUse
+from shoot2top.analytics.watermark import Watermark, check_snapshot
+
+SNAPSHOT_VERSION = 1
+ALL = "all"
+TOP_ITEMS = 3
+# A term's state: [mean, variance, last bucket start, rising since, rise volume,
+# rise expected]; mean/variance of its share of traffic (signitrend) or count (ratio).
+MEAN, VAR, LAST, RISING_SINCE, RISE_VOLUME, RISE_EXPECTED = range(6)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorOptions:
+    method: str = "signitrend"
+    bucket_s: int = 300
+    half_life_s: float = 6 * 3600  # of the EWMA mean and variance
+    warmup_s: float = 3 * 3600  # learn before deciding (from the first bucket)
+    min_volume: int = 5  # items in a bucket
+    min_publishers: int = 3  # distinct publishers in a bucket (signitrend)
+    z_on: float = 4.0  # signitrend: z-score to start a trend
+    z_rise: float = 2.0  # the first bucket above it is the onset
+    z_off: float = 1.0  # at or below it a bucket is quiet
+    ratio_on: float = 3.0  # both: count >= ratio_on x expected to start
+    end_buckets: int = 2  # consecutive quiet buckets end a trend
+    prune_below: float = 0.02  # forget a term whose mean volume per bucket is below
+    prune_every_s: float = 3600
+    scopes: bool = True  # per platform too, not only "all"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(
+                f"unknown trend method {self.method!r}: use one of {', '.join(sorted(METHODS))}"
+            )
+        positive = ("bucket_s", "half_life_s", "prune_every_s", "end_buckets", "ratio_on")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"trend option {name} must be > 0, got {getattr(self, name)}")
+        if self.prune_every_s % self.bucket_s:
+            raise ValueError(
+                f"trend option prune_every_s ({self.prune_every_s}) must be a "
+                f"multiple of bucket_s ({self.bucket_s})"
+            )
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - 0.5 ** (self.bucket_s / self.half_life_s)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+class _Trend:
+    """A trend in progress (mutable), closed into events."""
+
+    __slots__ = (
+        "detected",
+        "expected",
+        "onset",
+        "peak",
+        "peak_at",
+        "publishers",
+        "quiet",
+        "quiet_since",
+        "score",
+        "top",
+        "volume",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, values[name])
+
+
+class TrendDetector:
+    """Counts term uses per bucket and scope; decides on closed buckets."""
+
+    def __init__(self, options: DetectorOptions | None = None, **overrides: Any) -> None:
+        if options is None:
+            options = DetectorOptions(**overrides)
+        elif overrides:
+            options = DetectorOptions(**{**asdict(options), **overrides})
+        self.options = options
+        self._alpha = options.alpha
+        self._decay = 1.0 - self._alpha
+        self._method = METHODS[options.method]
+        self.closed_until: float | None = None
+        self.first_bucket: float | None = None
+        self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
+        self._open: dict[float, dict[tuple[str, str, str], list[Any]]] = {}
+        self._states: dict[tuple[str, str, str], list[Any]] = {}
+        self._active: dict[tuple[str, str, str], _Trend] = {}
+        self._traffic_mean: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ counting
+
+    def add(self, use: TermUse) -> None:
+        bucket_s = self.options.bucket_s
+        start = math.floor(use.at / bucket_s) * bucket_s
+        if self.closed_until is not None and start < self.closed_until:
+            self.late += 1
+            return
+        bucket = self._open.get(start)
+        if bucket is None:
+            bucket = self._open[start] = {}
+        scopes = (ALL, use.platform) if self.options.scopes else (ALL,)
+        for scope in scopes:
+            key = (scope, use.kind, use.term)
+            counts = bucket.get(key)
+            if counts is None:
+                bucket[key] = [{use.item_key: use.at}, {use.publisher}]
+            else:
+                counts[0][use.item_key] = use.at  # a redelivered use counts once
+                counts[1].add(use.publisher)
+
+    def add_all(self, uses: Iterable[TermUse]) -> None:
+        for use in uses:
+            self.add(use)
+
+    # ------------------------------------------------------------------ deciding
+
+    def advance(self, watermark: Watermark) -> list[TrendEvent]:
+        """Decide on the buckets `watermark` closes (again-seen ones are skipped)."""
+        if watermark.bucket_s != self.options.bucket_s:
+            raise ValueError(
+                f"watermark bucket_s {watermark.bucket_s} is not the "
+                f"detector's {self.options.bucket_s}"
+            )
+        events: list[TrendEvent] = []
+        for start, traffic in watermark.traffic:
+            if self.closed_until is not None and start < self.closed_until:
+                continue  # a marker replayed after a restore
+            events.extend(self._close(start, dict(traffic)))
+            self.closed_until = start + self.options.bucket_s
+        if self.closed_until is None or watermark.closed_until > self.closed_until:
+            self.closed_until = watermark.closed_until
+        events.sort(key=_order)
+        return events
+
+    def finish(self) -> list[TrendEvent]:
+        """The end of input, after the final marker: trends still rising stay open
+        (their record has ended_at None); nothing is left to decide."""
+        return []
+
+    def _close(self, start: float, platforms: dict[str, int]) -> list[TrendEvent]:
+        options = self.options
+        if self.first_bucket is None:
+            self.first_bucket = start
+        traffic = dict(platforms) if options.scopes else {}
+        traffic[ALL] = sum(platforms.values())
+        for scope, count in traffic.items():
+            mean = self._traffic_mean.get(scope)
+            self._traffic_mean[scope] = (
+                count if mean is None else mean + self._alpha * (count - mean)
+            )
+        warm = start - self.first_bucket >= options.warmup_s
+        bucket = self._open.pop(start, {})
+        events = []
+        keys = bucket.keys() | self._active.keys() if self._active else bucket.keys()
+        for key in keys:
+            counts = bucket.get(key)
+            event = self._decide(key, start, counts, traffic.get(key[0], 0), warm)
+            if event is not None:
+                events.append(event)
+        if (start + options.bucket_s) % options.prune_every_s == 0:
+            self._prune(start)
+        return events
+
+    def _decide(
+        self,
+        key: tuple[str, str, str],
+        start: float,
+        counts: list[Any] | None,
+        traffic: int,
+        warm: bool,
+    ) -> TrendEvent | None:
+        options = self.options
+        count = len(counts[0]) if counts else 0
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = [0.0, 0.0, start, None, 0, 0.0]
+        else:
+            gap = (start - state[LAST]) / options.bucket_s - 1
+            if gap > 0:  # buckets without a use: the EWMA of zeros
+                factor = self._decay**gap
+                state[MEAN] *= factor
+                state[VAR] *= factor
+        state[LAST] = start
+        expected, sigma2 = self._method.expected(state, traffic)
+        score = self._method.score(count, expected, sigma2)
+        trend = self._active.get(key)
+        event = None
+        if trend is not None:
+            event = self._continue(key, trend, start, count, expected, sigma2, counts)
+        elif self._method.rising(count, expected, sigma2, options):
+            if state[RISING_SINCE] is None:
+                state[RISING_SINCE] = start
+                state[RISE_VOLUME], state[RISE_EXPECTED] = 0, 0.0
+            state[RISE_VOLUME] += count
+            state[RISE_EXPECTED] += expected
+            publishers = len(counts[1]) if counts else 0
+            if warm and self._method.starts(count, expected, score, publishers, options):
+                event = self._start(key, state, start, count, score, counts)
+        else:
+            state[RISING_SINCE] = None
+        share = count if self._method.by_count else (count / traffic if traffic else 0.0)
+        if state[MEAN] == 0.0 and state[VAR] == 0.0 and not warm:
+            state[MEAN] = share  # learning: start from the first value, not from 0
+        else:
+            diff = share - state[MEAN]
+            increment = self._alpha * diff
+            state[MEAN] += increment
+            state[VAR] = self._decay * (state[VAR] + diff * increment)
+        return event
+
+    def _start(
+        self,
+        key: tuple[str, str, str],
+        state: list[Any],
+        start: float,
+        count: int,
+        score: float,
+        counts: list[Any],
+    ) -> TrendEvent:
+        trend = _Trend(
+            onset=state[RISING_SINCE],
+            detected=start + self.options.bucket_s,
+            peak=count,
+            peak_at=start,
+            volume=state[RISE_VOLUME],
+            expected=state[RISE_EXPECTED],
+            score=score,
+            publishers=set(counts[1]),
+            top=_top(counts[0], []),
+            quiet=0,
+            quiet_since=None,
+        )
+        state[RISING_SINCE] = None
+        self._active[key] = trend
+        return self._event(key, trend, RISING, None)
+
+    def _continue(
+        self,
+        key: tuple[str, str, str],
+        trend: _Trend,
+        start: float,
+        count: int,
+        expected: float,
+        sigma2: float,
+        counts: list[Any] | None,
+    ) -> TrendEvent | None:
+        if self._method.quiet(count, expected, sigma2, self.options):
+            trend.quiet += 1
+            if trend.quiet_since is None:
+                trend.quiet_since = start
+            if trend.quiet >= self.options.end_buckets:
+                del self._active[key]
+                return self._event(key, trend, ENDED, trend.quiet_since)
+            return None
+        trend.quiet, trend.quiet_since = 0, None
+        trend.volume += count
+        trend.expected += expected
+        if count > trend.peak:
+            trend.peak, trend.peak_at = count, start
+        if counts:
+            trend.publishers |= counts[1]
+            trend.top = _top(counts[0], trend.top)
+        return None
+
+    def _event(
+        self, key: tuple[str, str, str], trend: _Trend, status: str, ended: float | None
+    ) -> TrendEvent:
+        scope, kind, term = key
+        return TrendEvent(
+            term=term,
+            kind=kind,
+            scope=scope,
+            onset_at=trend.onset,
+            detected_at=trend.detected,
+            peak_at=trend.peak_at,
+            ended_at=ended,
+            volume=trend.volume,
+            expected=trend.expected,
+            score=trend.score,
+            publishers=len(trend.publishers - {""}),
+            top_items=tuple(tuple(item_key.split(":", 1)) for _, item_key in trend.top),
+            method=self.options.method,
+            status=status,
+        )
+
+    def _prune(self, now: float) -> None:
+        """Forget terms whose decayed mean volume fell below `prune_below` per bucket."""
+        limit = self.options.prune_below
+        bucket_s = self.options.bucket_s
+        by_count = self._method.by_count
+        doomed = []
+        for key, state in self._states.items():
+            if key in self._active or state[RISING_SINCE] is not None:
+                continue
+            mean = state[MEAN] * self._decay ** ((now - state[LAST]) / bucket_s)
+            if not by_count:
+                mean *= self._traffic_mean.get(key[0], 0.0)
+            if mean < limit:
+                doomed.append(key)
+        for key in doomed:
+            del self._states[key]
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def terms_tracked(self) -> int:
+        return len(self._states)
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-ready, versioned; `restore` gives a detector that continues identically."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "options": asdict(self.options),
+            "closed_until": self.closed_until,
+            "first_bucket": self.first_bucket,
+            "late": self.late,
+            "traffic_mean": self._traffic_mean,
+            "open": [
+                [start, *key, sorted(counts[0].items()), sorted(counts[1])]
+                for start, bucket in sorted(self._open.items())
+                for key, counts in sorted(bucket.items())
+            ],
+            "states": [[*key, *state] for key, state in sorted(self._states.items())],
+            "active": [[*key, *_values(trend)] for key, trend in sorted(self._active.items())],
+        }
+
+    @classmethod
+    def restore(cls, snapshot: dict[str, Any]) -> TrendDetector:
+        check_snapshot(snapshot, SNAPSHOT_VERSION, "trend detector")
+        detector = cls(DetectorOptions(**snapshot["options"]))
+        detector.closed_until = snapshot["closed_until"]
+        detector.first_bucket = snapshot["first_bucket"]
+        detector.late = snapshot["late"]
+        detector._traffic_mean = dict(snapshot["traffic_mean"])
+        for start, scope, kind, term, items, publishers in snapshot["open"]:
+            bucket = detector._open.setdefault(float(start), {})
+            bucket[(scope, kind, term)] = [dict(map(tuple, items)), set(publishers)]
+        for scope, kind, term, *state in snapshot["states"]:
+            detector._states[(scope, kind, term)] = state
+        for scope, kind, term, *values in snapshot["active"]:
+            trend = _Trend(**dict(zip(_Trend.__slots__, values, strict=True)))
+            trend.publishers = set(trend.publishers)
+            trend.top = [tuple(entry) for entry in trend.top]
+            detector._active[(scope, kind, term)] = trend
+        return detector
+
+
+def _values(trend: _Trend) -> list[Any]:
+    values = [getattr(trend, name) for name in _Trend.__slots__]
+    return [sorted(value) if isinstance(value, set) else value for value in values]
+
+
+def _top(items: dict[str, float], top: list[Any]) -> list[Any]:
+    """The earliest `TOP_ITEMS` (at, item key): the same whatever the arrival order."""
+    return sorted({*top, *((at, key) for key, at in items.items())})[:TOP_ITEMS]
+
+
+def _order(event: TrendEvent) -> tuple[Any, ...]:
+    return (event.detected_at, event.scope, event.kind, event.term, event.status)
+
+
+class _Ratio:
+    """Baseline: count >= ratio_on x trailing mean count (and >= min_volume)."""
+
+    by_count = True
+
+    @staticmethod
+    def expected(state: list[Any], traffic: int) -> tuple[float, float]:
+        return state[MEAN], 0.0
+
+    @staticmethod
+    def score(count: int, expected: float, sigma2: float) -> float:
+        return count / max(expected, 0.5)
+
+    @staticmethod
+    def rising(count: int, expected: float, sigma2: float, options: DetectorOptions) -> bool:
+        return count >= options.ratio_on * expected and count >= 2
+
+    @staticmethod
+    def starts(
+        count: int, expected: float, score: float, publishers: int, options: DetectorOptions
+    ) -> bool:
+        return count >= options.min_volume and count >= options.ratio_on * max(expected, 0.5)
+
+    @staticmethod
+    def quiet(count: int, expected: float, sigma2: float, options: DetectorOptions) -> bool:
+        return count < max(options.ratio_on * expected / 2, options.min_volume / 2)
+
+
+class _SigniTrend:
+    """EWMA share of traffic and its variance; z-score with Poisson noise."""
+
+    by_count = False
+
+    @staticmethod
+    def expected(state: list[Any], traffic: int) -> tuple[float, float]:
+        expected = state[MEAN] * traffic
+        return expected, expected + state[VAR] * traffic * traffic
+
+    @staticmethod
+    def score(count: int, expected: float, sigma2: float) -> float:
+        return (count - expected) / math.sqrt(sigma2 + 1.0)
+
+    @staticmethod
+    def rising(count: int, expected: float, sigma2: float, options: DetectorOptions) -> bool:
+        return count >= 2 and (count - expected) >= options.z_rise * math.sqrt(sigma2 + 1.0)
+
+    @staticmethod
+    def starts(
+        count: int, expected: float, score: float, publishers: int, options: DetectorOptions
+    ) -> bool:
+        return (
+            score >= options.z_on
+            and count >= options.min_volume
+            and count >= options.ratio_on * expected
+            and publishers >= options.min_publishers
+        )
+
+    @staticmethod
+    def quiet(count: int, expected: float, sigma2: float, options: DetectorOptions) -> bool:
+        return (count - expected) <= options.z_off * math.sqrt(sigma2 + 1.0)
+
+
+METHODS: dict[str, Any] = {"ratio": _Ratio, "signitrend": _SigniTrend}

@@ -1,0 +1,102 @@
+"""The trends stage in-process: items in (any batch sizes), trend events out.
+
+It composes what the Storm topology spreads over tasks: `term_uses` per item, one
+`EventClock` over all items in arrival order, `TrendDetector`s fed the uses and every
+marker. `partitions` > 1 splits the terms over detectors by a stable hash, as fields
+grouping does, to show the events do not depend on it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shoot2top.analytics.detector import DetectorOptions, TrendDetector
+from shoot2top.analytics.events import TrendEvent
+from shoot2top.analytics.terms import KINDS, read_item
+from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
+from shoot2top.posts import InvalidPost
+
+SNAPSHOT_VERSION = 1
+
+
+def partition_of(term: str, partitions: int) -> int:
+    """A stable partition of a term (CRC-32, not the salted `hash`)."""
+    return zlib.crc32(term.encode()) % partitions
+
+
+class TrendStage:
+    """Trend detection over a stream of streamable objects."""
+
+    def __init__(
+        self,
+        options: DetectorOptions | None = None,
+        *,
+        lateness_s: float = 600,
+        kinds: Sequence[str] = KINDS,
+        partitions: int = 1,
+    ) -> None:
+        self.options = options or DetectorOptions()
+        unknown = [kind for kind in kinds if kind not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown term kind {unknown[0]!r}: use {', '.join(KINDS)}")
+        self.kinds = tuple(kinds)
+        self.clock = EventClock(self.options.bucket_s, lateness_s)
+        self.detectors = [TrendDetector(self.options) for _ in range(partitions)]
+        self.invalid = 0
+
+    def process(self, items: Sequence[Mapping[str, Any]]) -> list[TrendEvent]:
+        """Count a batch of items; the events of the buckets it closes."""
+        detectors, clock, kinds = self.detectors, self.clock, self.kinds
+        count = len(detectors)
+        for item in items:
+            try:
+                key, platform, at, uses = read_item(item)
+            except InvalidPost:
+                self.invalid += 1
+                continue
+            if not clock.admit(key, platform, at):
+                continue
+            for use in uses:
+                if use.kind in kinds:
+                    detector = detectors[partition_of(use.term, count) if count > 1 else 0]
+                    detector.add(use)
+        return self._advance(clock.advance())
+
+    def finish(self) -> list[TrendEvent]:
+        """The end of input: close every bucket."""
+        events = self._advance(self.clock.finish())
+        for detector in self.detectors:
+            events.extend(detector.finish())
+        return events
+
+    def _advance(self, watermark: Watermark | None) -> list[TrendEvent]:
+        if watermark is None:
+            return []
+        events = [event for d in self.detectors for event in d.advance(watermark)]
+        events.sort(key=lambda e: (e.detected_at, e.scope, e.kind, e.term, e.status))
+        return events
+
+    def counters(self) -> dict[str, int]:
+        return {**self.clock.counters(), "invalid": self.invalid}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "kinds": list(self.kinds),
+            "invalid": self.invalid,
+            "clock": self.clock.snapshot(),
+            "detectors": [detector.snapshot() for detector in self.detectors],
+        }
+
+    @classmethod
+    def restore(cls, snapshot: dict[str, Any]) -> TrendStage:
+        check_snapshot(snapshot, SNAPSHOT_VERSION, "trend stage")
+        stage = cls.__new__(cls)
+        stage.kinds = tuple(snapshot["kinds"])
+        stage.invalid = snapshot["invalid"]
+        stage.clock = EventClock.restore(snapshot["clock"])
+        stage.detectors = [TrendDetector.restore(d) for d in snapshot["detectors"]]
+        stage.options = stage.detectors[0].options
+        return stage

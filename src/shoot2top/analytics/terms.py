@@ -1,0 +1,82 @@
+"""The terms an item uses, as the warehouse extracts them (warehouse/features.py).
+
+Hashtags, mentions and keywords come from `features.extract` (the same case folding and
+NFKC normalization); cashtags (``$AAPL``) from X's entities or the text. A retweet uses
+the original's terms at its own time, as its own item published by the retweeter: it is
+volume of those terms when it happened.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import regex
+
+from shoot2top.warehouse import features
+from shoot2top.warehouse.features import URL, complete_words, extract
+
+KINDS = ("hashtag", "cashtag", "keyword", "mention")
+CASHTAG = regex.compile(r"(?<![\w$&])\$([A-Za-z][A-Za-z0-9_.]{0,9})(?![\w])")
+
+
+@dataclass(frozen=True, slots=True)
+class TermUse:
+    """One item's use of one term."""
+
+    term: str  # normalized, without its sign
+    kind: str  # hashtag | cashtag | keyword | mention
+    platform: str
+    item_key: str  # "platform:item_id" (a retweet: its own id)
+    publisher: str  # who published the item ("" when unknown)
+    at: float  # the item's own created_at, epoch seconds
+
+
+class ItemTerms(NamedTuple):
+    """One item's identity for the event clock, and its term uses."""
+
+    item_key: str
+    platform: str
+    at: float
+    uses: list[TermUse]
+
+
+def term_uses(item: Mapping[str, Any]) -> list[TermUse]:
+    """The term uses of one streamable object; `InvalidPost` if it is not one."""
+    return read_item(item).uses
+
+
+def read_item(item: Mapping[str, Any]) -> ItemTerms:
+    """The item (a retweet: the retweet itself) and its term uses; `InvalidPost` if it is
+    not a streamable object."""
+    found = extract(dict(item))
+    key = f"{found.platform}:{found.item_id}"
+    at = found.created_at.timestamp()
+    publisher = found.publisher.publisher_id if found.publisher else ""
+    retweet = next((ref for ref in found.references if ref.kind == features.RETWEETED), None)
+    if retweet is not None:  # the retweet's own time and author
+        key = f"{found.platform}:{retweet.referencing_id}"
+        at = retweet.created_at.timestamp()
+        publisher = retweet.publisher_id or ""
+    if not found.stored:  # a retweet of an original not in the message: no text
+        return ItemTerms(key, found.platform, at, [])
+    text = " ".join(filter(None, (found.text, found.title, found.description)))
+    terms = (
+        [(term, "hashtag") for term in found.hashtags]
+        + [(term, "cashtag") for term in cashtags(text)]
+        + [(term, "keyword") for term in found.keywords]
+        + [(term, "mention") for term in found.mentions]
+    )
+    uses = [TermUse(term, kind, found.platform, key, publisher, at) for term, kind in terms]
+    return ItemTerms(key, found.platform, at, uses)
+
+
+def cashtags(text: str) -> list[str]:
+    """Cashtags in order of first appearance, casefolded: ``$AAPL`` → ``aapl``."""
+    text = URL.sub(" ", complete_words(text))
+    seen: dict[str, None] = {}
+    for tag in CASHTAG.findall(text):
+        seen.setdefault(unicodedata.normalize("NFKC", tag).casefold().rstrip("."), None)
+    return list(seen)

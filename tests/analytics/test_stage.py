@@ -1,0 +1,80 @@
+"""The in-process trends stage on the sample lake: the planted trends are found, and the
+events do not depend on batch sizes, partitions or a snapshot/restore mid-stream."""
+
+from __future__ import annotations
+
+import functools
+import json
+import zlib
+
+import pytest
+
+from shoot2top.analytics.stage import TrendStage
+from shoot2top.sample import generate_items, planted_trends
+
+
+@functools.cache
+def sample() -> list[dict]:
+    return generate_items(items=12000)
+
+
+def run(stage: TrendStage, items: list[dict], batch: int) -> list[dict]:
+    events = []
+    for start in range(0, len(items), batch):
+        events += stage.process(items[start : start + batch])
+    events += stage.finish()
+    return sorted((e.to_record() for e in events), key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def test_the_planted_trends_are_found_with_onset_near_the_truth() -> None:
+    events = run(TrendStage(), sample(), 500)
+    found = {(r["term"], r["kind"]): r for r in events if r["scope"] == "all"}
+    for trend in planted_trends():
+        record = found[(trend.term, trend.kind)]
+        onset = record["onset_at"]
+        assert abs(_epoch(onset) - trend.start.timestamp()) <= 900, (trend, record)
+        assert _epoch(record["detected_at"]) - trend.start.timestamp() <= 1200
+
+
+def test_events_do_not_depend_on_batch_sizes_or_partitions() -> None:
+    one = run(TrendStage(), sample(), len(sample()))
+    assert one
+    for batch, partitions in ((1, 1), (7, 2), (500, 4)):
+        assert run(TrendStage(partitions=partitions), sample(), batch) == one
+
+
+def test_snapshot_and_restore_mid_stream_gives_the_same_events() -> None:
+    items = sample()
+    whole = run(TrendStage(partitions=2), items, 300)
+    stage = TrendStage(partitions=2)
+    events = []
+    for start in range(0, len(items) // 2, 300):
+        events += stage.process(items[start : start + 300])
+    snapshot = json.loads(json.dumps(stage.snapshot()))  # JSON all the way
+    restored = TrendStage.restore(snapshot)
+    events += restored.process(items[len(items) // 2 :]) + restored.finish()
+    records = [e.to_record() for e in events]
+    assert sorted(records, key=lambda r: json.dumps(r, sort_keys=True)) == whole
+
+
+def test_a_partition_sees_exactly_its_terms_events() -> None:
+    whole = run(TrendStage(), sample(), 1000)
+    split = TrendStage(partitions=4)
+    for start in range(0, len(sample()), 1000):
+        split.process(sample()[start : start + 1000])
+    split.finish()  # each detector alone must hold only its terms' trends
+    for index, detector in enumerate(split.detectors):
+        for key in detector._states:
+            assert zlib.crc32(key[2].encode()) % 4 == index
+    assert whole
+
+
+def test_unknown_kind_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown term kind 'emoji'"):
+        TrendStage(kinds=["hashtag", "emoji"])
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
