@@ -1,0 +1,109 @@
+"""The event clock and the detectors on hand-made term uses: each rule can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from shoot2top.analytics.detector import DetectorOptions, TrendDetector
+from shoot2top.analytics.terms import TermUse
+from shoot2top.analytics.watermark import EventClock
+
+HOUR = 3600
+T0 = 1_700_000_000 // HOUR * HOUR
+
+
+def background(hours: int, per_bucket: int = 40, *, surge: range = range(0)) -> list[tuple]:
+    """(item key, platform, at, publisher, terms): steady traffic of common words."""
+    items = []
+    for bucket in range(hours * 12):
+        start = T0 + bucket * 300
+        volume = per_bucket * (5 if bucket in surge else 1)
+        for n in range(volume):
+            words = [f"word{n % 7}", f"other{n % 3}"]
+            items.append((f"x:{bucket}-{n}", "x", start + n * 300 / volume, f"p{n}", words))
+    return items
+
+
+def burst(term: str, start: float, buckets: int, per_bucket: int, publishers: int) -> list:
+    return [
+        (f"x:{term}-{b}-{n}", "x", start + b * 300 + n * 300 / per_bucket, f"b{n % publishers}",
+         [term])
+        for b in range(buckets)
+        for n in range(per_bucket)
+    ]  # fmt: skip
+
+
+def detect(items: list[tuple], method: str = "signitrend", **options) -> tuple[list, EventClock]:
+    clock = EventClock(300, 600)
+    detector = TrendDetector(DetectorOptions(method=method, **options))
+    events = []
+    for key, platform, at, publisher, terms in sorted(items, key=lambda i: i[2]):
+        if clock.admit(key, platform, at):
+            for term in terms:
+                detector.add(TermUse(term, "hashtag", platform, key, publisher, at))
+        if (marker := clock.advance()) is not None:
+            events += detector.advance(marker)
+    events += detector.advance(clock.finish())
+    return [e for e in events if e.scope == "all"], clock
+
+
+def terms_of(events: list) -> set[str]:
+    return {event.term for event in events}
+
+
+def test_a_burst_of_a_new_term_trends_and_ends() -> None:
+    events, _ = detect(background(8) + burst("newtag", T0 + 6 * HOUR, 6, 12, 6))
+    assert terms_of(events) == {"newtag"}
+    rising, ended = events
+    assert (rising.status, ended.status) == ("rising", "ended")
+    assert rising.identity == ended.identity
+    assert rising.onset_at == T0 + 6 * HOUR
+    assert rising.detected_at == T0 + 6 * HOUR + 300
+    assert ended.ended_at == T0 + 6 * HOUR + 6 * 300
+    assert ended.volume == 72 and ended.publishers == 6
+
+
+def test_a_platform_wide_surge_is_not_a_trend_for_signitrend_but_is_for_ratio() -> None:
+    items = background(8, surge=range(72, 78))
+    assert detect(items)[0] == []
+    assert terms_of(detect(items, "ratio")[0]) >= {"word0", "other0"}
+
+
+def test_one_account_flooding_a_tag_is_not_a_trend() -> None:
+    events, _ = detect(background(8) + burst("flood", T0 + 6 * HOUR, 6, 30, 1))
+    assert events == []
+
+
+def test_redelivered_and_refreshed_items_add_no_volume_and_late_items_are_counted() -> None:
+    items = background(8) + burst("newtag", T0 + 6 * HOUR, 6, 12, 6)
+    once, _ = detect(items)
+    twice, clock = detect(items + [(k, p, at + 0.0, pub, t) for k, p, at, pub, t in items])
+    assert [e.volume for e in twice] == [e.volume for e in once]
+    assert clock.duplicates == len(items)
+    late = [("x:late", "x", T0 + HOUR, "p", ["newtag"])]  # arrives after its bucket closed
+    clock = EventClock(300, 600)
+    for key, platform, at, _, _ in sorted(items, key=lambda i: i[2]) + late:
+        clock.admit(key, platform, at)
+    assert clock.late == 1
+
+
+def test_a_detector_restored_from_a_snapshot_skips_markers_it_has_seen() -> None:
+    detector = TrendDetector(DetectorOptions())
+    clock = EventClock(300, 0)
+    detector.add(TermUse("a", "hashtag", "x", "x:1", "p", T0))
+    clock.admit("x:1", "x", T0)
+    clock.admit("x:2", "x", T0 + 600)
+    marker = clock.advance()
+    assert marker is not None and [start for start, _ in marker.traffic] == [T0, T0 + 300]
+    detector.advance(marker)
+    restored = TrendDetector.restore(detector.snapshot())
+    assert restored.advance(marker) == [] and restored.closed_until == T0 + 600
+
+
+def test_bad_options_and_snapshots_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown trend method 'magic'"):
+        DetectorOptions(method="magic")
+    with pytest.raises(ValueError, match="bucket_s must be > 0"):
+        EventClock(0, 10)
+    with pytest.raises(ValueError, match="trend detector snapshot version 99"):
+        TrendDetector.restore({"version": 99})
