@@ -247,8 +247,21 @@ def memory_child(method: str, distinct: int) -> None:
             detector.advance(marker)
             peak_states = max(peak_states, detector.terms_tracked)
     detector.advance(clock.finish())
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_of_this_process()
     print(json.dumps({"peak_rss_mb": round(rss_mb, 1), "peak_terms_tracked": peak_states}))
+
+
+def peak_rss_of_this_process() -> float:
+    """VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's across
+    fork and exec on Linux, here the parent's whole generated stream)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_rss(method: str, distinct: int) -> dict:
