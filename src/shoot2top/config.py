@@ -1,6 +1,6 @@
 """Pipeline configuration: one JSON file naming sources, sinks and their settings.
 
-The same file runs in-process (``shoot2top ingest --config F``) and, later, on Storm.
+The same file runs in-process (``shoot2top ingest --config F``) and on Storm.
 Secrets appear only as ``${ENV_VAR}`` references (`SecretRef`), resolved where the
 component is built and shown as ``***`` everywhere else. Settings that are not secret
 may also use ``${ENV_VAR}`` or ``${ENV_VAR:-default}``; those are expanded on load.

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shoot2top.posts import PLATFORM_OF_TYPE, stamp
+from shoot2top.posts import PLATFORM_OF_TYPE, TWITTER_EPOCH_MS, stamp
 
 __all__ = [
     "DEFAULT_START",
@@ -63,7 +63,6 @@ OBSERVATION_OFFSETS: tuple[timedelta, ...] = tuple(
 )
 
 _MISSED_OBSERVATION_CHANCE = 0.08
-_TWITTER_EPOCH_MS = 1288834974657
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE64URL = _BASE62 + "-_"
 _YOUTUBE_ID_LAST = "AEIMQUYcgkosw048"
@@ -873,7 +872,7 @@ def _rule_id(topic: str) -> str:
     """A stable filtered-stream rule id per topic (a snowflake from 2026-11-01)."""
     rule_ms = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
     low_bits = int.from_bytes(hashlib.sha256(topic.encode()).digest()[:3], "big") >> 2
-    return str(((rule_ms - _TWITTER_EPOCH_MS) << 22) | low_bits)
+    return str(((rule_ms - TWITTER_EPOCH_MS) << 22) | low_bits)
 
 
 def _render_tweet(item: _Item, observed: datetime) -> dict[str, Any]:
@@ -1108,7 +1107,7 @@ class _IdMint:
 
     def snowflake(self, unix_ms: int) -> str:
         """An X snowflake id: milliseconds since the X epoch, then 22 random bits."""
-        prefix = (unix_ms - _TWITTER_EPOCH_MS) << 22
+        prefix = (unix_ms - TWITTER_EPOCH_MS) << 22
         return self.unique(lambda: str(prefix | self._rng.getrandbits(22)))
 
 

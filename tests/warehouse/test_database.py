@@ -5,6 +5,8 @@ policy, with log lines that say who retries what."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 
@@ -13,7 +15,12 @@ from psycopg2.extensions import make_dsn
 
 from factories import stream
 from pgtest import PostgresServer, with_database
-from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
+from shoot2top.warehouse.database import (
+    WarehouseError,
+    WarehouseUnavailable,
+    connect,
+    stop_embedded,
+)
 from shoot2top.warehouse.loader import WarehouseLoader
 
 
@@ -97,3 +104,25 @@ def test_an_unattended_worker_that_starts_during_an_outage_waits_it_out(tmp_path
             restarter.join()
     finally:
         private.stop()
+
+
+def test_stop_embedded_says_when_the_server_did_not_stop(tmp_path):
+    # A process that ignores SIGINT stands in for a server that will not shut down.
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert stubborn.stdout.readline() == b"ready\n"
+        data_dir = tmp_path / "postgres"
+        data_dir.mkdir()
+        (data_dir / "postmaster.pid").write_text(f"{stubborn.pid}\n{data_dir}\n")
+        message = stop_embedded(tmp_path, timeout_s=0.3)
+        assert "still running after 0.3 s" in message and str(stubborn.pid) in message
+        assert not message.startswith("stopped")
+        (data_dir / "postmaster.pid").unlink()
+        assert stop_embedded(tmp_path).startswith("no embedded PostgreSQL running")
+    finally:
+        stubborn.kill()
+        stubborn.wait()

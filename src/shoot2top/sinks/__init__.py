@@ -1,1 +1,1 @@
-"""Sinks consume a stream of items: the data lake (local, S3) and, later, the warehouse."""
+"""Sinks consume a stream of items: the data lake (local, S3), the warehouse and a socket."""

@@ -1,1 +1,1 @@
-"""Sources emit a stream of items: lake replay now, the social platforms later."""
+"""Sources emit a stream of items: lake replay and the social platforms (X, YouTube, Facebook)."""

@@ -29,14 +29,6 @@ class SourceAuthError(RuntimeError):
     """The platform refused the credentials: retrying cannot help, the run stops."""
 
 
-class SourceQuotaExhausted(RuntimeError):
-    """The platform's quota is spent until a known reset (carried for the caller)."""
-
-    def __init__(self, message: str, reset_at: float) -> None:
-        super().__init__(message)
-        self.reset_at = reset_at
-
-
 class Clock:
     """Wall-clock time and sleeping; `FakeClock` in the tests replaces both."""
 

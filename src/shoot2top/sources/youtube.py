@@ -438,15 +438,15 @@ class YouTubeSource(LiveSource):
                 raise _Abandon
             self.ledger.spend(method, now)
             self.api_calls += 1
-            failure = self._attempt(method, request)
-            if not isinstance(failure, _Failure):
-                return failure
+            outcome = self._attempt(method, request)
+            if not isinstance(outcome, _Failure):
+                return outcome
             delay = backoff.next_delay()
             log.warning(
                 "%s: %s failed (%s); retry %d in %.0f s",
                 self.name,
                 method,
-                failure.text,
+                outcome.text,
                 backoff.attempts,
                 delay,
             )

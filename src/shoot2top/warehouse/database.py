@@ -91,6 +91,11 @@ def stop_embedded(state_dir: str | Path, timeout_s: float = 30.0) -> str:
     deadline = time.monotonic() + timeout_s
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
+    if pid_file.exists():
+        return (
+            f"asked the embedded PostgreSQL in {data_dir} (pid {pid}) to stop; it was still "
+            f"running after {timeout_s:g} s"
+        )
     return f"stopped the embedded PostgreSQL in {data_dir}"
 
 
