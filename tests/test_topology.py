@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from factories import T0, tweet
-from shoot2top.topology import PIPELINE_KEY, items_of, pipeline_of, plan, tuple_of
+from shoot2top.topology import (
+    PIPELINE_KEY,
+    acking_sink,
+    items_of,
+    pipeline_of,
+    plan,
+    tracked_source,
+    tuple_of,
+)
 
 REPO = Path(__file__).parents[1]
 
@@ -49,6 +57,14 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
 def test_a_topology_without_the_pipeline_is_refused():
     with pytest.raises(KeyError, match="not a shoot2top topology"):
         pipeline_of({})
+
+
+def test_a_component_missing_from_the_pipeline_config_is_named(config):
+    conf = plan(config).storm_conf
+    with pytest.raises(KeyError, match=r"no source named 'live' \(its sources: 'sample'\)"):
+        tracked_source(conf, "live", 0, 1)
+    with pytest.raises(KeyError, match=r"no sink named 'db' \(its sinks: 'archive', 'warehouse'\)"):
+        acking_sink(conf, "db")
 
 
 def test_the_replay_topology_wires_the_config(config, monkeypatch):

@@ -9,6 +9,7 @@ adapters (``src/spouts``, ``src/bolts``) and topologies (``topologies/``) stay t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,13 +129,23 @@ def pipeline_of(storm_conf: dict[str, Any]) -> PipelineConfig:
     return parse_config(codec.loads(raw), f"topology configuration {PIPELINE_KEY}")
 
 
+def _named(components: Sequence[Any], name: str, kind: str) -> Any:
+    """The component config called `name`; a topology out of step with its pipeline
+    config (renamed in one, not the other) fails naming both sides."""
+    for component in components:
+        if component.name == name:
+            return component
+    known = ", ".join(repr(component.name) for component in components) or "none"
+    raise KeyError(f"the pipeline config has no {kind} named {name!r} (its {kind}s: {known})")
+
+
 def tracked_source(
     storm_conf: dict[str, Any], component: str, task: int, tasks: int
 ) -> TrackedSource:
     """The spout task's source: its shard of the lake, its own checkpoint."""
     expect_outages_from_the_start()
     config = pipeline_of(storm_conf)
-    source_config = next(s for s in config.sources if s.name == component)
+    source_config = _named(config.sources, component, "source")
     home = pipeline_dir(config.state_dir, config.name)
     shard_name = component if tasks == 1 else f"{component}-{task}of{tasks}"
     checkpoints = Checkpoints(home / f"checkpoint-{shard_name}.json")
@@ -156,7 +167,7 @@ def acking_sink(storm_conf: dict[str, Any], component: str) -> AckingSink:
     """The bolt task's sink, rebuilt fresh after a failed write."""
     expect_outages_from_the_start()
     config = pipeline_of(storm_conf)
-    sink_config = next(s for s in config.sinks if s.name == component)
+    sink_config = _named(config.sinks, component, "sink")
     dead_letters = DeadLetters(pipeline_dir(config.state_dir, config.name) / "deadletter.jsonl")
     return AckingSink(
         lambda: build_sink(sink_config, config.state_dir, dead_letters),
