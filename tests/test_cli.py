@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -266,6 +267,21 @@ def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
     assert result.returncode == 1
     assert f"{path}: sources[0].uri: missing key" in result.stderr
     assert "sinks: List should have at least 1 item" in result.stderr
+
+
+def test_a_socket_sink_whose_port_is_taken_is_one_line_naming_it(tmp_path, sample_lake):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(tmp_path / "o")})
+        settings = json.loads(config.read_text())
+        settings["sinks"].append({"type": "socket", "name": "feed", "port": port})
+        config.write_text(json.dumps(settings))
+        result = run_cli("ingest", "--config", str(config))
+    assert result.returncode == 1
+    assert f"'feed': cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow

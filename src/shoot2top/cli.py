@@ -38,6 +38,7 @@ from shoot2top.lake.store import LakeError, S3Settings, open_store
 from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
+from shoot2top.sinks.socket import SocketSinkError
 from shoot2top.sources.lake import LakeSource
 from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
 from shoot2top.status import StatusFile
@@ -189,7 +190,7 @@ def _ingest(
         analytics = [build_analytics(stage, config.state_dir, resume) for stage in config.analytics]
     except ConfigError as error:  # a secret not set: say in which file it is referenced
         raise Failure(f"{config_path}: {error}") from None
-    except (LakeError, WarehouseError, ValueError) as error:
+    except (LakeError, WarehouseError, SocketSinkError, ValueError) as error:
         raise Failure(str(error)) from None
     pipeline = Pipeline(
         sources,

@@ -68,9 +68,8 @@ class SinkStopped(RuntimeError):
     """A blocked write (or close) was told to stop; the item at hand was not accepted."""
 
 
-class SocketSinkError(ValueError):
-    """The sink cannot listen on its host and port (a ValueError so that the CLI reports
-    it in one line, like a configuration error)."""
+class SocketSinkError(RuntimeError):
+    """The sink cannot listen on its host and port."""
 
 
 @dataclass(eq=False)
