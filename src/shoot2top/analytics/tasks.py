@@ -150,6 +150,8 @@ class ClockTask:
                 clock.duplicates += 1
             out.uses.extend(use for use in uses if use.kind in self.kinds)
         out.watermark = self._marker(clock.advance())
+        if out.watermark is None and out.uses and self.last is not None and self.last.final:
+            out.watermark = self._repeat(self.last)  # redelivered after the end: close again
         return out
 
     def finish(self) -> Watermark:
