@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from shoot2top import codec
-from shoot2top.components import build_sink, build_source
+from shoot2top.components import build_analytics, build_sink, build_source
 from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
 from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.inspect import list_partitions, scan
@@ -175,6 +175,7 @@ def _ingest(
     try:
         sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
         sinks = [build_sink(sink, config.state_dir, dead_letters) for sink in config.sinks]
+        analytics = [build_analytics(stage, config.state_dir, resume) for stage in config.analytics]
     except ConfigError as error:  # a secret not set: say in which file it is referenced
         raise Failure(f"{config_path}: {error}") from None
     except (LakeError, WarehouseError, ValueError) as error:
@@ -187,6 +188,7 @@ def _ingest(
         progress=ProgressReporter(config.name, enabled=not quiet),
         dead_letters=dead_letters,
         status=StatusFile(home, config.name, config.checkpoint_interval_s),
+        analytics=analytics,
     )
     try:
         with stop_on_signals(pipeline):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shoot2top.analytics.inprocess import CHECKPOINT_PREFIX, TrendsHook, trends_stage
+from shoot2top.analytics.outputs import EventSink, JsonLinesEvents, WarehouseEvents
 from shoot2top.config import (
     ConfigError,
     FacebookSourceConfig,
@@ -19,6 +21,8 @@ from shoot2top.config import (
     SinkConfig,
     SocketSinkConfig,
     SourceConfig,
+    TrendFileSinkConfig,
+    TrendsConfig,
     XSourceConfig,
     YouTubeSourceConfig,
 )
@@ -126,3 +130,19 @@ def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | N
     if isinstance(config, SocketSinkConfig):
         return SocketSink(config, dead_letters=dead_letters)
     raise TypeError(f"no sink for config type {type(config).__name__}")
+
+
+def build_analytics(config: TrendsConfig, state_dir: str, resume: dict[str, Any]) -> TrendsHook:
+    """The trends stage of `config`, resumed from the checkpoint's `resume` if it has it."""
+    sinks: list[EventSink] = []
+    for sink in config.sinks:
+        where = f"analytics {config.name!r} sink {sink.name!r}"
+        if isinstance(sink, TrendFileSinkConfig):
+            sinks.append(JsonLinesEvents(sink.path, sink.name))
+        else:
+            dsn = resolve_dsn(reveal(sink.dsn, f"{where}.dsn"), state_dir)
+            sinks.append(WarehouseEvents(dsn, sink.name))
+    options = {**config.detector_options(), "lateness_s": config.lateness_s,
+               "kinds": config.kinds}  # fmt: skip
+    stage = trends_stage(options, resume.get(CHECKPOINT_PREFIX + config.name))
+    return TrendsHook(config.name, stage, sinks)

@@ -304,8 +304,65 @@ class SocketSinkConfig(Strict):
     )
 
 
+class TrendFileSinkConfig(Strict):
+    """Append trend events as JSON lines to a local file."""
+
+    type: Literal["file"]
+    name: str = Field("trend-file", pattern=COMPONENT_NAME)
+    path: EnvStr
+
+
+class TrendPostgresSinkConfig(Strict):
+    """Upsert trend events into the warehouse's ``trends`` table (migration 0010).
+
+    Without `dsn`, ``$SHOOT2TOP_DSN`` is used, else the embedded PostgreSQL."""
+
+    type: Literal["postgres"]
+    name: str = Field("trend-warehouse", pattern=COMPONENT_NAME)
+    dsn: SecretRef | None = None
+
+
+TrendSinkConfig = Annotated[
+    TrendFileSinkConfig | TrendPostgresSinkConfig, Field(discriminator="type")
+]
+TERM_KINDS = ("hashtag", "cashtag", "keyword", "mention")
+
+
+class TrendsConfig(Strict):
+    """The trends analytics stage (docs/trends.md): every item the pipeline moves is
+    counted; trend events go to `sinks`."""
+
+    type: Literal["trends"]
+    name: str = Field("trends", pattern=COMPONENT_NAME)
+    method: Literal["signitrend", "ratio"] = "signitrend"
+    kinds: list[Literal["hashtag", "cashtag", "keyword", "mention"]] = Field(
+        default_factory=lambda: list(TERM_KINDS), min_length=1
+    )
+    bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
+    lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")
+    half_life_s: float = Field(6 * 3600, gt=0)
+    warmup_s: float = Field(3 * 3600, ge=0, description="learn before deciding")
+    min_volume: int = Field(5, ge=1, description="items in a bucket to trend")
+    min_publishers: int = Field(3, ge=1, description="distinct publishers in a bucket")
+    z_on: float = Field(4.0, gt=0)
+    ratio_on: float = Field(3.0, gt=1)
+    scopes: bool = Field(True, description="per platform too, not only across platforms")
+    sinks: list[TrendSinkConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bucket_divides_an_hour(self) -> TrendsConfig:
+        if 3600 % self.bucket_s:
+            raise ValueError(f"bucket_s ({self.bucket_s}) must divide an hour (3600 s)")
+        return self
+
+    def detector_options(self) -> dict[str, Any]:
+        exclude = {"type", "name", "kinds", "lateness_s", "sinks"}
+        return self.model_dump(exclude=exclude)
+
+
 SOURCE_CONFIGS = (LakeSourceConfig, XSourceConfig, YouTubeSourceConfig, FacebookSourceConfig)
 SINK_CONFIGS = (LakeSinkConfig, PostgresSinkConfig, SocketSinkConfig)
+TREND_SINK_CONFIGS = (TrendFileSinkConfig, TrendPostgresSinkConfig)
 SourceConfig = Annotated[
     LakeSourceConfig | XSourceConfig | YouTubeSourceConfig | FacebookSourceConfig,
     Field(discriminator="type"),
@@ -315,12 +372,12 @@ SinkConfig = Annotated[
 ]
 _TYPE_TAGS = {
     tag
-    for config in SOURCE_CONFIGS + SINK_CONFIGS
+    for config in (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS, TrendsConfig)
     for tag in config.model_fields["type"].annotation.__args__
 }
 SECRET_FIELDS = frozenset(
     name
-    for model in (*SOURCE_CONFIGS, *SINK_CONFIGS, S3Options)
+    for model in (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS, S3Options)
     for name, field in model.model_fields.items()
     if "SecretRef" in str(field.annotation)
 )
@@ -355,10 +412,15 @@ class PipelineConfig(Strict):
     storm: StormOptions = StormOptions()
     sources: list[SourceConfig] = Field(min_length=1)
     sinks: list[SinkConfig] = Field(min_length=1)
+    analytics: list[TrendsConfig] = Field(
+        default_factory=list, description="analytics stages fed every item (docs/trends.md)"
+    )
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> PipelineConfig:
-        for kind, components in (("source", self.sources), ("sink", self.sinks)):
+        stages = [("analytics stage", self.analytics)]
+        stages += [(f"trend sink of {a.name!r}", a.sinks) for a in self.analytics]
+        for kind, components in (("source", self.sources), ("sink", self.sinks), *stages):
             names = [component.name for component in components]
             if len(set(names)) != len(names):
                 duplicated = sorted({name for name in names if names.count(name) > 1})
@@ -390,6 +452,9 @@ def unset_secrets(config: PipelineConfig) -> list[tuple[str, str]]:
     for kind, components in (("source", config.sources), ("sink", config.sinks)):
         for component in components:
             walk(component, f"{kind} {component.name!r}")
+    for stage in config.analytics:
+        for sink in stage.sinks:
+            walk(sink, f"analytics {stage.name!r} sink {sink.name!r}")
     return missing
 
 

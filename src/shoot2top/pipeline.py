@@ -11,10 +11,10 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import post_type
@@ -26,6 +26,20 @@ from shoot2top.status import StatusFile
 
 TICK_EVERY_S = 0.1
 _REPLAY_NOTE = "items after the last checkpoint will be replayed on the next run"
+
+
+class AnalyticsStage(Protocol):
+    """A stage fed every item moved (shoot2top.analytics.inprocess.TrendsHook): its
+    snapshot is saved with the sources' positions under `checkpoint_key`."""
+
+    name: str
+    checkpoint_key: str
+
+    def write(self, item: Item) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def finish(self) -> None: ...
+    def close(self) -> None: ...
+    def report(self) -> str: ...
 
 
 class PipelineError(RuntimeError):
@@ -62,6 +76,7 @@ class Pipeline:
         progress: ProgressReporter | None = None,
         dead_letters: DeadLetters | None = None,
         status: StatusFile | None = None,
+        analytics: Sequence[AnalyticsStage] = (),
     ) -> None:
         if not sources or not sinks:
             raise ValueError("a pipeline needs at least one source and one sink")
@@ -72,6 +87,7 @@ class Pipeline:
         self.progress = progress
         self.dead_letters = dead_letters
         self.status = status
+        self.analytics = list(analytics)
         self.items_per_source: Counter[str] = Counter()
         self.last_item_per_source: dict[str, Item] = {}  # for the status: its lag
         self._stop_reason: str | None = None
@@ -116,6 +132,8 @@ class Pipeline:
                         sink.write(item)
                     except Exception as error:
                         raise _SinkFailure(sink, error) from error
+                for stage in self.analytics:
+                    stage.write(item)
                 summary.items += 1
                 summary.per_type[post_type(item)] += 1
                 if limit is not None and summary.items >= limit:
@@ -148,13 +166,21 @@ class Pipeline:
         if self.dead_letters is not None:
             self.dead_letters.sync()
         if self.checkpoints is not None:
-            self.checkpoints.save({source.name: source.snapshot() for source in self.sources})
+            positions = {source.name: source.snapshot() for source in self.sources}
+            for stage in self.analytics:  # its state with the positions it has counted
+                positions[stage.checkpoint_key] = stage.snapshot()
+            self.checkpoints.save(positions)
         if self.status is not None:
             self.status.save(self)
 
     def _finish(self, summary: RunSummary, started: float) -> None:
         """Flush, checkpoint and close everything: the orderly end of any run."""
+        if summary.stopped_by == "end of input":  # not at a limit: a resumed run goes on
+            for stage in self.analytics:
+                stage.finish()
         self.checkpoint()
+        for stage in self.analytics:
+            stage.close()
         for sink in self.sinks:
             try:
                 sink.close()
@@ -170,10 +196,12 @@ class Pipeline:
         summary.bytes_read = self._bytes_read()
         summary.source_reports = {source.name: source.report() for source in self.sources}
         summary.sink_reports = {sink.name: sink.report() for sink in self.sinks}
+        for stage in self.analytics:
+            summary.sink_reports[f"analytics {stage.name}"] = stage.report()
 
     def _abandon(self) -> None:
         """After a sink failed: keep the checkpoint where it was, close what still works."""
-        for component in (*self.sinks, *self.sources):
+        for component in (*self.sinks, *self.sources, *self.analytics):
             with suppress(Exception):  # the original error is the one to report
                 component.close()
         if self.progress:

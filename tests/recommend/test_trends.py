@@ -108,7 +108,9 @@ def test_active_means_detected_not_ended_and_not_stale() -> None:
 def test_a_warehouse_without_the_trends_table_says_so(pg_dsn: str) -> None:
     connection = connect(pg_dsn)
     try:
-        with pytest.raises(TrendsUnavailable, match=r"no `trends` table.*0005_trends.*--trends"):
+        with connection, connection.cursor() as cursor:  # as before migration 0010_trends
+            cursor.execute("DROP TABLE trends CASCADE")
+        with pytest.raises(TrendsUnavailable, match=r"no `trends` table.*0010_trends.*--trends"):
             active_trends(connection, NOW)
     finally:
         connection.close()
@@ -118,6 +120,7 @@ def test_active_trends_are_read_from_the_trends_table(pg_dsn: str) -> None:
     connection = connect(pg_dsn)
     try:
         with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE trends CASCADE")  # another writer's table, same reader
             cursor.execute(
                 "CREATE TABLE trends (id text PRIMARY KEY, term text, kind text, scope text,"
                 " onset_at timestamptz, detected_at timestamptz, ended_at timestamptz,"

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from shoot2top.analytics.events import ENDED, RISING, TrendEvent
+from shoot2top.analytics.events import ENDED, RISING, TrendEvent, emission_order
 from shoot2top.analytics.terms import TermUse
 from shoot2top.analytics.watermark import Watermark, check_snapshot
 
@@ -165,7 +165,7 @@ class TrendDetector:
             self.closed_until = start + self.options.bucket_s
         if self.closed_until is None or watermark.closed_until > self.closed_until:
             self.closed_until = watermark.closed_until
-        events.sort(key=_order)
+        events.sort(key=emission_order)
         return events
 
     def finish(self) -> list[TrendEvent]:
@@ -389,10 +389,6 @@ def _values(trend: _Trend) -> list[Any]:
 def _top(items: dict[str, float], top: list[Any]) -> list[Any]:
     """The earliest `TOP_ITEMS` (at, item key): the same whatever the arrival order."""
     return sorted({*top, *((at, key) for key, at in items.items())})[:TOP_ITEMS]
-
-
-def _order(event: TrendEvent) -> tuple[Any, ...]:
-    return (event.detected_at, event.scope, event.kind, event.term, event.status)
 
 
 class _Ratio:

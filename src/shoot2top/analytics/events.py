@@ -57,5 +57,11 @@ class TrendEvent:
         }
 
 
+def emission_order(event: TrendEvent) -> tuple[Any, ...]:
+    """A deterministic order of emissions: by event time, a rising before its ended."""
+    moment = event.detected_at if event.ended_at is None else event.ended_at
+    return (moment, event.status == ENDED, event.scope, event.kind, event.term)
+
+
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
-from shoot2top.analytics.events import TrendEvent
+from shoot2top.analytics.events import TrendEvent, emission_order
 from shoot2top.analytics.terms import KINDS, read_item
 from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
 from shoot2top.posts import InvalidPost
@@ -75,7 +75,7 @@ class TrendStage:
         if watermark is None:
             return []
         events = [event for d in self.detectors for event in d.advance(watermark)]
-        events.sort(key=lambda e: (e.detected_at, e.scope, e.kind, e.term, e.status))
+        events.sort(key=emission_order)
         return events
 
     def counters(self) -> dict[str, int]:

@@ -139,9 +139,9 @@ def active_trends(
         if cursor.fetchone()[0] is None:
             connection.rollback()
             raise TrendsUnavailable(
-                "the warehouse has no `trends` table: the trends stage (migration "
-                "0005_trends) is not installed in this warehouse; pass trends in with "
-                "--trends FILE (JSON records with at least a 'term')"
+                "the warehouse has no `trends` table: the trends stage's migration "
+                "0010_trends is not applied (run `shoot2top warehouse migrate`); or pass "
+                "trends in with --trends FILE (JSON records with at least a 'term')"
             )
         cursor.execute(
             "SELECT column_name FROM information_schema.columns"
