@@ -19,6 +19,16 @@ from typing import Any
 import click
 
 from shoot2top import codec
+from shoot2top.analytics.detector import METHODS, SHIPPED_METHOD, DetectorOptions
+from shoot2top.analytics.report import (
+    SIGN_OF,
+    TREND_COLUMNS,
+    TREND_TABLE_COLUMNS,
+    trend_chart,
+    trend_report,
+)
+from shoot2top.analytics.stage import TrendStage
+from shoot2top.analytics.terms import KINDS
 from shoot2top.components import build_analytics, build_sink, build_source
 from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
 from shoot2top.deadletter import DeadLetters
@@ -28,6 +38,7 @@ from shoot2top.lake.store import LakeError, S3Settings, open_store
 from shoot2top.logsummary import install as install_summary
 from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
 from shoot2top.progress import ProgressReporter, human_bytes
+from shoot2top.sources.lake import LakeSource
 from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
 from shoot2top.status import StatusFile
 from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
@@ -447,7 +458,7 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["videos", "publishers", "live"]))
+@click.argument("kind", type=click.Choice(["videos", "publishers", "live", "trends"]))
 @click.option("--dsn", envvar="SHOOT2TOP_DSN", show_envvar=True, help="A PostgreSQL DSN.")
 @click.option(
     "--state-dir",
@@ -471,7 +482,7 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     default=24.0,
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
-    help="live: published in the last N hours.",
+    help="live: published in the last N hours; trends: detected in the last N hours.",
 )
 @click.option(
     "--now",
@@ -505,15 +516,15 @@ def report(
     chart_item: str | None,
     watch: float | None,
 ) -> None:
-    """Reports from the warehouse: videos after the fact, publishers, live performance.
+    """Reports from the warehouse: videos after the fact, publishers, live performance,
+    trends (docs/trends.md).
 
     Reads an existing warehouse (--dsn, SHOOT2TOP_DSN, or the embedded one of the state
     directory) and never creates one."""
     try:
-        available = REPORT_COLUMNS[kind]
-        shown = choose_columns(
-            columns, available, TABLE_COLUMNS[kind] if fmt == "table" else available
-        )
+        available = {**REPORT_COLUMNS, "trends": TREND_COLUMNS}[kind]
+        table = {**TABLE_COLUMNS, "trends": TREND_TABLE_COLUMNS}[kind]
+        shown = choose_columns(columns, available, table if fmt == "table" else available)
     except RenderError as error:
         raise Failure(str(error)) from None
     if chart_path:
@@ -563,6 +574,8 @@ class ReportRequest:
 
 def _report_text(dsn: str, request: ReportRequest) -> str:
     """The report as text, with its chart written; hints go to stderr."""
+    if request.kind == "trends":
+        return _trends_text(dsn, request)
     try:
         connection = connect(dsn)
         try:
@@ -595,6 +608,30 @@ def _report_text(dsn: str, request: ReportRequest) -> str:
         where = _chart(request.kind, series, rows, request.chart_path, request.chart_item, now)
         click.echo(f"chart: {where}", err=True)
     return text
+
+
+def _trends_text(dsn: str, request: ReportRequest) -> str:
+    try:
+        connection = connect(dsn)
+        try:
+            require_current(connection)
+            now = _report_time(request.now_text, connection)
+            rows = trend_report(connection, now, request.hours)
+        finally:
+            connection.close()
+    except WarehouseError as error:
+        raise Failure(str(error)) from None
+    if request.platform:
+        rows = [row for row in rows if row["scope"] == request.platform]
+    rows = rows[: request.limit] if request.limit else rows
+    title = f"Trends detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    if not rows:
+        click.echo(f"no trend detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M}"
+                   " UTC (the trends stage writes them: docs/trends.md)", err=True)  # fmt: skip
+    if request.chart_path:
+        where = trend_chart(rows, request.chart_path, title)
+        click.echo(f"chart: {where}", err=True)
+    return render(rows, request.fmt, title, request.columns, drop_to_fit=request.default_columns)
 
 
 def _hint_live(request: ReportRequest, now: datetime, latest: datetime | None) -> None:
@@ -909,6 +946,105 @@ def _show(rows: list[dict[str, Any]], fmt: str, title: str, limit: int | None) -
     rows = rows[:limit] if limit else rows
     columns = list(dict.fromkeys(key for row in rows for key in row))
     click.echo(render(rows, fmt, title, columns, drop_to_fit=fmt == "table"), nl=False)
+
+
+@main.group()
+def trends() -> None:
+    """Trend detection on the stream (docs/trends.md)."""
+
+
+DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_at",
+                  "volume", "expected", "score", "publishers")  # fmt: skip
+
+
+DETECT_TUNING = (  # option, type, default, help: the detector's main settings
+    ("--bucket-s", click.IntRange(60, 3600), 300, "Time bucket, seconds (divides an hour)."),
+    ("--lateness-s", click.FloatRange(min=0), 600, "Allowed lateness (event time), seconds."),
+    ("--min-volume", click.IntRange(min=1), 5, "Items in a bucket to trend."),
+    ("--min-publishers", click.IntRange(min=1), 3, "Distinct publishers in a bucket to trend."),
+    ("--z-on", click.FloatRange(min=0, min_open=True), 4.0, "signitrend: z-score to trend."),
+)
+
+
+def _tuning_options(command: Any) -> Any:
+    for name, kind, default, text in reversed(DETECT_TUNING):
+        command = click.option(name, type=kind, default=default, show_default=True,
+                               help=text)(command)  # fmt: skip
+    return command
+
+
+@trends.command("detect")
+@click.option("--lake", "uri", required=True, help="The lake to replay: a path or s3://…")
+@click.option("--glob", help="Partition folders to select, e.g. '2026-11-20T*'.")
+@click.option("--since", type=click.DateTime(), help="Observed at or after (UTC).")
+@click.option("--until", type=click.DateTime(), help="Observed before (UTC).")
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint.")
+@click.option("--kinds", default=",".join(KINDS), show_default=True,
+              help="Term kinds, comma-separated.")  # fmt: skip
+@click.option("--method", type=click.Choice(sorted(METHODS)), default=SHIPPED_METHOD,
+              show_default=True)  # fmt: skip
+@click.option("--all-only", is_flag=True, help="Only trends across platforms (scope 'all').")
+@_tuning_options
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json",
+              show_default=True, help="json: one event emission per line.")  # fmt: skip
+def trends_detect(
+    uri: str, glob: str | None, since: Any, until: Any, endpoint_url: str | None, kinds: str,
+    method: str, all_only: bool, bucket_s: int, lateness_s: float, min_volume: int,
+    min_publishers: int, z_on: float, fmt: str,
+) -> None:  # fmt: skip
+    """Replay a lake through the trend detector and print its events.
+
+    The same code as the in-process stage and the Storm topology: the algorithm
+    development loop is change the method, replay, compare."""
+    chosen = [kind.strip() for kind in kinds.split(",") if kind.strip()]
+    unknown = [kind for kind in chosen if kind not in KINDS]
+    if unknown or not chosen:
+        raise Failure(f"--kinds {kinds!r}: unknown kind {(unknown or [''])[0]!r}; use "
+                      f"{', '.join(KINDS)}")  # fmt: skip
+    if since and until and since >= until:
+        raise Failure(f"--since ({since}) must be before --until ({until})")
+    if 3600 % bucket_s:
+        raise Failure(f"--bucket-s {bucket_s}: must divide an hour (3600 s)")
+    options = DetectorOptions(
+        method=method,
+        scopes=not all_only,
+        bucket_s=bucket_s,
+        min_volume=min_volume,
+        min_publishers=min_publishers,
+        z_on=z_on,
+    )
+    stage = TrendStage(options, lateness_s=lateness_s, kinds=chosen)
+    source = LakeSource(_open(uri, endpoint_url), selection=_selection(glob, since, until))
+    emitted: list[Any] = []
+
+    def out(events: list[Any]) -> None:
+        if fmt == "json":
+            for event in events:
+                click.echo(codec.dumps(event.to_record()).decode())
+        emitted.extend(events)
+
+    batch: list[Any] = []
+    try:
+        for item in source:
+            if item is not None:
+                batch.append(item)
+            if len(batch) >= 1000:
+                out(stage.process(batch))
+                batch = []
+        out(stage.process(batch))
+        out(stage.finish())
+    except LakeError as error:
+        raise Failure(str(error)) from None
+    finally:
+        source.close()
+    counters = ", ".join(f"{name} {value:,}" for name, value in stage.counters().items())
+    click.echo(f"{len(emitted)} event emission(s); items: {counters}", err=True)
+    if fmt == "table":
+        latest = {event.identity: event for event in emitted}  # the final state of each
+        rows = [
+            {**e.to_record(), "label": SIGN_OF.get(e.kind, "") + e.term} for e in latest.values()
+        ]
+        click.echo(render(rows, "table", f"Trends in {uri} ({method})", DETECT_COLUMNS), nl=False)
 
 
 @main.group()

@@ -33,6 +33,7 @@ from shoot2top.analytics.terms import TermUse
 from shoot2top.analytics.watermark import Watermark, check_snapshot
 
 SNAPSHOT_VERSION = 1
+SHIPPED_METHOD = "signitrend"  # chosen by bench/trends.py (docs/trends.md)
 ALL = "all"
 TOP_ITEMS = 3
 # A term's state: [mean, variance, last bucket start, rising since, rise volume,
@@ -42,7 +43,7 @@ MEAN, VAR, LAST, RISING_SINCE, RISE_VOLUME, RISE_EXPECTED = range(6)
 
 @dataclass(frozen=True, slots=True)
 class DetectorOptions:
-    method: str = "signitrend"
+    method: str = SHIPPED_METHOD
     bucket_s: int = 300
     half_life_s: float = 6 * 3600  # of the EWMA mean and variance
     warmup_s: float = 3 * 3600  # learn before deciding (from the first bucket)

@@ -1,0 +1,93 @@
+"""`shoot2top trends detect` and `shoot2top report trends`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shoot2top.analytics.outputs import WarehouseEvents
+from shoot2top.analytics.stage import TrendStage
+from shoot2top.lake.store import LocalStore
+from shoot2top.sample import planted_trends
+from shoot2top.sample_lake import write_sample_lake
+from shoot2top.sources.lake import LakeSource
+
+CLI = [sys.executable, "-m", "shoot2top.cli"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}  # wide enough not to cut the labels
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("detect") / "lake"
+    write_sample_lake(LocalStore(root), items=12000)
+    return root
+
+
+def test_detect_prints_the_planted_trends_as_json_lines(lake: Path) -> None:
+    result = run("trends", "detect", "--lake", str(lake), "--all-only")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["scope"] for r in records} == {"all"}
+    assert {"term", "kind", "onset_at", "detected_at", "peak_at", "ended_at", "volume",
+            "expected", "score", "publishers", "top_items"} <= records[0].keys()  # fmt: skip
+    found = {(r["term"], r["kind"]) for r in records}
+    assert {(t.term, t.kind) for t in planted_trends()} <= found
+    assert all(r["onset_at"].endswith("Z") for r in records)
+    kinds = run("trends", "detect", "--lake", str(lake), "--kinds", "keyword", "--all-only")
+    assert {json.loads(line)["kind"] for line in kinds.stdout.splitlines()} == {"keyword"}
+    table = run("trends", "detect", "--lake", str(lake), "--all-only", "--format", "table",
+                "--method", "ratio")  # fmt: skip
+    assert table.returncode == 0 and "#midnightdrop" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lake", "/no/such/lake"], "lake root /no/such/lake does not exist"),
+        (["--lake", "s3://"], "has no bucket"),
+        (["--kinds", "hashtag,emoji"], "--kinds 'hashtag,emoji': unknown kind 'emoji'"),
+        (["--since", "yesterday"], "Invalid value for '--since'"),
+        (["--since", "2026-11-21", "--until", "2026-11-20"], "must be before --until"),
+        (["--method", "magic"], "Invalid value for '--method'"),
+        (["--bucket-s", "420"], "--bucket-s 420: must divide an hour"),
+    ],
+)
+def test_detect_bad_input_fails_with_a_clear_line(lake: Path, args, message) -> None:
+    full = args if "--lake" in args else ["--lake", str(lake), *args]
+    result = run("trends", "detect", *full)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Path) -> None:
+    stage = TrendStage()
+    items = [item for item in LakeSource(LocalStore(lake)) if item is not None]
+    sink = WarehouseEvents(pg_dsn)
+    sink.send(stage.process(items) + stage.finish())
+    sink.close()
+    trend = planted_trends()[0]
+    moment = (trend.start.replace(minute=0) + (trend.end - trend.start) / 2).isoformat()
+    chart = tmp_path / "trends.png"
+    result = run("report", "trends", "--dsn", pg_dsn, "--now", moment, "--hours", "3",
+                 "--format", "json", "--chart", str(chart))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    row = next(r for r in rows if r["label"] == "#" + trend.term and r["scope"] == "all")
+    assert row["status"] == "rising" and row["ended_at"] is None  # as known at that moment
+    assert row["volume"] > row["expected"] and row["ratio"] >= 3
+    assert chart.stat().st_size > 1000
+    table = run("report", "trends", "--dsn", pg_dsn, "--now", "2026-11-23T00:00", "--hours", "72")
+    assert table.returncode == 0 and "#midnightdrop" in table.stdout
+    empty = run("report", "trends", "--dsn", pg_dsn, "--now", "2020-01-01T00:00:00")
+    assert empty.returncode == 0 and "no trend detected" in empty.stderr
+    bad = run("report", "trends", "--dsn", pg_dsn, "--now", "soon")
+    assert bad.returncode == 1 and "--now 'soon' is not" in bad.stderr
