@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from shoot2top.analytics.events import TrendEvent
-from shoot2top.analytics.outputs import EventSink, JsonLinesEvents, WarehouseEvents
+from shoot2top.analytics.outputs import EventSink
 from shoot2top.analytics.tasks import ClockTask, DetectorTask, state_file
 from shoot2top.analytics.terms import TermUse
-from shoot2top.components import reveal
-from shoot2top.config import PipelineConfig, TrendFileSinkConfig, TrendsConfig
+from shoot2top.components import build_trend_sinks
+from shoot2top.config import PipelineConfig, TrendsConfig
 from shoot2top.state import pipeline_dir
 from shoot2top.topology import pipeline_of
-from shoot2top.warehouse.database import resolve_dsn
 
 PARALLELISM_VARIABLE = "SHOOT2TOP_TRENDS_PARALLELISM"
 DEFAULT_PARALLELISM = 2
@@ -112,16 +111,7 @@ def detector_task(
 def event_sinks(storm_conf: dict[str, Any]) -> list[EventSink]:
     """The trends stage's sinks (a warehouse DSN resolved in this worker)."""
     config = pipeline_of(storm_conf)
-    stage = trends_of(config)
-    sinks: list[EventSink] = []
-    for sink in stage.sinks:
-        where = f"analytics {stage.name!r} sink {sink.name!r}"
-        if isinstance(sink, TrendFileSinkConfig):
-            sinks.append(JsonLinesEvents(sink.path, sink.name))
-        else:
-            dsn = resolve_dsn(reveal(sink.dsn, f"{where}.dsn"), config.state_dir)
-            sinks.append(WarehouseEvents(dsn, sink.name))
-    return sinks
+    return build_trend_sinks(trends_of(config), config.state_dir)
 
 
 def use_values(use: TermUse) -> list[Any]:
