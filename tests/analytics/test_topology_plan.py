@@ -74,3 +74,14 @@ def test_an_event_crosses_the_wire_exactly() -> None:
     event = TrendEvent("midnightdrop", "hashtag", "all", 1.0, 2.0, 1.5, None, 7, 0.5, 7.25,
                        5, (("x", "1"), ("youtube", "v")), "signitrend")  # fmt: skip
     assert event_of(event_values(event)) == event
+
+
+def test_a_live_pipeline_must_wait_longer_than_a_bucket_closes() -> None:
+    live = {
+        **PIPELINE,
+        "sources": [{"type": "x", "name": "x", "bearer_token": "${T}", "topics": {"a": "#a"}}],
+    }
+    with pytest.raises(ValueError, match=r"storm\.message_timeout_s \(60\) must be at least"):
+        trends_plan(parse_config(live, "p.json"), "p.json")
+    live["storm"] = {"message_timeout_s": 1200}
+    assert trends_plan(parse_config(live, "p.json")).parallelism == 2

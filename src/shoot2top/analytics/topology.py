@@ -23,7 +23,7 @@ from shoot2top.analytics.outputs import EventSink
 from shoot2top.analytics.tasks import ClockTask, DetectorTask, state_file
 from shoot2top.analytics.terms import TermUse
 from shoot2top.components import build_trend_sinks
-from shoot2top.config import PipelineConfig, TrendsConfig
+from shoot2top.config import LakeSourceConfig, PipelineConfig, TrendsConfig
 from shoot2top.state import pipeline_dir
 from shoot2top.topology import pipeline_of
 
@@ -65,6 +65,14 @@ def trends_plan(config: PipelineConfig, where: str = "the pipeline") -> TrendsPl
         parallelism = 0
     if parallelism < 1:
         raise ValueError(f"${PARALLELISM_VARIABLE} must be a whole number >= 1, not {raw!r}")
+    live = [s.name for s in config.sources if not isinstance(s, LakeSourceConfig)]
+    hold = stage.lateness_s + 2 * stage.bucket_s  # an item is acked once its bucket closes
+    if live and config.storm.message_timeout_s < hold:
+        raise ValueError(
+            f"{where}: storm.message_timeout_s ({config.storm.message_timeout_s}) must be at "
+            f"least the trends stage's lateness_s + 2 x bucket_s ({hold:g}) with a live "
+            f"source ({live[0]!r}): its items stay in flight until their bucket closes"
+        )
     used = {s.name for s in config.sources} | {s.name for s in config.sinks}
     plan = TrendsPlan(stage.name, *names(stage), parallelism)
     taken = used & {plan.terms, plan.detect, plan.events}
