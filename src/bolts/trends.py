@@ -82,7 +82,16 @@ class TermsBolt(HoldingBolt):
             self._mark(out.watermark, tup)
 
     def process_tick(self, tup: Any) -> None:
+        """Once a second: save and ack what is held, and repeat the last marker so that
+        the detectors save and ack too (tuples of a replay that lags behind a restored
+        clock would otherwise wait for the next bucket to close, and time out)."""
         self._resume()
+        if self.held:
+            marker = self.task.resume()
+            if marker is not None:
+                self.emit([json.dumps(marker.to_record())], stream=WATERMARK_STREAM)
+            self.task.save()
+            self.release()
 
     def _resume(self) -> None:
         """After a restart: the last marker again, for the detectors that missed it."""
@@ -113,11 +122,9 @@ class DetectBolt(HoldingBolt):
             self.task.add(use_of(tup.values))
             return
         events = self.task.offer(tup.task, Watermark.from_record(json.loads(tup.values[0])))
-        if events is None:
-            return
-        for event in events:
+        for event in events or []:
             self.emit([event_values(event)], anchors=[tup])
-        self.task.save()
+        self.task.save()  # at every marker, even one that does not advance: then ack
         self.release()
 
 
