@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export SHOOT2TOP_STATE=${SHOOT2TOP_STATE:-.shoot2top/demo}
 s2t=.venv/bin/shoot2top
-rm -rf "$SHOOT2TOP_STATE/lake" "$SHOOT2TOP_STATE/replay-sample"
+rm -rf "$SHOOT2TOP_STATE/lake" "$SHOOT2TOP_STATE/replay-sample" "$SHOOT2TOP_STATE/trends.jsonl"
 $s2t warehouse init
 $s2t ingest --config pipelines/replay-sample.json
 echo
@@ -22,12 +22,16 @@ $s2t report live --now latest --hours 12 --limit 15 --chart "$SHOOT2TOP_STATE/li
 # score yet, so the hours follow the platform's pattern and few terms are clear.
 $s2t recommend timing --publisher 1412993408151511040 --now latest --tz Europe/London --limit 5
 $s2t recommend terms --publisher UCq7xMvN2cJ8wL0pR5tYb3Kd --now latest --min-support 3 --limit 8
-# Until the trends stage writes the warehouse's trends table, the sample's planted trends.
-.venv/bin/python -c 'import json; from shoot2top.sample import planted_trends
-for t in planted_trends(): print(json.dumps({"term": t.term, "kind": t.kind,
-    "onset_at": t.start.isoformat(), "ended_at": t.end.isoformat()}))' >"$SHOOT2TOP_STATE/trends.jsonl"
-$s2t recommend crosspromote --publisher UC3bNfW8yHk0JpLx5QvZr7Cm --now 2026-11-21T09:00:00 \
-  --trends "$SHOOT2TOP_STATE/trends.jsonl"
+# Trends (docs/trends.md): the ingest above ran the trends stage into the warehouse's
+# trends table; the sample plants #midnightdrop and a keyword burst. The same detector
+# replays the lake directly (the algorithm-development loop), with the sample's settings.
+.venv/bin/python -c 'from shoot2top.sample import planted_trends
+for t in planted_trends(): print(f"planted: {t.kind} {t.term} {t.start:%Y-%m-%d %H:%M}-{t.end:%H:%M} UTC")'
+$s2t trends detect --lake data/sample-lake --all-only --bucket-s 900 --lateness-s 900 \
+  --min-volume 3 --z-on 2.5 --format table
+$s2t report trends --now latest --hours 72 --chart "$SHOOT2TOP_STATE/trends.png"
+# The cross-promotion reads the active trends from that table.
+$s2t recommend crosspromote --publisher UC3bNfW8yHk0JpLx5QvZr7Cm --now 2026-11-21T09:00:00
 item=$($s2t report live --now latest --hours 6 --limit 1 --format csv | sed -n 2p | cut -d, -f2)
 $s2t predict --item "$item" --now latest
 cat >&2 <<EOF

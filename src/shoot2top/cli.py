@@ -1044,7 +1044,8 @@ def trends_detect(
         rows = [
             {**e.to_record(), "label": SIGN_OF.get(e.kind, "") + e.term} for e in latest.values()
         ]
-        click.echo(render(rows, "table", f"Trends in {uri} ({method})", DETECT_COLUMNS), nl=False)
+        title = f"Trends in {uri} ({method})"
+        click.echo(render(rows, "table", title, DETECT_COLUMNS, drop_to_fit=True), nl=False)
 
 
 @main.group()

@@ -14,11 +14,15 @@ from typing import Any
 
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
 from shoot2top.analytics.events import TrendEvent, emission_order
-from shoot2top.analytics.terms import KINDS, read_item
+from shoot2top.analytics.terms import KINDS, TermUse, read_item
 from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
 from shoot2top.posts import InvalidPost
 
 SNAPSHOT_VERSION = 1
+
+
+def publisher_of(uses: Sequence[TermUse]) -> str:
+    return uses[0].publisher if uses else ""
 
 
 def partition_of(term: str, partitions: int) -> int:
@@ -58,10 +62,15 @@ class TrendStage:
                 continue
             if not clock.admit(key, platform, at):
                 continue
-            for use in uses:
-                if use.kind in kinds:
-                    detector = detectors[partition_of(use.term, count) if count > 1 else 0]
-                    detector.add(use)
+            terms = [(use.term, use.kind) for use in uses if use.kind in kinds]
+            if count == 1:
+                detectors[0].add_item(key, platform, publisher_of(uses), at, terms)
+                continue
+            parts: dict[int, list[tuple[str, str]]] = {}
+            for term in terms:
+                parts.setdefault(partition_of(term[0], count), []).append(term)
+            for part, some in parts.items():
+                detectors[part].add_item(key, platform, publisher_of(uses), at, some)
         return self._advance(clock.advance())
 
     def finish(self) -> list[TrendEvent]:

@@ -19,8 +19,20 @@ CREATE TABLE IF NOT EXISTS public.trends (
     method      text             NOT NULL DEFAULT '',
     PRIMARY KEY (term, kind, scope, onset_at)
 );
-CREATE INDEX IF NOT EXISTS trends_detected_at ON public.trends (detected_at);
 
--- 0009 created reports.trends only where this table already existed: create it now.
-CREATE OR REPLACE VIEW reports.trends AS SELECT * FROM public.trends;
-COMMENT ON VIEW reports.trends IS 'Trend events (rising, ended) of the trends stage: table trends';
+-- 0009 created reports.trends only where a trends table already existed: create it now
+-- where it is missing. A trends table made before this migration (by hand, another
+-- version) is left as it is, and indexed only if it has detected_at.
+DO $$
+BEGIN
+    IF to_regclass('reports.trends') IS NULL THEN
+        EXECUTE 'CREATE VIEW reports.trends AS SELECT * FROM public.trends';
+        EXECUTE 'COMMENT ON VIEW reports.trends IS '
+                || quote_literal('Trend events (rising, ended) of the trends stage: table trends');
+    END IF;
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
+               AND table_name = 'trends' AND column_name = 'detected_at') THEN
+        EXECUTE 'CREATE INDEX IF NOT EXISTS trends_detected_at ON public.trends (detected_at)';
+    END IF;
+END
+$$;

@@ -1,0 +1,316 @@
+"""Trend detection, evaluated: every method on one generated stream with planted truth.
+
+The stream (seeded, reproducible) has what makes trend detection hard: Zipf-distributed
+term popularity over several scripts (Latin, Japanese, Arabic, Devanagari, Cyrillic) and
+kinds, a daily and a weekly cycle, slowly rising terms (not bursts), a platform-wide
+traffic surge, single-account floods, and planted bursts of 2x-50x lasting 10 min to
+12 h (new terms and known ones). Each method runs the library's `EventClock` and
+`TrendDetector` (what the stage and the Storm bolts run) on the same term uses.
+
+Per method: precision (rising events, scope "all", that are a planted burst),
+recall (bursts >= 3x lasting >= 30 min that are detected during the burst),
+median/p90 minutes from true onset to detected_at, false alarms per day (after the
+warm-up), items/s of clock + detector in-process, and peak RSS (MB) of a subprocess
+running the detector over a stream with 1,000,000 distinct terms. Last line: a JSON
+summary; its top level holds the shipped method's figures.
+
+    python bench/trends.py [--days 7] [--rate 60] [--seed 11] [--distinct 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from bisect import bisect
+from dataclasses import dataclass
+from itertools import accumulate
+
+from shoot2top.analytics.detector import METHODS, SHIPPED_METHOD, DetectorOptions, TrendDetector
+from shoot2top.analytics.terms import TermUse
+from shoot2top.analytics.watermark import EventClock
+
+START = 1_795_132_800.0  # 2026-11-19T00:00Z, a Thursday
+DAY = 86_400.0
+PLATFORMS = (("x", 0.45), ("youtube", 0.30), ("facebook", 0.25))
+SCRIPTS = ("", "日本語", "عربي", "हिन्दी", "слово")
+KINDS = (("keyword", 0.6), ("hashtag", 0.3), ("mention", 0.05), ("cashtag", 0.05))
+VOCABULARY = 20_000
+PUBLISHERS = 5_000
+TERMS_PER_ITEM = 3
+WARMUP_DAYS = 1.0
+MULTIPLIERS = (2, 3, 5, 10, 20, 50)
+DURATIONS_MIN = (10, 30, 60, 180, 720)
+FLOOR_PER_MIN = 0.4  # a burst is at least multiplier x this many items per minute
+
+
+@dataclass(frozen=True)
+class Burst:
+    term: str
+    kind: str
+    start: float
+    end: float
+    multiplier: int
+
+    @property
+    def counted(self) -> bool:  # what recall is measured on
+        return self.multiplier >= 3 and self.end - self.start >= 1800
+
+
+def traffic_factor(at: float) -> float:
+    """The daily cycle (low at 04:00, high at 16:00 UTC) times the weekly one."""
+    hour = (at % DAY) / 3600
+    daily = 1 + 0.6 * math.sin((hour - 10) / 24 * 2 * math.pi)
+    weekday = int((at - START) // DAY + 3) % 7  # START is a Thursday: 3
+    return daily * (0.75 if weekday >= 5 else 1.0)
+
+
+class Stream:
+    """The generated items, as (item key, platform, at, publisher, [(term, kind)])."""
+
+    def __init__(self, seed: int, days: float, rate_per_min: float) -> None:
+        self.rng = random.Random(seed)
+        self.days = days
+        self.rate = rate_per_min
+        weights = [1 / (rank + 1) ** 1.07 for rank in range(VOCABULARY)]
+        self.cumulative = list(accumulate(weights))
+        self.vocabulary = [self._word(rank) for rank in range(VOCABULARY)]
+        self.publishers = [f"p{n}" for n in range(PUBLISHERS)]
+        self.bursts: list[Burst] = []
+        self.items: list[tuple] = []
+        self.noise: dict[str, str] = {}  # term -> what it is (rising, flood, surge)
+
+    def _word(self, rank: int) -> tuple[str, str]:
+        kind = self.rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0]
+        return f"{self.rng.choice(SCRIPTS)}w{rank}", kind
+
+    def _zipf_term(self) -> tuple[str, str]:
+        return self.vocabulary[bisect(self.cumulative, self.rng.random() * self.cumulative[-1])]
+
+    def _platform(self) -> str:
+        return self.rng.choices([p for p, _ in PLATFORMS], [w for _, w in PLATFORMS])[0]
+
+    def _item(self, at: float, terms: list, platform: str | None = None,
+              publisher: str | None = None) -> None:  # fmt: skip
+        n = len(self.items)
+        self.items.append((f"i:{n}", platform or self._platform(), at,
+                           publisher or self.rng.choice(self.publishers), terms))  # fmt: skip
+
+    def _poisson_times(self, start: float, end: float, per_min: float) -> list[float]:
+        times, at = [], start
+        while per_min > 0:
+            at += self.rng.expovariate(per_min / 60)
+            if at >= end:
+                return times
+            times.append(at)
+        return times
+
+    def generate(self) -> Stream:
+        rng, end = self.rng, START + self.days * DAY
+        # Background: Zipf terms, daily and weekly cycle, a platform-wide surge on day 4.
+        surge = (START + 3.5 * DAY, START + 3.5 * DAY + 2 * 3600)
+        for minute in range(int(self.days * 1440)):
+            at0 = START + minute * 60
+            factor = traffic_factor(at0) * (3.0 if surge[0] <= at0 < surge[1] else 1.0)
+            for at in self._poisson_times(at0, at0 + 60, self.rate * factor):
+                self._item(at, [self._zipf_term() for _ in range(TERMS_PER_ITEM)])
+        # Slowly rising terms: 0.1 -> 3 items per minute over three days (not bursts).
+        for n in range(5):
+            term = (f"rising{n}", "hashtag")
+            self.noise[term[0]] = "rising"
+            begin = START + (1 + n * 0.5) * DAY
+            for minute in range(3 * 1440):
+                at0 = begin + minute * 60
+                per_min = 0.1 + 2.9 * minute / (3 * 1440)
+                for at in self._poisson_times(at0, at0 + 60, per_min * traffic_factor(at0)):
+                    if at < end:
+                        self._item(at, [term, self._zipf_term()])
+        # Single-account floods: one publisher, 20 items a minute, one hour.
+        for n in range(10):
+            term = (f"flood{n}", "hashtag")
+            self.noise[term[0]] = "flood"
+            begin = START + rng.uniform(WARMUP_DAYS, self.days - 0.2) * DAY
+            publisher = rng.choice(self.publishers)
+            for at in self._poisson_times(begin, begin + 3600, 20):
+                self._item(at, [term, self._zipf_term()], publisher=publisher)
+        # Bursts: every multiplier with every duration, on new and on known terms.
+        n = 0
+        for multiplier in MULTIPLIERS:
+            for minutes in DURATIONS_MIN:
+                for known in (False, True):
+                    n += 1
+                    if known:  # a known term of middling popularity
+                        term = self.vocabulary[rng.randrange(50, 2000)]
+                        base = self._base_per_min(term)
+                    else:
+                        term, base = (f"new{n}", rng.choice(("hashtag", "keyword"))), 0.0
+                    begin = START + rng.uniform(WARMUP_DAYS + 0.1, self.days - 0.6) * DAY
+                    burst = Burst(term[0], term[1], begin, begin + minutes * 60, multiplier)
+                    self.bursts.append(burst)
+                    extra = multiplier * max(base, FLOOR_PER_MIN) - base
+                    for at in self._poisson_times(burst.start, burst.end, extra):
+                        self._item(at, [term, self._zipf_term()])
+        self.items.sort(key=lambda item: item[2])
+        return self
+
+    def _base_per_min(self, term: tuple[str, str]) -> float:
+        rank = self.vocabulary.index(term)
+        share = (1 / (rank + 1) ** 1.07) / self.cumulative[-1]
+        return self.rate * share * TERMS_PER_ITEM
+
+
+def run_method(stream: Stream, method: str) -> tuple[list, float, int]:
+    """(events, seconds, items) of clock + detector over the stream."""
+    clock = EventClock(300, 600)
+    detector = TrendDetector(DetectorOptions(method=method))
+    events = []
+    started = time.perf_counter()
+    for key, platform, at, publisher, terms in stream.items:
+        if clock.admit(key, platform, at):
+            detector.add_item(key, platform, publisher, at, terms)
+        marker = clock.advance()
+        if marker is not None:
+            events += detector.advance(marker)
+    events += detector.advance(clock.finish())
+    return events, time.perf_counter() - started, len(stream.items)
+
+
+def evaluate(stream: Stream, events: list) -> dict:
+    rising = [e for e in events if e.status == "rising" and e.scope == "all"]
+    after_warmup = [e for e in rising if e.detected_at >= START + WARMUP_DAYS * DAY]
+    by_term: dict[str, list[Burst]] = {}
+    for burst in stream.bursts:
+        by_term.setdefault(burst.term, []).append(burst)
+    true_positive, delays = 0, {}
+    for event in after_warmup:
+        match = next((b for b in by_term.get(event.term, [])
+                      if b.start - 600 <= event.detected_at <= b.end + 600), None)  # fmt: skip
+        if match is None:
+            continue
+        true_positive += 1
+        delay = (event.detected_at - match.start) / 60
+        delays[id(match)] = min(delays.get(id(match), delay), delay)
+    counted = [b for b in stream.bursts if b.counted]
+    found = [delays[id(b)] for b in counted if id(b) in delays]
+    days = stream.days - WARMUP_DAYS
+    quantiles = statistics.quantiles(found, n=10) if len(found) >= 2 else [math.nan] * 9
+    return {
+        "precision": round(true_positive / len(after_warmup), 3) if after_warmup else 0.0,
+        "recall": round(len(found) / len(counted), 3),
+        "median_detect_min": round(statistics.median(found), 1) if found else None,
+        "p90_detect_min": round(quantiles[8], 1) if found else None,
+        "false_alarms_per_day": round((len(after_warmup) - true_positive) / days, 2),
+        "false_alarm_kinds": _false_alarm_kinds(stream, after_warmup, by_term),
+        "bursts_counted": len(counted),
+        "bursts_found_any": sum(1 for b in stream.bursts if id(b) in delays),
+        "bursts_all": len(stream.bursts),
+    }
+
+
+def _false_alarm_kinds(stream: Stream, events: list, by_term: dict) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for event in events:
+        if any(
+            b.start - 600 <= event.detected_at <= b.end + 600 for b in by_term.get(event.term, [])
+        ):
+            continue
+        kind = stream.noise.get(event.term, "background")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def memory_child(method: str, distinct: int) -> None:
+    """In a subprocess: the detector over `distinct` distinct terms; prints peak RSS."""
+    rng = random.Random(5)
+    clock = EventClock(300, 600)
+    detector = TrendDetector(DetectorOptions(method=method))
+    per_item = 2  # each item: one never-seen term and one common one
+    items = distinct  # one day
+    peak_states = 0
+    for n in range(items):
+        at = START + n * DAY / items
+        key, platform = f"m:{n}", PLATFORMS[n % 3][0]
+        if clock.admit(key, platform, at):
+            detector.add(TermUse(f"t{n}", "keyword", platform, key, f"p{n % 5000}", at))
+            for _ in range(per_item - 1):
+                common = f"c{int(rng.paretovariate(1.2)) % 1000}"
+                detector.add(TermUse(common, "keyword", platform, key, f"p{n % 5000}", at))
+        marker = clock.advance()
+        if marker is not None:
+            detector.advance(marker)
+            peak_states = max(peak_states, detector.terms_tracked)
+    detector.advance(clock.finish())
+    rss_mb = peak_rss_of_this_process()
+    print(json.dumps({"peak_rss_mb": round(rss_mb, 1), "peak_terms_tracked": peak_states}))
+
+
+def peak_rss_of_this_process() -> float:
+    """VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's across
+    fork and exec on Linux, here the parent's whole generated stream)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_rss(method: str, distinct: int) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--memory-child", method, "--distinct", str(distinct)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=float, default=7)
+    parser.add_argument("--rate", type=float, default=60, help="background items per minute")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--distinct", type=int, default=1_000_000)
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child, args.distinct)
+        return
+    started = time.perf_counter()
+    stream = Stream(args.seed, args.days, args.rate).generate()
+    print(f"stream: {len(stream.items):,} items over {args.days:g} days, "
+          f"{len(stream.bursts)} bursts, generated in {time.perf_counter() - started:.1f} s",
+          flush=True)  # fmt: skip
+    methods = {}
+    for method in sorted(METHODS):
+        events, seconds, items = run_method(stream, method)
+        figures = evaluate(stream, events)
+        figures["items_per_s"] = round(items / seconds)
+        figures.update(peak_rss(method, args.distinct))
+        methods[method] = figures
+        print(f"{method}: {json.dumps(figures)}", flush=True)
+    shipped = methods[SHIPPED_METHOD]
+    names = ("precision", "recall", "median_detect_min", "p90_detect_min",
+             "false_alarms_per_day", "items_per_s", "peak_rss_mb")  # fmt: skip
+    summary = {
+        "method": SHIPPED_METHOD,
+        **{name: shipped[name] for name in names},
+        "methods": methods,
+        "stream_items": len(stream.items),
+        "days": args.days,
+        "distinct_terms_memory": args.distinct,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
