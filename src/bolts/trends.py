@@ -72,7 +72,8 @@ class TermsBolt(HoldingBolt):
         self.hold(tup)
         if tup.stream == END_STREAM:
             self.ended.add(int(tup.values[0]))
-            if self.ended >= self.spout_tasks:
+            finished = self.task.last is not None and self.task.last.final
+            if self.ended >= self.spout_tasks and not finished:
                 self._mark(self.task.finish(), tup)
             return
         out = self.task.process(items_of(tup.values[0]))

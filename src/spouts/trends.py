@@ -1,9 +1,11 @@
-"""The source spout of the trends topology: also says once, on the ``end`` stream, that
-its input is exhausted (a lake replay read to its end), so the event clock can close
-every bucket. A live source never ends."""
+"""The source spout of the trends topology: also says, on the ``end`` stream, that its
+input is exhausted (a lake replay read to its end), so the event clock can close every
+bucket — every second from then on, so that a terms task restarted after it heard it (or
+one that lost the tuple) hears it again. A live source never ends."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from streamparse import Stream
@@ -11,6 +13,7 @@ from streamparse import Stream
 from spouts.source import SourceSpout
 
 END_STREAM = "end"
+END_EVERY_S = 1.0
 
 
 class TrendsSourceSpout(SourceSpout):
@@ -22,10 +25,10 @@ class TrendsSourceSpout(SourceSpout):
     def initialize(self, storm_conf: dict[str, Any], context: dict[str, Any]) -> None:
         super().initialize(storm_conf, context)
         self.task_id = int(context["taskid"])
-        self.ended = False
+        self.next_end = 0.0
 
     def next_tuple(self) -> None:
         super().next_tuple()
-        if not self.ended and self.tracked.exhausted:
-            self.ended = True
+        if self.tracked.exhausted and time.monotonic() >= self.next_end:
+            self.next_end = time.monotonic() + END_EVERY_S
             self.emit([self.task_id], stream=END_STREAM)
