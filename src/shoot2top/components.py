@@ -132,8 +132,8 @@ def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | N
     raise TypeError(f"no sink for config type {type(config).__name__}")
 
 
-def build_analytics(config: TrendsConfig, state_dir: str, resume: dict[str, Any]) -> TrendsHook:
-    """The trends stage of `config`, resumed from the checkpoint's `resume` if it has it."""
+def build_trend_sinks(config: TrendsConfig, state_dir: str) -> list[EventSink]:
+    """The trend sinks of a trends stage (in-process, and the Storm events bolt)."""
     sinks: list[EventSink] = []
     for sink in config.sinks:
         where = f"analytics {config.name!r} sink {sink.name!r}"
@@ -142,6 +142,12 @@ def build_analytics(config: TrendsConfig, state_dir: str, resume: dict[str, Any]
         else:
             dsn = resolve_dsn(reveal(sink.dsn, f"{where}.dsn"), state_dir)
             sinks.append(WarehouseEvents(dsn, sink.name))
+    return sinks
+
+
+def build_analytics(config: TrendsConfig, state_dir: str, resume: dict[str, Any]) -> TrendsHook:
+    """The trends stage of `config`, resumed from the checkpoint's `resume` if it has it."""
+    sinks = build_trend_sinks(config, state_dir)
     options = {**config.detector_options(), "lateness_s": config.lateness_s,
                "kinds": config.kinds}  # fmt: skip
     stage = trends_stage(options, resume.get(CHECKPOINT_PREFIX + config.name))

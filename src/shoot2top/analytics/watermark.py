@@ -107,6 +107,10 @@ class EventClock:
             return None
         if self.emitted_until is not None and self.closed_until <= self.emitted_until:
             return None
+        if self.emitted_until is None and self.closed_until <= min(self._keys, default=math.inf):
+            # Nothing with items closes yet: a first marker now would start the detectors'
+            # time (their warm-up) at a bucket that depends on how items were batched.
+            return None
         return self._close(self.closed_until, final=False)
 
     def finish(self) -> Watermark:
