@@ -4,7 +4,7 @@ events → the trends stage's sinks; the pipeline's item sinks read the spouts a
 `replay` and `ingest`. docs/storm.md, "The trends topology".
 
 sparse run -n trends -e local             # pipelines/trends-sample.json
-SHOOT2TOP_PIPELINE=my.json SHOOT2TOP_TRENDS_PARALLELISM=4 sparse run -n trends -e local
+SHOOT2TOP_PIPELINE=my.json sparse run -n trends -e local  # "parallelism": detector tasks
 """
 
 from _wiring import components, pipeline_path

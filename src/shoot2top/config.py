@@ -347,6 +347,7 @@ class TrendsConfig(Strict):
     z_on: float = Field(4.0, gt=0)
     ratio_on: float = Field(3.0, gt=1)
     scopes: bool = Field(True, description="per platform too, not only across platforms")
+    parallelism: int = Field(2, ge=1, le=64, description="detector tasks on Storm")
     sinks: list[TrendSinkConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -356,7 +357,7 @@ class TrendsConfig(Strict):
         return self
 
     def detector_options(self) -> dict[str, Any]:
-        exclude = {"type", "name", "kinds", "lateness_s", "sinks"}
+        exclude = {"type", "name", "kinds", "lateness_s", "parallelism", "sinks"}
         return self.model_dump(exclude=exclude)
 
 

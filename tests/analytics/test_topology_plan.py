@@ -11,7 +11,7 @@ import pytest
 
 from shoot2top.analytics.events import TrendEvent
 from shoot2top.analytics.topology import event_of, event_values, trends_plan
-from shoot2top.config import parse_config
+from shoot2top.config import ConfigError, parse_config
 
 REPO = Path(__file__).parents[2]
 PIPELINE = {
@@ -23,11 +23,11 @@ PIPELINE = {
 }
 
 
-def load_trends(tmp_path, monkeypatch, parallelism: str):
+def load_trends(tmp_path, monkeypatch, parallelism: int):
     config = tmp_path / "p.json"
-    config.write_text(json.dumps(PIPELINE))
+    stage = {**PIPELINE["analytics"][0], "parallelism": parallelism}
+    config.write_text(json.dumps({**PIPELINE, "analytics": [stage]}))
     monkeypatch.setenv("SHOOT2TOP_PIPELINE", str(config))
-    monkeypatch.setenv("SHOOT2TOP_TRENDS_PARALLELISM", parallelism)
     for path in (REPO / "src", REPO / "topologies"):
         monkeypatch.syspath_prepend(str(path))
     for module in ("trends", "_wiring"):
@@ -38,7 +38,7 @@ def load_trends(tmp_path, monkeypatch, parallelism: str):
 
 
 def test_the_trends_topology_groups_by_term_and_sends_watermarks_to_all(tmp_path, monkeypatch):
-    topology = load_trends(tmp_path, monkeypatch, "4")
+    topology = load_trends(tmp_path, monkeypatch, 4)
     assert list(topology.spouts) == ["sample"]
     assert set(topology.bolts) == {"items", "trends-terms", "trends-detect", "trends-events"}
     detect = topology.bolts["trends-detect"].common
@@ -58,10 +58,10 @@ def test_a_pipeline_without_a_trends_stage_is_refused_by_name() -> None:
         trends_plan(config, "p.json")
 
 
-def test_a_bad_parallelism_is_refused_by_name(monkeypatch) -> None:
-    monkeypatch.setenv("SHOOT2TOP_TRENDS_PARALLELISM", "two")
-    with pytest.raises(ValueError, match=r"SHOOT2TOP_TRENDS_PARALLELISM.*'two'"):
-        trends_plan(parse_config(PIPELINE, "p.json"))
+def test_a_bad_parallelism_is_refused_by_name() -> None:
+    stage = {**PIPELINE["analytics"][0], "parallelism": 0}
+    with pytest.raises(ConfigError, match=r"analytics\[0\]\.parallelism"):
+        parse_config({**PIPELINE, "analytics": [stage]}, "p.json")
 
 
 def test_a_component_name_taken_by_the_stage_is_refused() -> None:

@@ -35,7 +35,9 @@ def trend_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def pipeline(tmp: Path, lake: Path, name: str, out: Path, pace: float = 0) -> Path:
+def pipeline(
+    tmp: Path, lake: Path, name: str, out: Path, pace: float = 0, parallelism: int = 2
+) -> Path:
     path = tmp / f"{name}.json"
     path.write_text(json.dumps({
         "name": name,
@@ -44,8 +46,8 @@ def pipeline(tmp: Path, lake: Path, name: str, out: Path, pace: float = 0) -> Pa
         "sources": [{"type": "lake", "name": "sample", "uri": str(lake), "since": SINCE,
                      "until": UNTIL, "pace": pace}],
         "sinks": [{"type": "lake", "name": "items", "uri": str(tmp / f"{name}-items")}],
-        "analytics": [{**TRENDS, "sinks": [{"type": "file", "name": "trend-file",
-                                            "path": str(out)}]}],
+        "analytics": [{**TRENDS, "parallelism": parallelism,
+                       "sinks": [{"type": "file", "name": "trend-file", "path": str(out)}]}],
     }))  # fmt: skip
     return path
 
@@ -69,9 +71,8 @@ def in_process(tmp: Path, lake: Path) -> list[str]:
 def on_storm(tmp: Path, lake: Path, name: str, parallelism: int, pace: float = 0) -> Path:
     """One `sparse run -n trends -e local` of the replay to its end; its events file."""
     out = tmp / f"{name}.jsonl"
-    config = pipeline(tmp, lake, name, out, pace)
-    env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(config),
-           "SHOOT2TOP_TRENDS_PARALLELISM": str(parallelism)}  # fmt: skip
+    config = pipeline(tmp, lake, name, out, pace, parallelism)
+    env = {**storm_env(), "SHOOT2TOP_PIPELINE": str(config)}
     log = tmp / f"{name}.log"
     finished = replay_finished(tmp / "state", name, "sample", lake)
     with sparse_run("trends", env, log) as process:
@@ -119,8 +120,7 @@ def test_a_killed_detector_worker_is_restored_to_the_clean_events(
     log = tmp_path / "submit.log"
     wait_for_supervisor(storm_cluster)
     try:
-        storm_cluster.submit(config, "postgresql:///unused", log, topology="trends",
-                             env={"SHOOT2TOP_TRENDS_PARALLELISM": "2"})  # fmt: skip
+        storm_cluster.submit(config, "postgresql:///unused", log, topology="trends")
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not list(state.glob("trends-trends-detect-*.json")):
             storm_cluster.check_daemons()

@@ -4,15 +4,14 @@ Wiring (``topologies/trends.py``): the pipeline's spouts (live or lake replay) a
 sinks as in the other topologies, plus, for its trends stage (``"analytics": [{"type":
 "trends", ...}]``): a terms bolt (one task: the event clock sees every item in arrival
 order) reading every spout → a detector bolt, fields grouping on ``term`` for the term
-uses and all grouping for the watermarks (``$SHOOT2TOP_TRENDS_PARALLELISM`` tasks,
-default 2) → an events bolt (one task) writing the stage's trend sinks. Each task keeps
+uses and all grouping for the watermarks (the stage's ``parallelism`` tasks, default
+2) → an events bolt (one task) writing the stage's trend sinks. Each task keeps
 its state in the pipeline's state directory (`tasks.state_file`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,8 +26,6 @@ from shoot2top.config import LakeSourceConfig, PipelineConfig, TrendsConfig
 from shoot2top.state import pipeline_dir
 from shoot2top.topology import pipeline_of
 
-PARALLELISM_VARIABLE = "SHOOT2TOP_TRENDS_PARALLELISM"
-DEFAULT_PARALLELISM = 2
 USE_FIELDS = [f.name for f in fields(TermUse)]  # term first: the fields grouping's key
 EVENT_FIELDS = [f.name for f in fields(TrendEvent)]
 EVENT_STREAM_FIELDS = ["event"]  # one JSON string: `event_values`
@@ -58,13 +55,6 @@ def trends_of(config: PipelineConfig, where: str = "the pipeline") -> TrendsConf
 
 def trends_plan(config: PipelineConfig, where: str = "the pipeline") -> TrendsPlan:
     stage = trends_of(config, where)
-    raw = os.environ.get(PARALLELISM_VARIABLE, str(DEFAULT_PARALLELISM))
-    try:
-        parallelism = int(raw)
-    except ValueError:
-        parallelism = 0
-    if parallelism < 1:
-        raise ValueError(f"${PARALLELISM_VARIABLE} must be a whole number >= 1, not {raw!r}")
     live = [s.name for s in config.sources if not isinstance(s, LakeSourceConfig)]
     hold = stage.lateness_s + 2 * stage.bucket_s  # an item is acked once its bucket closes
     if live and config.storm.message_timeout_s < hold:
@@ -74,7 +64,7 @@ def trends_plan(config: PipelineConfig, where: str = "the pipeline") -> TrendsPl
             f"source ({live[0]!r}): its items stay in flight until their bucket closes"
         )
     used = {s.name for s in config.sources} | {s.name for s in config.sinks}
-    plan = TrendsPlan(stage.name, *names(stage), parallelism)
+    plan = TrendsPlan(stage.name, *names(stage), stage.parallelism)
     taken = used & {plan.terms, plan.detect, plan.events}
     if taken:
         raise ValueError(f"{where}: component name {sorted(taken)[0]!r} is taken by the "
