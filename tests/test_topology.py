@@ -54,6 +54,16 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
     assert "${" not in conf[PIPELINE_KEY]  # Flux would try to substitute it
 
 
+def test_trend_files_are_absolute_for_workers_in_other_directories(config, tmp_path):
+    settings = json.loads(config.read_text())
+    settings["analytics"] = [{"type": "trends", "sinks": [
+        {"type": "file", "path": "out/trends.jsonl"}, {"type": "postgres"}]}]  # fmt: skip
+    config.write_text(json.dumps(settings))
+    sinks = pipeline_of(plan(config).storm_conf).analytics[0].sinks
+    assert sinks[0].path == str(tmp_path / "out" / "trends.jsonl")
+    assert sinks[1].type == "postgres"
+
+
 def test_a_topology_without_the_pipeline_is_refused():
     with pytest.raises(KeyError, match="not a shoot2top topology"):
         pipeline_of({})

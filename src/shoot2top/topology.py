@@ -20,6 +20,7 @@ from shoot2top.config import (
     LakeSinkConfig,
     LakeSourceConfig,
     PipelineConfig,
+    TrendFileSinkConfig,
     load_config,
     parse_config,
 )
@@ -82,7 +83,8 @@ def carried(config: PipelineConfig) -> str:
 
 
 def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
-    """The config with its state directory and local lake paths made absolute."""
+    """The config with its state directory, local lake paths and trend files made
+    absolute: Storm workers run in directories of their own."""
 
     def local(uri: str) -> str:
         scheme, root, _ = parse_uri(uri)
@@ -96,6 +98,19 @@ def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
     updates["sinks"] = [
         s.model_copy(update={"uri": local(s.uri)}) if isinstance(s, LakeSinkConfig) else s
         for s in config.sinks
+    ]
+    updates["analytics"] = [
+        stage.model_copy(
+            update={
+                "sinks": [
+                    s.model_copy(update={"path": str((base / s.path).resolve())})
+                    if isinstance(s, TrendFileSinkConfig)
+                    else s
+                    for s in stage.sinks
+                ]
+            }
+        )
+        for stage in config.analytics
     ]
     return config.model_copy(update=updates)
 
