@@ -276,9 +276,9 @@ class SocketSink(Sink):
         try:
             yield
         finally:
-            for signum, handler in previous.items():
-                if signal.getsignal(signum) is handle:
-                    signal.signal(signum, handler)
+            for restored, handler in previous.items():
+                if signal.getsignal(restored) is handle:
+                    signal.signal(restored, handler)
 
     # -- closing ---------------------------------------------------------------------------
 
