@@ -12,6 +12,7 @@ scripts/install-storm.sh
 scripts/install-browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # settings and files: [tool.mypy] in pyproject.toml
 # pytest starts from a clean environment: nothing the caller's shell exported (a DSN,
 # AWS credentials, a Storm config, a `weed` on PATH) changes what the tests see; the
 # only settings are the tools' own (.tools/env.sh).

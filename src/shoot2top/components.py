@@ -6,7 +6,7 @@ and the Storm adapters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from shoot2top.analytics.inprocess import CHECKPOINT_PREFIX, TrendsHook, trends_stage
 from shoot2top.analytics.outputs import EventSink, JsonLinesEvents, WarehouseEvents
@@ -43,6 +43,10 @@ from shoot2top.warehouse.database import resolve_dsn
 from shoot2top.warehouse.loader import WarehouseLoader
 
 
+@overload
+def reveal(secret: SecretRef, where: str) -> str: ...
+@overload
+def reveal(secret: SecretRef | None, where: str) -> str | None: ...
 def reveal(secret: SecretRef | None, where: str) -> str | None:
     """A secret's value, read here where the component is built; errors name the key."""
     if secret is None:

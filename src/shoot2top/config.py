@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import (
     AfterValidator,
@@ -325,7 +326,8 @@ class TrendPostgresSinkConfig(Strict):
 TrendSinkConfig = Annotated[
     TrendFileSinkConfig | TrendPostgresSinkConfig, Field(discriminator="type")
 ]
-TERM_KINDS = ("hashtag", "cashtag", "keyword", "mention")
+TermKind = Literal["hashtag", "cashtag", "keyword", "mention"]
+TERM_KINDS: tuple[TermKind, ...] = ("hashtag", "cashtag", "keyword", "mention")
 
 
 class TrendsConfig(Strict):
@@ -335,9 +337,7 @@ class TrendsConfig(Strict):
     type: Literal["trends"]
     name: str = Field("trends", pattern=COMPONENT_NAME)
     method: Literal["signitrend", "ratio"] = "signitrend"
-    kinds: list[Literal["hashtag", "cashtag", "keyword", "mention"]] = Field(
-        default_factory=lambda: list(TERM_KINDS), min_length=1
-    )
+    kinds: list[TermKind] = Field(default_factory=lambda: list(TERM_KINDS), min_length=1)
     bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
     lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")
     half_life_s: float = Field(6 * 3600, gt=0)
@@ -374,7 +374,7 @@ SinkConfig = Annotated[
 _TYPE_TAGS = {
     tag
     for config in (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS, TrendsConfig)
-    for tag in config.model_fields["type"].annotation.__args__
+    for tag in get_args(config.model_fields["type"].annotation)
 }
 SECRET_FIELDS = frozenset(
     name
@@ -404,6 +404,11 @@ class StormOptions(Strict):
     )
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class PipelineConfig(Strict):
     """Sources and sinks of one pipeline, and where it keeps its state."""
 
@@ -419,9 +424,13 @@ class PipelineConfig(Strict):
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> PipelineConfig:
-        stages = [("analytics stage", self.analytics)]
+        stages: list[tuple[str, Sequence[_Named]]] = [
+            ("source", self.sources),
+            ("sink", self.sinks),
+            ("analytics stage", self.analytics),
+        ]
         stages += [(f"trend sink of {a.name!r}", a.sinks) for a in self.analytics]
-        for kind, components in (("source", self.sources), ("sink", self.sinks), *stages):
+        for kind, components in stages:
             names = [component.name for component in components]
             if len(set(names)) != len(names):
                 duplicated = sorted({name for name in names if names.count(name) > 1})

@@ -33,7 +33,9 @@ class AnalyticsStage(Protocol):
     snapshot is saved with the sources' positions under `checkpoint_key`."""
 
     name: str
-    checkpoint_key: str
+
+    @property
+    def checkpoint_key(self) -> str: ...
 
     def write(self, item: Item) -> None: ...
     def snapshot(self) -> dict[str, Any]: ...
@@ -201,7 +203,12 @@ class Pipeline:
 
     def _abandon(self) -> None:
         """After a sink failed: keep the checkpoint where it was, close what still works."""
-        for component in (*self.sinks, *self.sources, *self.analytics):
+        components: list[Sink | Source | AnalyticsStage] = [
+            *self.sinks,
+            *self.sources,
+            *self.analytics,
+        ]
+        for component in components:
             with suppress(Exception):  # the original error is the one to report
                 component.close()
         if self.progress:
@@ -213,7 +220,8 @@ class Pipeline:
     def _bytes_total(self) -> int | None:
         """All the sources will read, if each of them is finite and knows it."""
         totals = [source.bytes_total for source in self.sources]
-        return None if None in totals else sum(totals)  # type: ignore[arg-type]
+        known = [total for total in totals if total is not None]
+        return None if len(known) < len(totals) else sum(known)
 
     def _interleave(self) -> Iterator[Item | None]:
         """Items from every source in turn; a source error names the source."""
@@ -248,7 +256,7 @@ class _SinkFailure(Exception):
 @contextmanager
 def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
     """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs."""
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def handle(signum: int, _frame: Any) -> None:
         pipeline.request_stop(signal.Signals(signum).name)

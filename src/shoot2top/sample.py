@@ -933,7 +933,7 @@ def _video_static(
         "defaultAudioLanguage": copy.language,
         "localized": {"title": title, "description": description},
     }
-    content_details = {
+    content_details: dict[str, Any] = {
         "duration": _iso_duration(seconds),
         "dimension": "2d",
         "definition": "hd" if rng.random() < 0.9 else "sd",

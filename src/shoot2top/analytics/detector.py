@@ -98,6 +98,17 @@ class _Trend:
         "top",
         "volume",
     )
+    detected: float
+    expected: float
+    onset: float
+    peak: int
+    peak_at: float
+    publishers: set[str]
+    quiet: int
+    quiet_since: float | None
+    score: float
+    top: list[Any]
+    volume: int
 
     def __init__(self, **values: Any) -> None:
         for name in self.__slots__:
@@ -240,6 +251,8 @@ class TrendDetector:
             state[RISE_EXPECTED] += expected
             publishers = len(counts[1]) if counts else 0
             if warm and self._method.starts(count, expected, score, publishers, options):
+                if counts is None:  # only when min_volume < 1: a trend needs uses
+                    raise ValueError(f"trend {key} would start on a bucket without uses")
                 event = self._start(key, state, start, count, score, counts)
         else:
             state[RISING_SINCE] = None

@@ -8,8 +8,10 @@ import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2.extensions
 
@@ -120,7 +122,7 @@ def bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def serve(app: object, listener: socket.socket) -> None:
+def serve(app: Callable[..., Any], listener: socket.socket) -> None:
     """Run the server on `listener` until Ctrl-C / SIGTERM (uvicorn handles both)."""
     import uvicorn
 

@@ -81,7 +81,12 @@ def _test_scores(catalog: Catalog, world: World, platform: str, publisher: str) 
 
 
 def _centred(catalog: Catalog, items: list[Item]) -> list[float]:
-    values = [catalog.score(item).log_ratio for item in items]  # type: ignore[union-attr]
+    values = []
+    for item in items:
+        score = catalog.score(item)
+        if score is None:  # the items come from _test_scores, which keeps scored ones
+            raise ValueError(f"item {item.key} has no score")
+        values.append(score.log_ratio)
     mean = statistics.fmean(values) if values else 0.0
     return [value - mean for value in values]
 
@@ -168,9 +173,10 @@ def evaluate_terms(train: Catalog, full: Catalog, world: World, *, seed: int = 2
             tallies["naive"][1] += len(terms)
             tallies["naive"][0] += sum((k, t, verdict) in planted_terms for k, t in terms)
         after = (*tallies["ours"], *tallies["naive"])
-        per_publisher.append(
-            (*(b - a for a, b in zip(before, after, strict=True)), len(planted_terms))  # type: ignore[arg-type]
+        ours_true, ours_all, naive_true, naive_all = (
+            b - a for a, b in zip(before, after, strict=True)
         )
+        per_publisher.append((ours_true, ours_all, naive_true, naive_all, len(planted_terms)))
         ranked = _raw_ranking(train, platform, publisher)[: max(1, len(ours["helps"]))]
         items = _test_scores(full, world, platform, publisher)
         centred = _centred(full, items)
@@ -302,10 +308,11 @@ def evaluate_crosspromote(
                 item.series.item_id for item in best
                 if trend.term in item.hashtags or trend.term in item.keywords
             ][:LOOK]  # fmt: skip
-            pairs.append(tuple(  # type: ignore[arg-type]
+            precision = [
                 sum(1 for item_id in chosen if item_id in planted) / LOOK
                 for chosen in (ours, popular, exact)
-            ))  # fmt: skip
+            ]
+            pairs.append((precision[0], precision[1], precision[2]))
 
     def mean(index: int) -> Callable[[list[list[Any]]], float]:
         return lambda sample: statistics.fmean(row[index] for row in sample[0])

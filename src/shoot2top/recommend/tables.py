@@ -12,7 +12,7 @@ def as_rows(results: Iterable[Any], columns: Sequence[str] | None = None) -> lis
     rounded for reading: 3 decimals below 10, 1 above."""
     rows = []
     for result in results:
-        if not is_dataclass(result):
+        if not is_dataclass(result) or isinstance(result, type):
             raise TypeError(f"expected dataclass instances, got {type(result).__name__}")
         fields = asdict(result)
         chosen = columns or list(fields)

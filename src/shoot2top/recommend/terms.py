@@ -89,8 +89,8 @@ def recommend_terms(
     values -= values.mean()
     support: dict[tuple[str, str], int] = defaultdict(int)
     for terms, _ in posts:
-        for term in terms:
-            support[term] += 1
+        for key in terms:
+            support[key] += 1
     candidates = sorted(term for term, count in support.items() if count >= min_support)
     columns = np.array(
         [[term in terms for term in candidates] for terms, _ in posts], dtype=float

@@ -247,7 +247,8 @@ def _between_publisher_variance(
 ) -> float:
     """Method of moments: how far publishers' slot effects stand from the platform's
     (their prior), beyond what their sampling noise explains."""
-    excess, weights = [], []
+    excess: list[float] = []
+    weights: list[float] = []
     for smoothed, prior in pairs:
         informative = smoothed.effective >= 1.0
         gap = (smoothed.mean - prior)[informative]

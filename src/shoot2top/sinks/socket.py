@@ -47,7 +47,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from shoot2top.config import SocketSinkConfig
 from shoot2top.deadletter import DeadLetters
@@ -276,9 +276,9 @@ class SocketSink(Sink):
         try:
             yield
         finally:
-            for signum, handler in previous.items():
-                if signal.getsignal(signum) is handle:
-                    signal.signal(signum, handler)
+            for restored, handler in previous.items():
+                if signal.getsignal(restored) is handle:
+                    signal.signal(restored, handler)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -345,7 +345,8 @@ class SocketSink(Sink):
             for key in list(self._selector.get_map().values()):
                 self._selector.unregister(key.fileobj)
                 with suppress(OSError):
-                    key.fileobj.close()  # type: ignore[union-attr]
+                    # only sockets are registered: the listener and the clients
+                    cast(socket.socket, key.fileobj).close()
             self._selector.close()
 
     def _accept(self) -> None:

@@ -242,23 +242,29 @@ class GraphClient:
             self.on_response(len(response.content))
             self._observe(response.headers)
             body = _json(response)
-            error = body.get("error") if isinstance(body, dict) else None
+            api_error = body.get("error") if isinstance(body, dict) else None
             status = response.status_code
-            if isinstance(error, dict):
-                code = error.get("code")
+            if isinstance(api_error, dict):
+                code = api_error.get("code")
                 if code in AUTH_CODES or status == 401:
-                    raise SourceAuthError(self._auth_message(where, error))
+                    raise SourceAuthError(self._auth_message(where, api_error))
                 if code in THROTTLE_CODES or status == 429:
-                    yield from self._wait_throttled(where, _error_text(error), response.headers)
+                    yield from self._wait_throttled(where, _error_text(api_error), response.headers)
                     continue
-                if code in TRANSIENT_CODES or error.get("is_transient") is True or status >= 500:
+                if (
+                    code in TRANSIENT_CODES
+                    or api_error.get("is_transient") is True
+                    or status >= 500
+                ):
                     transient_failures += 1
-                    yield from self._retry_transient(where, _error_text(error), transient_failures)
+                    yield from self._retry_transient(
+                        where, _error_text(api_error), transient_failures
+                    )
                     continue
                 raise GraphError(
-                    self.safe(f"GET {where}: {_error_text(error)} (HTTP {status})"),
+                    self.safe(f"GET {where}: {_error_text(api_error)} (HTTP {status})"),
                     code=code if isinstance(code, int) else None,
-                    subcode=_int(error.get("error_subcode")),
+                    subcode=_int(api_error.get("error_subcode")),
                     status=status,
                 )
             if status >= 500 or status == 429:

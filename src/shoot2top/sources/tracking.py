@@ -36,7 +36,10 @@ class RefreshTracker:
     """Tracked item ids with their publication time and next refresh time (epoch s)."""
 
     def __init__(
-        self, schedule: Sequence[RefreshStep] = DEFAULT_SCHEDULE, *, max_items: int = 100_000
+        self,
+        schedule: Sequence[tuple[float, float]] = DEFAULT_SCHEDULE,
+        *,
+        max_items: int = 100_000,
     ) -> None:
         steps = [RefreshStep(*step) for step in schedule]
         if any(b.until_age_s <= a.until_age_s for a, b in pairwise(steps)):

@@ -342,9 +342,10 @@ class XSource(LiveSource):
                 continue  # already there: fine
             value = error.get("value")
             details = "; ".join(map(str, error.get("details") or [])) or _problem(error)
+            topic = by_query.get(value, "?") if isinstance(value, str) else "?"
             raise XSourceError(
                 f"source {self.name!r}: X rejected the rule for topic "
-                f"{by_query.get(value, '?')!r} ({value!r}): {details} [{what}]"
+                f"{topic!r} ({value!r}): {details} [{what}]"
             )
 
     def _read(self, connection: StreamConnection) -> Generator[Item | None, None, Failure]:
@@ -370,12 +371,13 @@ class XSource(LiveSource):
             if not healthy:  # data flows again: the next failure starts a fresh schedule
                 healthy = True
                 self._stream_schedule.reset()
-            outcome = None
+            outcome: Item | None = None
             if event.kind == "line":
                 self.bytes_read += len(event.line) + 2
-                outcome = self._stream_message(event.line, connection.url)
-                if isinstance(outcome, Failure):
-                    return outcome
+                message = self._stream_message(event.line, connection.url)
+                if isinstance(message, Failure):
+                    return message
+                outcome = message
             yield outcome  # None for a keep-alive, a duplicate…: the runner keeps ticking
 
     def _stream_message(self, raw: bytes, url: str) -> Item | Failure | None:
@@ -395,10 +397,10 @@ class XSource(LiveSource):
             includes = Includes.of(message.get("includes"))
             return self._accept(tweet, includes, "filtered_stream", topic, url, extra)
         errors = _dicts(message.get("errors"))
-        for error in errors:
-            if error.get("title") == "operational-disconnect" or "disconnect_type" in error:
+        for reported in errors:
+            if reported.get("title") == "operational-disconnect" or "disconnect_type" in reported:
                 return self._stream_schedule.after_network(
-                    f"X disconnected the stream: {_problem(error)}"
+                    f"X disconnected the stream: {_problem(reported)}"
                 )
         if errors:
             log.warning("%s: the stream reported: %s", self.name, _problem(errors[0]))
@@ -552,18 +554,18 @@ class XSource(LiveSource):
         self._refresh_schedule.reset()
         wanted = set(ids)
         found = {
-            tweet_id: tweet
+            read_id: tweet
             for tweet in _dicts(result.get("data"))
-            if isinstance(tweet_id := tweet.get("id"), str) and tweet_id in wanted
+            if isinstance(read_id := tweet.get("id"), str) and read_id in wanted
         }
         for error in _dicts(result.get("errors")):
-            tweet_id = error.get("resource_id") or error.get("value")
+            gone_id = error.get("resource_id") or error.get("value")
             gone = str(error.get("type", "")).endswith(GONE)
-            if gone and isinstance(tweet_id, str) and tweet_id in wanted and tweet_id not in found:
-                self.tracker.forget(tweet_id)
-                self._topic_of.pop(tweet_id, None)
+            if gone and isinstance(gone_id, str) and gone_id in wanted and gone_id not in found:
+                self.tracker.forget(gone_id)
+                self._topic_of.pop(gone_id, None)
                 self.forgotten += 1
-                wanted.discard(tweet_id)
+                wanted.discard(gone_id)
         for tweet_id in wanted - found.keys():
             self.tracker.refreshed(tweet_id, now)  # not answered: try again next time
         includes = Includes.of(result.get("includes"))

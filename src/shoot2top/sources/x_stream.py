@@ -95,14 +95,14 @@ class _XAdapter(HTTPAdapter):
         self.target = target
         self.timeout_s = timeout_s
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
         timeout: Any = None,
         verify: Any = True,
         cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
     ) -> requests.Response:
         url = request.url or ""
         if self.target is not None and url.startswith(TWEEPY_HOST + "/"):

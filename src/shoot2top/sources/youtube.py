@@ -346,7 +346,7 @@ class YouTubeSource(LiveSource):
             topic.handled.add(video_id)
             video = videos.get(video_id)
             info = None if video is None else self._describe(video, request)
-            if info is None:
+            if video is None or info is None:
                 continue  # gone between the search and the read, or dead-lettered
             self.tracker.track(video_id, info.created_at.timestamp(), now)
             self._topic_of[video_id] = topic.name

@@ -115,7 +115,8 @@ def start_tcp(state_dir: str | Path, port: int | None = None) -> TcpAccess:
 
 
 def _pg_ctl(server: Any, args: list[str]) -> None:
-    from pgserver._commands import pg_ctl
+    # pgserver makes its command functions at import time (setattr on the module)
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
     try:
         pg_ctl(["-l", str(server.log), *args], pgdata=server.pgdata, user=server.system_user,

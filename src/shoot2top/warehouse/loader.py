@@ -160,7 +160,8 @@ class WarehouseLoader:
         def attempt() -> tuple[LoadResult, list[Observation]]:
             nonlocal attempts
             attempts += 1
-            result, refused = LoadResult(attempts=attempts), []
+            result = LoadResult(attempts=attempts)
+            refused: list[Observation] = []
             self._transaction(batch, result, refused)
             return result, refused
 

@@ -148,7 +148,7 @@ def publisher_report(series: list[Series]) -> list[dict[str, Any]]:
     by_publisher: dict[tuple[str, str | None], list[Series]] = defaultdict(list)
     for item in series:
         by_publisher[(item.platform, item.publisher_id)].append(item)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (platform, publisher_id), items in by_publisher.items():
         views = _known(item.latest(VIEWS) for item in items)
         engagement = _known(item.latest(ENGAGEMENT) for item in items)
