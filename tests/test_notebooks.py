@@ -9,6 +9,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from shoot2top.analytics.detector import DetectorOptions
+from shoot2top.analytics.outputs import WarehouseEvents
+from shoot2top.analytics.stage import TrendStage
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.loader import WarehouseLoader
@@ -22,7 +25,13 @@ def test_the_quickstart_notebook_runs_clean_on_the_demo_data(
 ):
     dsn = postgres_server.new_database(migrated=True)
     demo_lake = LocalStore(REPO / "data" / "sample-lake")  # what scripts/demo.sh loads
-    WarehouseLoader(dsn).load([item for item in LakeSource(demo_lake) if item is not None])
+    items = [item for item in LakeSource(demo_lake) if item is not None]
+    WarehouseLoader(dsn).load(items)
+    # and its trends stage (pipelines/replay-sample.json's options)
+    stage = TrendStage(DetectorOptions(bucket_s=900, min_volume=3, z_on=2.5), lateness_s=900)
+    events = WarehouseEvents(dsn)
+    events.send([*stage.process(items), *stage.finish()])
+    events.close()
     monkeypatch.setenv("SHOOT2TOP_DSN", dsn)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
@@ -41,4 +50,4 @@ def test_the_quickstart_notebook_runs_clean_on_the_demo_data(
     text = "\n".join(str(output.get("data", {}).get("text/plain", "")) + output.get("text", "")
                      for output in outputs)  # fmt: skip
     assert "newest observation: 2026-11-22" in text
-    assert "the trends stage is not set up" in text or "volume" in text
+    assert "midnightdrop" in text and "hailstorm" in text  # the planted trends

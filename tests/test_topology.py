@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from factories import T0, tweet
+from shoot2top import retry
 from shoot2top.topology import (
     PIPELINE_KEY,
     acking_sink,
@@ -69,7 +70,8 @@ def test_a_topology_without_the_pipeline_is_refused():
         pipeline_of({})
 
 
-def test_a_component_missing_from_the_pipeline_config_is_named(config):
+def test_a_component_missing_from_the_pipeline_config_is_named(config, monkeypatch):
+    monkeypatch.setattr(retry, "_long_running", False)  # restored after: the worker's flag
     conf = plan(config).storm_conf
     with pytest.raises(KeyError, match=r"no source named 'live' \(its sources: 'sample'\)"):
         tracked_source(conf, "live", 0, 1)

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ import pytest
 
 from browser import chromium
 from pgtest import PostgresServer
+from shoot2top.analytics.events import TrendEvent
+from shoot2top.analytics.outputs import WarehouseEvents
+from shoot2top.dashboard.panels import trends_view
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.access import READER_ROLE, ensure_reader_role
@@ -126,7 +129,7 @@ def test_the_page_shows_the_demo_and_updates_itself_within_2_s_of_a_commit(
             assert live_ids(page)[:5] == [row["item_id"] for row in expected[:5]]
             body = page.inner_text("body")
             assert "As of 2026-11-22 23:54:25 UTC" in body and "Neon Arcade" in body
-            assert "The trends stage is not set up" in body
+            assert "No trend detected yet." in body  # migrated: the table is there, empty
             assert "Publishers" in body and "Pipeline health" in body
             page.screenshot(path=tmp_path / "1-loaded.png", full_page=True)
 
@@ -178,14 +181,11 @@ def _replay(tmp_path: Path, lake: Path, state: Path, dsn: str) -> subprocess.Pop
 @pytest.mark.slow
 def test_the_trends_view_shows_the_stage_when_it_is_set_up(postgres_server, tmp_path):
     dsn = postgres_server.new_database(migrated=True)
-    connection = connect(dsn)
-    with connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE trends (trend_id text PRIMARY KEY, kind text, term text,"
-                       " status text, volume bigint, expected float, score float,"
-                       " detected_at timestamptz)")  # fmt: skip
-        cursor.execute("INSERT INTO trends VALUES ('t1', 'hashtag', 'stormchase', 'rising',"
-                       " 120, 8.5, 14.1, '2026-11-22T10:00:00Z')")  # fmt: skip
-    connection.close()
+    detected = datetime(2026, 11, 22, 10, tzinfo=UTC).timestamp()
+    events = WarehouseEvents(dsn)  # what the trends stage writes
+    events.send([TrendEvent("stormchase", "hashtag", "all", detected - 900, detected,
+                            detected, None, 120, 8.5, 14.1, 9, (), "signitrend")])  # fmt: skip
+    events.close()
     dashboard = Dashboard("--dsn", reader_dsn(dsn), "--state-dir", str(tmp_path))
     try:
         with opened(dashboard, tmp_path) as page:
@@ -195,6 +195,15 @@ def test_the_trends_view_shows_the_stage_when_it_is_set_up(postgres_server, tmp_
         dashboard.stop()
     assert "stormchase" in trends and "rising" in trends and "14.1" in trends
     assert "not set up" not in trends
+
+
+def test_the_trends_view_says_when_the_stage_is_not_set_up(postgres_server):
+    connection = connect(postgres_server.new_database(migrated=True))
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE trends CASCADE")  # a warehouse without the stage's table
+    view = trends_view(connection)
+    connection.close()
+    assert view["tables"] == [] and "not set up" in view["notes"][0]
 
 
 def test_another_address_than_loopback_needs_a_token():

@@ -226,8 +226,8 @@ class WatermarkMerge:
             if start >= until:
                 break
             summed: dict[str, int] = {}
-            for counts in self.traffic.pop(start).values():
-                for platform, n in counts.items():
+            for task_counts in self.traffic.pop(start).values():
+                for platform, n in task_counts.items():
                     summed[platform] = summed.get(platform, 0) + n
             traffic.append((start, tuple(sorted(summed.items()))))
         self.merged_until = until
