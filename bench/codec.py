@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import ujson
 
-from shoot2top.sample import generate_items
+from shoot2top.sample.generate import generate_items
 
 CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     # orjson's only output: compact, UTF-8, nothing escaped that need not be

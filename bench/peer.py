@@ -49,7 +49,7 @@ import orjson
 from shoot2top.lake.layout import file_name
 from shoot2top.lake.store import LocalStore
 from shoot2top.posts import describe
-from shoot2top.sample_lake import write_sample_lake
+from shoot2top.sample.lake import write_sample_lake
 
 BATCH_ITEMS = 1000
 CONTESTANTS = ("project", "bytewax", "bytewax_validated", "floor", "floor_same_work")

@@ -66,7 +66,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from shoot2top import codec
-from shoot2top.sample import generate_items
+from shoot2top.sample.generate import generate_items
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import DSN_VARIABLE, connect, embedded_dsn, stop_embedded

@@ -60,7 +60,7 @@ def lake_dir(tmp_path: Path) -> Path:
 def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample lake (900 items, three writers, three daily partitions)."""
     from shoot2top.lake.store import LocalStore
-    from shoot2top.sample_lake import write_sample_lake
+    from shoot2top.sample.lake import write_sample_lake
 
     root = tmp_path_factory.mktemp("sample") / "lake"
     write_sample_lake(LocalStore(root), items=900)

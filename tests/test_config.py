@@ -150,7 +150,7 @@ def test_a_wrongly_typed_container_is_not_echoed(tmp_path):
 
 
 def test_a_secret_missing_at_build_time_names_the_component_and_key(monkeypatch):
-    from shoot2top.components import build_sink
+    from shoot2top.runtime.components import build_sink
 
     monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
     config = parse_config(with_sink(s3={"secret_access_key": "${NO_SUCH_SECRET}"}), "inline")

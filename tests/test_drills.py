@@ -23,11 +23,11 @@ from drills import deep_item, gzip_bomb, nested
 from factories import T0, ids, stream
 from s3server import S3Server
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LocalStore, S3Settings, open_store
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.state import Checkpoints
 from shoot2top.sources.lake import LakeSource
-from shoot2top.state import Checkpoints
 
 CLI = [sys.executable, "-m", "shoot2top.cli"]
 S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
@@ -151,7 +151,7 @@ def test_s3_killed_mid_replay_and_restarted_loses_nothing(tmp_path, private_s3):
     everything, out, ingest = replaying(tmp_path, weed, pace=300, items=1200)
     weed.kill()  # SIGKILL, mid-replay
     line = ingest.wait_for("retrying in")
-    assert line.startswith("WARNING shoot2top.retry: source 'in': S3 ")
+    assert line.startswith("WARNING shoot2top.runtime.retry: source 'in': S3 ")
     weed.start()
     assert ingest.finish() == 0, ingest.stderr
     assert keys(lake_items(str(out))) == keys(everything)  # all of it, once

@@ -10,7 +10,7 @@ from typing import Any
 from streamparse import Grouping, Topology
 
 from bolts.sink import SinkBolt
-from shoot2top.topology import TopologyPlan, plan
+from shoot2top.runtime.topology import TopologyPlan, plan
 from spouts.source import SourceSpout
 
 PIPELINE_VARIABLE = "SHOOT2TOP_PIPELINE"

@@ -13,7 +13,7 @@ from streamparse import Grouping, Topology
 from bolts.trends import WATERMARK_STREAM, DetectBolt, EventsBolt, TermsBolt
 from shoot2top.analytics.topology import trends_plan
 from shoot2top.config import load_config
-from shoot2top.topology import plan
+from shoot2top.runtime.topology import plan
 from spouts.trends import END_STREAM, TrendsSourceSpout
 
 PIPELINE = pipeline_path("pipelines/trends-sample.json")

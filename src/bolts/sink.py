@@ -11,7 +11,7 @@ from typing import Any
 
 from streamparse import Bolt
 
-from shoot2top.topology import acking_sink, items_of
+from shoot2top.runtime.topology import acking_sink, items_of
 
 
 class SinkBolt(Bolt):

@@ -27,7 +27,7 @@ from shoot2top.analytics.topology import (
     use_values,
 )
 from shoot2top.analytics.watermark import Watermark
-from shoot2top.topology import items_of
+from shoot2top.runtime.topology import items_of
 from spouts.source import task_index
 from spouts.trends import END_STREAM
 

@@ -29,19 +29,19 @@ from shoot2top.analytics.report import (
 )
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.analytics.terms import KINDS
-from shoot2top.components import build_analytics, build_sink, build_source
 from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
-from shoot2top.logsummary import install as install_summary
-from shoot2top.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
-from shoot2top.progress import ProgressReporter, human_bytes
+from shoot2top.runtime.components import build_analytics, build_sink, build_source
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.logsummary import install as install_summary
+from shoot2top.runtime.pipeline import Pipeline, PipelineError, RunSummary, stop_on_signals
+from shoot2top.runtime.progress import ProgressReporter, human_bytes
+from shoot2top.runtime.state import Checkpoints, StateError, StateLock, pipeline_dir
+from shoot2top.runtime.status import StatusFile
 from shoot2top.sinks.socket import SocketSinkError
 from shoot2top.sources.lake import LakeSource
-from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
-from shoot2top.status import StatusFile
 from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
 from shoot2top.warehouse.database import (
     WarehouseError,
@@ -849,7 +849,7 @@ def sample(
     out_uri: str, seed: int, items: int, rotation: str, compress: bool, endpoint_url: str | None
 ) -> None:
     """Generate a deterministic sample lake: X, YouTube and Facebook items in API shapes."""
-    from shoot2top.sample_lake import write_sample_lake
+    from shoot2top.sample.lake import write_sample_lake
 
     store = _open(out_uri, endpoint_url)
     try:

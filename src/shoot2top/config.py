@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from shoot2top import codec
 from shoot2top.lake.store import url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
-from shoot2top.state import PIPELINE_NAME
+from shoot2top.runtime.state import PIPELINE_NAME
 
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 _WHOLE_REFERENCE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}$")

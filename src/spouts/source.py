@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from streamparse import Spout
 
-from shoot2top.topology import tracked_source, tuple_of
+from shoot2top.runtime.topology import tracked_source, tuple_of
 
 EMITS_PER_NEXT = 10
 

@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 from shoot2top.analytics.stage import TrendStage
-from shoot2top.sample import generate_items, planted_trends
+from shoot2top.sample.generate import generate_items, planted_trends
 
 
 @functools.cache

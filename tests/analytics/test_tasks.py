@@ -22,7 +22,7 @@ from shoot2top.analytics.tasks import (
     state_file,
 )
 from shoot2top.analytics.watermark import EventClock, Watermark
-from shoot2top.sample import generate_items
+from shoot2top.sample.generate import generate_items
 
 BATCH = 250
 

@@ -12,7 +12,6 @@ import pytest
 
 from factories import T0, ids, stream
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import (
     LakeError,
@@ -21,7 +20,8 @@ from shoot2top.lake.store import (
     S3Settings,
     open_store,
 )
-from shoot2top.retry import RetryPolicy
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.retry import RetryPolicy
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
 
@@ -221,7 +221,7 @@ def test_an_unattended_worker_waits_for_an_s3_endpoint_down_since_it_started(
     private_s3, monkeypatch
 ):
     """A Storm worker (re)started during an S3 outage must wait it out, not fail fast."""
-    from shoot2top import retry
+    from shoot2top.runtime import retry
 
     monkeypatch.setattr(retry, "_long_running", False)
     retry.expect_outages_from_the_start()

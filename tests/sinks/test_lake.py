@@ -9,7 +9,7 @@ from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
 from shoot2top.limits import MAX_BATCH_BYTES, MAX_ITEM_BYTES, MAX_SINK_BATCH_BYTES
-from shoot2top.progress import human_bytes
+from shoot2top.runtime.progress import human_bytes
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
 

@@ -11,9 +11,9 @@ from drills import deep_item
 from factories import ids, stream
 from shoot2top import codec
 from shoot2top.config import SocketSinkConfig
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.store import LocalStore
 from shoot2top.limits import MAX_DEPTH, MAX_ITEM_BYTES
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.sinks.socket import SocketSink
@@ -70,7 +70,7 @@ def test_integers_beyond_64_bits_are_written_exactly_by_every_encoder():
 
 
 def test_storm_tuples_carry_big_integers_exactly():
-    from shoot2top.topology import items_of, tuple_of
+    from shoot2top.runtime.topology import items_of, tuple_of
 
     item = stream(1)[0]
     item["tweet"]["data"]["n"] = 10**30

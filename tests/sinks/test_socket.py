@@ -21,11 +21,11 @@ from factories import ids, lake_counts, stream
 from shoot2top import codec
 from shoot2top.config import ConfigError, SocketSinkConfig, load_config, parse_config
 from shoot2top.lake.store import LocalStore
-from shoot2top.pipeline import Pipeline, PipelineError, stop_on_signals
+from shoot2top.runtime.pipeline import Pipeline, PipelineError, stop_on_signals
+from shoot2top.runtime.state import Checkpoints
 from shoot2top.sinks.socket import SinkStopped, SocketSink, SocketSinkError
 from shoot2top.sources.base import Source
 from shoot2top.sources.lake import LakeSource
-from shoot2top.state import Checkpoints
 
 REPO = Path(__file__).parents[2]
 

@@ -21,9 +21,9 @@ from fakes.facebook_api import FakeGraph, Fault, GraphHandler, error_body, fb_ti
 from fakes.http import serve
 from shoot2top import codec
 from shoot2top.config import FacebookSourceConfig, load_config
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.store import LocalStore
 from shoot2top.posts import describe
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.facebook import FacebookSource
 from shoot2top.sources.graph_api import SLOW_MAX_S, SLOW_MIN_S, pacing_delay, redact
 from shoot2top.sources.lake import LakeSource

@@ -5,10 +5,10 @@ import pytest
 
 from factories import T0, at, ids, stream, tweet, video
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
 
 W1 = WriterFolder.new(T0).name

@@ -4,7 +4,7 @@ import pytest
 
 from fakes.clock import FakeClock
 from shoot2top import codec, posts
-from shoot2top.deadletter import DeadLetters
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.live import Backoff, LiveSource, ScrubLogs, mask_parameters, scrub
 
 

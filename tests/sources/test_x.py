@@ -31,8 +31,8 @@ from fakes.x_api import (
 )
 from shoot2top import codec, posts
 from shoot2top.config import XSourceConfig, load_config
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.store import LocalStore
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
 from shoot2top.sources.live import SourceAuthError
 from shoot2top.sources.x import XSource, XSourceError

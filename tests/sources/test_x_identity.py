@@ -8,7 +8,7 @@ import logging
 
 from fakes.x_api import DROP, raw, tweets
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.warehouse.features import extract
 from sources.test_x import SHORT_TRACKING, clock, closing, ids, make_source, take, x_api
 

@@ -11,11 +11,11 @@ from fakes.clock import FakeClock
 from fakes.youtube_api import FakeYouTube, rfc3339
 from shoot2top import codec
 from shoot2top.cli import main
-from shoot2top.components import build_source
 from shoot2top.config import YouTubeSourceConfig, load_config
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.store import LocalStore
 from shoot2top.posts import describe
+from shoot2top.runtime.components import build_source
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
 from shoot2top.sources.live import SourceAuthError
 from shoot2top.sources.youtube import YouTubeSource

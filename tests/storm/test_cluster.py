@@ -17,8 +17,8 @@ import pytest
 
 from factories import deliveries, observations
 from pgtest import checksums
-from shoot2top.delivery import CHECKPOINT_EVERY
 from shoot2top.lake.store import LocalStore
+from shoot2top.runtime.delivery import CHECKPOINT_EVERY
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.loader import WarehouseLoader
 from stormcluster import StormCluster, tail, wait_for_supervisor

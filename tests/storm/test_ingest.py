@@ -15,8 +15,8 @@ from fakes.http import serve
 from fakes.x_api import fake_x, tweets
 from fakes.youtube_api import FakeYouTube
 from shoot2top.lake.store import LocalStore
+from shoot2top.runtime.topology import pipeline_of, plan
 from shoot2top.sources.lake import LakeSource
-from shoot2top.topology import pipeline_of, plan
 from shoot2top.warehouse.database import connect
 from stormtest import REPO, log_tail, sparse_run, storm_env, wait_until
 

@@ -10,8 +10,8 @@ import pytest
 from multilang import Component, context
 from pgtest import checksums
 from shoot2top.lake.store import LocalStore
+from shoot2top.runtime.topology import pipeline_of, plan
 from shoot2top.sources.lake import LakeSource
-from shoot2top.topology import pipeline_of, plan
 from shoot2top.warehouse.loader import WarehouseLoader
 from waits import wait_for
 

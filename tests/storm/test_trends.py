@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from shoot2top.lake.store import LocalStore
-from shoot2top.sample_lake import write_sample_lake
+from shoot2top.sample.lake import write_sample_lake
 from stormtest import REPO, log_tail, replay_finished, sparse_run, storm_env, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]

@@ -82,7 +82,7 @@ def test_a_server_that_answered_then_stays_down_is_retried_then_given_up(tmp_pat
 def test_an_unattended_worker_that_starts_during_an_outage_waits_it_out(tmp_path, monkeypatch):
     """A Storm worker (re)started while PostgreSQL is down must not fail fast as a command
     typed by hand does: its tuples would fail until they were dead-lettered."""
-    from shoot2top import retry
+    from shoot2top.runtime import retry
 
     private = PostgresServer.private(tmp_path / "pg")
     try:

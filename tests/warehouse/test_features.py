@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from shoot2top.posts import describe
-from shoot2top.sample import generate_items
+from shoot2top.sample.generate import generate_items
 from shoot2top.warehouse.features import extract, hashtags, iso_duration, keywords, mentions
 
 ITEMS = generate_items(items=600)

@@ -83,7 +83,7 @@ def test_opening_never_creates_a_warehouse(tmp_path, monkeypatch):
 
 
 def test_the_cli_and_the_demo_do_not_need_the_analyst_libraries():
-    code = ("import sys, shoot2top.cli, shoot2top.pipeline, shoot2top.warehouse.reports; "
+    code = ("import sys, shoot2top.cli, shoot2top.runtime.pipeline, shoot2top.warehouse.reports; "
             "print(sorted(m for m in ('pandas', 'sqlalchemy', 'starlette', 'uvicorn') "
             "if m in sys.modules))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

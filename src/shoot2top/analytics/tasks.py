@@ -37,7 +37,7 @@ from shoot2top.analytics.events import TrendEvent
 from shoot2top.analytics.terms import KINDS, TermUse, read_item
 from shoot2top.analytics.watermark import EventClock, Watermark
 from shoot2top.posts import InvalidPost
-from shoot2top.state import replace_file
+from shoot2top.runtime.state import replace_file
 
 SNAPSHOT_VERSION = 1
 HISTORY_BUCKETS = 36  # 3 h of 5-minute buckets: longer than a worker restart's gap

@@ -21,10 +21,10 @@ from shoot2top.analytics.events import TrendEvent
 from shoot2top.analytics.outputs import EventSink
 from shoot2top.analytics.tasks import ClockTask, DetectorTask, state_file
 from shoot2top.analytics.terms import TermUse
-from shoot2top.components import build_trend_sinks
 from shoot2top.config import LakeSourceConfig, PipelineConfig, TrendsConfig
-from shoot2top.state import pipeline_dir
-from shoot2top.topology import pipeline_of
+from shoot2top.runtime.components import build_trend_sinks
+from shoot2top.runtime.state import pipeline_dir
+from shoot2top.runtime.topology import pipeline_of
 
 USE_FIELDS = [f.name for f in fields(TermUse)]  # term first: the fields grouping's key
 EVENT_FIELDS = [f.name for f in fields(TrendEvent)]

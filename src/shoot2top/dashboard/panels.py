@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from shoot2top.posts import format_time
-from shoot2top.status import read_statuses
+from shoot2top.runtime.status import read_statuses
 from shoot2top.warehouse.performance import Series
 from shoot2top.warehouse.reports import (
     latest_observation,

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from shoot2top.retry import Exhausted, RetryPolicy, unreached_is_outage
-from shoot2top.state import fsync_directory
+from shoot2top.runtime.retry import Exhausted, RetryPolicy, unreached_is_outage
+from shoot2top.runtime.state import fsync_directory
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """An evaluation world with planted truth, for `bench/recommend.py` and the tests.
 
-Several weeks of posts by the sample's twelve publishers (`shoot2top.sample`), in the
+Several weeks of posts by the sample's twelve publishers (`shoot2top.sample.generate`), in the
 platforms' API shapes (the sample's own renderers), observed from 10 minutes to 8 days
 after publication, with effects whose truth is known:
 
@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shoot2top.sample import (
+from shoot2top.sample.generate import (
     _METRIC_LAG,
     PUBLISHERS,
     TOPICS,

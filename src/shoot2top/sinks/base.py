@@ -13,8 +13,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import describe, format_time
+from shoot2top.runtime.deadletter import DeadLetters
 
 
 class Sink(ABC):

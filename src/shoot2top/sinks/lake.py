@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import (
     MAX_FILE_NUMBER,
     ROTATIONS,
@@ -25,7 +24,8 @@ from shoot2top.lake.layout import (
 )
 from shoot2top.lake.store import FileExists, LakeStore
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
-from shoot2top.progress import human_bytes
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.progress import human_bytes
 from shoot2top.sinks.base import Sink
 
 Clock = Callable[[], float]

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from shoot2top.config import SocketSinkConfig
-from shoot2top.deadletter import DeadLetters
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sinks.base import Sink
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from typing import Any
 from urllib.parse import quote
 
 from shoot2top.config import FacebookSourceConfig
-from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import PAGE, POST, InvalidPost, describe, parse_time
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, clean, redact
 from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource

@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from shoot2top.codec import BadElement
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
 from shoot2top.lake.store import LakeError, LakeStore, StoredFile
 from shoot2top.posts import InvalidPost, describe
-from shoot2top.progress import human_bytes
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.progress import human_bytes
 from shoot2top.sources.base import Item, Source
 
 log = logging.getLogger(__name__)

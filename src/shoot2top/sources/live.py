@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 from shoot2top import posts
-from shoot2top.deadletter import DeadLetters
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item, Source
 
 WAIT_SLICE_S = 0.25

@@ -49,8 +49,8 @@ import tweepy
 
 from shoot2top import codec, posts
 from shoot2top.config import XSourceConfig
-from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import snowflake_time
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
     SYSTEM_CLOCK,

@@ -34,8 +34,8 @@ from googleapiclient.errors import HttpError
 
 from shoot2top import codec
 from shoot2top.config import YouTubeSourceConfig
-from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import VIDEO, InvalidPost, PostInfo, describe, format_time, parse_time
+from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
     SYSTEM_CLOCK,

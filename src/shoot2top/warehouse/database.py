@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 import psycopg2
 import psycopg2.extensions
 
-from shoot2top.retry import first_line, unreached_is_outage
+from shoot2top.runtime.retry import first_line, unreached_is_outage
 
 log = logging.getLogger(__name__)
 

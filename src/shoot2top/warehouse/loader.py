@@ -34,7 +34,7 @@ import psycopg2.errors
 
 from shoot2top import codec
 from shoot2top.posts import InvalidPost, PostInfo, describe
-from shoot2top.retry import Exhausted, RetryPolicy, first_line
+from shoot2top.runtime.retry import Exhausted, RetryPolicy, first_line
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features

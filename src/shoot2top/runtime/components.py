@@ -26,10 +26,10 @@ from shoot2top.config import (
     XSourceConfig,
     YouTubeSourceConfig,
 )
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeStore, S3Settings, open_store
-from shoot2top.retry import RetryPolicy
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.retry import RetryPolicy
 from shoot2top.sinks.base import Sink
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink

@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-log = logging.getLogger("shoot2top.progress")
+log = logging.getLogger("shoot2top.runtime.progress")
 
 
 def human_bytes(count: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from shoot2top.lake.store import LocalStore
-from shoot2top.progress import ProgressReporter, eta
+from shoot2top.runtime.progress import ProgressReporter, eta
 from shoot2top.sources.lake import LakeSource
 
 

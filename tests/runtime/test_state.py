@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from shoot2top.config import ConfigError, parse_config
-from shoot2top.deadletter import DeadLetterError, DeadLetters
-from shoot2top.state import Checkpoints, StateError, StateLock, pipeline_dir
+from shoot2top.runtime.deadletter import DeadLetterError, DeadLetters
+from shoot2top.runtime.state import Checkpoints, StateError, StateLock, pipeline_dir
 
 
 def test_a_second_holder_of_the_lock_is_refused_naming_the_first(tmp_path):
@@ -20,7 +20,7 @@ def test_a_second_holder_of_the_lock_is_refused_naming_the_first(tmp_path):
     first.acquire()
     holder = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from shoot2top.state import StateLock\n"
+         "import sys; from shoot2top.runtime.state import StateLock\n"
          f"StateLock({str(tmp_path / 'p')!r}).acquire()"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -35,7 +35,7 @@ def test_a_second_holder_of_the_lock_is_refused_naming_the_first(tmp_path):
 def test_the_lock_dies_with_its_process(tmp_path):
     """SIGKILL leaves the lock file behind but not the lock: the next run goes ahead."""
     script = (
-        "import os, signal; from shoot2top.state import StateLock\n"
+        "import os, signal; from shoot2top.runtime.state import StateLock\n"
         f"StateLock({str(tmp_path)!r}).acquire(); os.kill(os.getpid(), signal.SIGKILL)"
     )
     subprocess.run([sys.executable, "-c", script], timeout=60)

@@ -3,7 +3,7 @@
 <state_dir>/<pipeline name>/checkpoint.json    resume state of every source
 <state_dir>/<pipeline name>/deadletter.jsonl   rejected files and items
 <state_dir>/<pipeline name>/lock               held by the one run using this state
-<state_dir>/<pipeline name>/status.json        what the run is doing (`shoot2top.status`)
+<state_dir>/<pipeline name>/status.json        what the run is doing (`shoot2top.runtime.status`)
 """
 
 from __future__ import annotations

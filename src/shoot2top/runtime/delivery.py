@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.state import Checkpoints
 from shoot2top.sinks.base import Sink
 from shoot2top.sources.base import Item, Source
-from shoot2top.state import Checkpoints
 
 log = logging.getLogger(__name__)
 

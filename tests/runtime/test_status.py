@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from shoot2top import codec
-from shoot2top.deadletter import DeadLetters
 from shoot2top.lake.store import LocalStore
-from shoot2top.pipeline import Pipeline
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.pipeline import Pipeline
+from shoot2top.runtime.state import Checkpoints
+from shoot2top.runtime.status import StatusFile, read_statuses
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
-from shoot2top.state import Checkpoints
-from shoot2top.status import StatusFile, read_statuses
 
 
 def test_a_run_reports_what_each_source_and_sink_did(tmp_path, sample_lake):

@@ -1,11 +1,11 @@
 from factories import ids, stream
-from shoot2top.deadletter import DeadLetters
-from shoot2top.delivery import AckingSink, TrackedSource
 from shoot2top.lake.store import LakeError, LocalStore
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.delivery import AckingSink, TrackedSource
+from shoot2top.runtime.state import Checkpoints
+from shoot2top.runtime.topology import tuple_of
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.base import Source
-from shoot2top.state import Checkpoints
-from shoot2top.topology import tuple_of
 
 
 class ListSource(Source):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from shoot2top import codec
-from shoot2top.components import build_sink, build_source
 from shoot2top.config import (
     LakeSinkConfig,
     LakeSourceConfig,
@@ -24,12 +23,13 @@ from shoot2top.config import (
     load_config,
     parse_config,
 )
-from shoot2top.deadletter import DeadLetters
-from shoot2top.delivery import AckingSink, TrackedSource
 from shoot2top.lake.store import parse_uri
-from shoot2top.retry import expect_outages_from_the_start
+from shoot2top.runtime.components import build_sink, build_source
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.delivery import AckingSink, TrackedSource
+from shoot2top.runtime.retry import expect_outages_from_the_start
+from shoot2top.runtime.state import Checkpoints, pipeline_dir
 from shoot2top.sources.base import Item
-from shoot2top.state import Checkpoints, pipeline_dir
 
 PIPELINE_KEY = "shoot2top.pipeline"
 TICK_SECONDS = 1

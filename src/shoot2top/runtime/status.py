@@ -17,7 +17,7 @@ from typing import Any
 
 from shoot2top import codec
 from shoot2top.posts import describe, format_time
-from shoot2top.state import replace_file
+from shoot2top.runtime.state import replace_file
 
 STATUS_FILE = "status.json"
 

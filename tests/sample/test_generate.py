@@ -1,4 +1,4 @@
-"""Tests for the deterministic sample stream (`shoot2top.sample`)."""
+"""Tests for the deterministic sample stream (`shoot2top.sample.generate`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shoot2top.sample import (
+from shoot2top.sample.generate import (
     DEFAULT_START,
     PUBLISHERS,
     SPAN,

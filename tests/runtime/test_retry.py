@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shoot2top.retry import Exhausted, RetryPolicy
+from shoot2top.runtime.retry import Exhausted, RetryPolicy
 
 QUICK = RetryPolicy(max_s=0.5, first_wait_s=0.01, max_wait_s=0.05, component="sink 'archive'")
 
@@ -63,7 +63,7 @@ def test_a_call_that_stalls_is_logged_while_it_runs(caplog):
                 logged.set()
 
     handler = Seen()
-    logging.getLogger("shoot2top.retry").addHandler(handler)
+    logging.getLogger("shoot2top.runtime.retry").addHandler(handler)
     try:
         policy = RetryPolicy(stall_warn_s=0.2, component="sink 'archive'")
         started = time.monotonic()
@@ -75,7 +75,7 @@ def test_a_call_that_stalls_is_logged_while_it_runs(caplog):
 
         assert policy.call("S3 put s3://b/k", stalled, lambda e: False) == "late"
     finally:
-        logging.getLogger("shoot2top.retry").removeHandler(handler)
+        logging.getLogger("shoot2top.runtime.retry").removeHandler(handler)
     assert release.is_set()
     assert "sink 'archive': S3 put s3://b/k: still waiting after 0 s (stalled?)" in caplog.text
     assert time.monotonic() - started < 2

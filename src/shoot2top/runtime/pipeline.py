@@ -16,13 +16,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shoot2top.deadletter import DeadLetters
 from shoot2top.posts import post_type
-from shoot2top.progress import ProgressReporter
+from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.progress import ProgressReporter
+from shoot2top.runtime.state import Checkpoints
+from shoot2top.runtime.status import StatusFile
 from shoot2top.sinks.base import Sink
 from shoot2top.sources.base import Item, Source
-from shoot2top.state import Checkpoints
-from shoot2top.status import StatusFile
 
 TICK_EVERY_S = 0.1
 _REPLAY_NOTE = "items after the last checkpoint will be replayed on the next run"

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from factories import T0, tweet
-from shoot2top import retry
-from shoot2top.topology import (
+from shoot2top.runtime import retry
+from shoot2top.runtime.topology import (
     PIPELINE_KEY,
     acking_sink,
     items_of,
@@ -16,7 +16,7 @@ from shoot2top.topology import (
     tuple_of,
 )
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from shoot2top.logsummary import RepeatSummary
+from shoot2top.runtime.logsummary import RepeatSummary
 
 
 class Clock:
