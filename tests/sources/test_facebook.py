@@ -355,6 +355,23 @@ def test_an_error_body_is_scrubbed_before_it_is_cut_to_an_excerpt(api, graph, cl
     assert entry["item"].startswith("<html>xxx") and TOKEN[:12] not in entry["item"]
 
 
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(api, graph, clock, tmp_path):
+    """The one policy (docs/sources.md): a 4xx that is not auth or throttling is
+    dead-lettered, the listing is read again at the next poll, the run goes on."""
+    metro = graph.pages["MetroEveningNews"]
+    post = graph.add_post(metro, clock.time() - MIN)
+    body = error_body(100, "(#100) Tried accessing nonexisting field (bogus)")
+    graph.inject(Fault("/MetroEveningNews/posts", 400, json.dumps(body).encode()))
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
+    stream = iter(source)
+    assert take(stream, clock, seconds=60) == []
+    (entry,) = dead.entries()
+    assert "error 100" in entry["reason"] and "HTTP 400" in entry["reason"]
+    assert ids(take(stream, clock, items=1, seconds=700)) == [post.id]  # the next poll
+    assert len(graph.calls("/MetroEveningNews/posts")) == 2
+
+
 def test_an_invalid_object_is_dead_lettered(api, graph, clock, tmp_path):
     metro = graph.pages["MetroEveningNews"]
     good = graph.add_post(metro, clock.time() - MIN)
@@ -455,7 +472,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_repeats_nothing(api, grap
     refreshed = take(stream, clock, seconds=3 * MIN)
     assert {item["_source"] for item in refreshed} == {"fb.refresh"}
     assert set(ids(refreshed)) == {post.id for post in posts} | {newer.id}
-    assert second.snapshot()["topics"][f"posts:{posts[0].id}"] == "MetroEveningNews"
+    assert second.snapshot()["topic_of"][f"posts:{posts[0].id}"] == "MetroEveningNews"
 
 
 def test_a_resume_state_of_another_version_is_refused(api, clock):

@@ -34,8 +34,8 @@ from shoot2top.config import XSourceConfig, load_config
 from shoot2top.lake.store import LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
-from shoot2top.sources.live import SourceAuthError
-from shoot2top.sources.x import XSource, XSourceError
+from shoot2top.sources.live import SourceAuthError, SourceFailure
+from shoot2top.sources.x import XSource
 from shoot2top.sources.x_stream import TWEEPY_HOST, rest_client
 from shoot2top.warehouse.features import extract
 
@@ -306,9 +306,30 @@ def test_a_forbidden_stream_connection_is_an_auth_error_too(x_api, clock):
 
 def test_a_rejected_rule_names_its_topic(x_api, clock):
     source = make_source(x_api, clock, topics={"bad": "cats INVALID(", "cats": "cats"})
-    with pytest.raises(XSourceError, match=r"topic 'bad' \('cats INVALID\('\): Reference"):
+    rejected = r"topic 'bad' \('cats INVALID\('\): Reference"
+    with pytest.raises(SourceFailure, match=rejected) as raised:
         next(iter(source))
     source.close()
+    assert raised.value.kind == "fatal" and raised.value.stops_run  # a config error: stop
+
+
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(x_api, clock, tmp_path):
+    """The one policy (docs/sources.md): a 4xx that is not auth or a rate limit is
+    dead-lettered, the operation waits for its next turn, the run goes on."""
+    tweet = x_api.add_tweet("cats", age_s=10)
+    x_api.fail("/2/tweets/search/recent", 400, problem(400, "Invalid Request", "bad query"))
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = make_source(
+        x_api, clock, mode="search", topics={"cats": "cats"}, dead_letters=dead,
+        poll_interval_s=60,
+    )  # fmt: skip
+    stream = iter(source)
+    assert ids(take(stream, 1, on_idle=lambda: clock.sleep(1))) == [tweet]  # the next poll
+    closing(source, stream)
+    (entry,) = dead.entries()
+    assert "400 Invalid Request: bad query" in entry["reason"]
+    assert entry["where"].endswith("/2/tweets/search/recent")
+    assert len(x_api.calls("/2/tweets/search/recent")) == 2 and clock.time() >= 60
 
 
 def test_a_malformed_line_is_dead_lettered_and_the_rest_delivered(x_api, clock, tmp_path):
@@ -566,7 +587,7 @@ def test_refresh_emits_new_observations_and_forgets_deleted_tweets(x_api, clock)
     take(stream, 2)  # the next round asks only for the tweets still there
     closing(source, stream)
     assert sorted(x_api.calls("/2/tweets")[1].params["ids"].split(",")) == sorted([keep, plain])
-    assert gone not in source.snapshot()["tracking"]
+    assert gone not in source.snapshot()["tracker"]
 
 
 def test_a_failed_refresh_is_skipped_without_blocking_the_source(x_api, clock):

@@ -457,6 +457,24 @@ def test_a_dead_letter_with_a_key_parameter_before_a_quote_keeps_the_source_runn
     assert "abc" not in entry["item"]["snippet"]["title"]
 
 
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(
+    fake, api_url, clock, tmp_path
+):
+    """The one policy (docs/sources.md): a 4xx that is not auth, quota or a rate limit
+    is dead-lettered, the poll is repeated at its next turn, the run goes on."""
+    add_topic_videos(fake, clock, "fb", 2, word="football")
+    fake.fail("search", "bad_request")
+    source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
+    stream = iter(source)
+    t0 = clock.time()
+    assert take(stream, clock, until=t0 + 599) == []
+    (entry,) = DeadLetters(tmp_path / "dead.jsonl").entries()
+    assert entry["reason"].startswith("request refused: HTTP 400 invalidValue")
+    assert entry["where"].startswith("search.list GET")
+    assert sorted(ids(take(stream, clock, count=2))) == ["fb001", "fb002"]  # the next poll
+    assert len(fake.endpoint_calls("search")) == 2
+
+
 # ---------------------------------------------------------------------------- restart
 
 
