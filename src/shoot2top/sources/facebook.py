@@ -1,8 +1,10 @@
-"""Facebook Graph API source: configured Pages' posts and videos, and their metrics over time.
+"""Facebook Graph API source: configured Pages' posts, videos and live videos, and their
+metrics over time.
 
-Every ``poll_interval_s`` each Page's ``/posts`` and ``/videos`` are listed since that
-listing's watermark (cursor paging until the end or older items), and the new objects are
-emitted oldest first as ``{"post": <Graph object>}`` with the Page as topic. A Page video
+Every ``poll_interval_s`` each Page's ``/posts``, ``/videos`` and ``/live_videos`` are
+listed since that listing's watermark (cursor paging until the end or older items), and
+the new objects are emitted oldest first as ``{"post": <Graph object>}`` with the Page as
+topic. A Page video
 is the Video node (it has ``length``) with its ``video_insights`` edge merged in
 field-expansion shape (``{"data": [total_video_views]}``), which is where the warehouse
 reads views. Emitted items are tracked (`RefreshTracker`) and re-read on the decaying
@@ -12,6 +14,15 @@ comes without ``from`` belongs to the Page that was listed: the item carries tha
 (``{"id", "name"}``, read once per Page per run) under the reserved key ``_page``. Posts
 carry ``status_type``, so the warehouse can tell a Page's own video post (one item with
 its Video node) from a share.
+
+A live video is a LiveVideo node (``creation_time``, ``status`` — ``LIVE``, ``VOD``,
+``SCHEDULED_UNPUBLISHED``… —, ``live_views``, and ``video``: the Video node of the
+broadcast), emitted as a ``post`` like the others; the warehouse makes it one item with
+that Video node. The source tracks the upload once: a live video with a Video node is
+tracked as that Video node (``videos:<video id>``, refreshed with its views), so the
+``/videos`` listing does not emit it a second time as new, and a live video whose Video
+node is already tracked is emitted (its status) but not tracked again. A live video
+without one (scheduled, not yet broadcast) is tracked and refreshed as a LiveVideo.
 
 Resume state: per Page and listing, the watermark (created time, unix s, of the newest
 emitted object) and the ids emitted at that very second. The next listing asks for
@@ -42,8 +53,11 @@ FIELDS = {
     + ",attachments{media_type,type,url,title,target}",
     "videos": "id,created_time,updated_time,title,description,length,permalink_url,from,"
     + _METRICS,
+    "live_videos": "id,creation_time,status,title,description,permalink_url,from,live_views,"
+    "broadcast_start_time,video{id}," + _METRICS,
 }
-EDGES = tuple(FIELDS)  # a Page's listings: posts, then videos
+EDGES = tuple(FIELDS)  # a Page's listings: posts, videos, then live videos
+CREATED = {"live_videos": "creation_time"}  # a LiveVideo's created time; else created_time
 VIEWS_METRIC = "total_video_views"
 PAGE_SIZE = 100  # `limit` of a listing page (the Graph API's maximum for these edges)
 MAX_LISTING_PAGES = 100  # a runaway paging loop stops here
@@ -128,14 +142,16 @@ class FacebookSource(LiveSource):
             yield from self.wait_until(upcoming)
 
     def _poll(self, page: str) -> Iterator[Item | None]:
-        """List a Page's new posts and videos and emit them, oldest first."""
+        """List a Page's new posts, videos and live videos and emit them, oldest first."""
         for edge in EDGES:
             mark = self.marks[page][edge]
             since = mark.at if mark.at is not None else int(self.clock.time() - self.lookback_s)
             path = f"/{self.version}/{quote(page, safe='')}/{edge}"
             params = {"fields": FIELDS[edge], "since": str(since), "limit": str(PAGE_SIZE)}
             try:
-                found = yield from self._list(path, params, since)
+                found = yield from self._list(
+                    path, params, since, CREATED.get(edge, "created_time")
+                )
             except GraphError as error:
                 self._failed(self.graph.describe(path, params), error)
                 continue
@@ -143,9 +159,9 @@ class FacebookSource(LiveSource):
                 item_id = str(obj["id"])
                 if mark.covers(created, item_id):
                     continue  # the watermark second, listed again by the inclusive `since`
-                key = f"{edge}:{item_id}"
-                if key in self.tracker:  # emitted already, under another Page
-                    self.duplicates_dropped += 1
+                key = _key(edge, obj)
+                if key in self.tracker and edge != "live_videos":  # emitted already
+                    self.duplicates_dropped += 1  # (under another Page, or as a live video)
                     mark.advance(created, item_id)
                     continue
                 if edge == "videos":
@@ -158,7 +174,7 @@ class FacebookSource(LiveSource):
                 yield (yield from self._stamped(payload, edge, page))
 
     def _list(
-        self, path: str, params: dict[str, str], since: int
+        self, path: str, params: dict[str, str], since: int, created_field: str
     ) -> Generator[None, None, list[tuple[int, dict[str, Any]]]]:
         """Every object of a listing created at or after `since`, following the cursors."""
         found: list[tuple[int, dict[str, Any]]] = []
@@ -170,7 +186,7 @@ class FacebookSource(LiveSource):
                 raise GraphMalformed(f"GET {where}: the answer has no 'data' list")
             reached_older = False
             for obj in data:
-                created = self._created(obj, where)
+                created = self._created(obj, where, created_field)
                 if created is None:
                     continue
                 if created < since:
@@ -301,13 +317,13 @@ class FacebookSource(LiveSource):
 
     # ------------------------------------------------------------------ helpers
 
-    def _created(self, obj: Any, where: str) -> int | None:
+    def _created(self, obj: Any, where: str, field: str) -> int | None:
         """An object's created time (unix s), or None after dead-lettering it."""
         if not isinstance(obj, dict) or not obj.get("id"):
             self.dead_letter(where, "listing entry without an id", obj)
             return None
         try:
-            return int(parse_time(obj.get("created_time"), "created_time").timestamp())
+            return int(parse_time(obj.get(field), field).timestamp())
         except InvalidPost as error:
             self.dead_letter(where, f"{obj['id']}: {error}", obj)
             return None
@@ -329,3 +345,13 @@ class FacebookSource(LiveSource):
 
     def report(self) -> str:
         return f"{super().report()}; {self.graph.throttled_s:,.0f} s throttled"
+
+
+def _key(edge: str, obj: dict[str, Any]) -> str:
+    """What a listed object is tracked as: ``<edge>:<id>``; a live video with a Video node
+    is tracked as that Video node (one upload, one series of refreshes)."""
+    video = obj.get("video") if edge == "live_videos" else None
+    video_id = video.get("id") if isinstance(video, dict) else None
+    if isinstance(video_id, str | int) and not isinstance(video_id, bool) and str(video_id):
+        return f"videos:{video_id}"
+    return f"{edge}:{obj['id']}"
