@@ -17,7 +17,7 @@ def test_a_post_of_a_video_and_the_video_node_are_one_item(api, graph, clock):
     video = graph.add_video(metro, now - 20 * MIN, "Flood footage", views=700, reactions=4)
     post = graph.add_post(metro, now - 19 * MIN, "Flood footage, watch", video=video, shares=6)
     photo = graph.add_post(metro, now - 18 * MIN, "A photo")
-    items = take(iter(source_for(api, clock)), clock, items=3)
+    items = take(clock.run(source_for(api, clock)), clock, items=3)
     assert sorted(ids(items)) == sorted([video.id, post.id, photo.id])
     by_id = {item["post"]["id"]: extract(item) for item in items}
     assert by_id[post.id].item_id == by_id[video.id].item_id == video.id
@@ -33,7 +33,7 @@ def test_an_object_without_from_carries_the_listed_page(api, graph, clock):
     now = clock.time()
     hidden = graph.add_video(metro, now - 10 * MIN, "No owner shown", views=5, anonymous=True)
     other = graph.add_video(metro, now - 9 * MIN, "Also anonymous", views=6, anonymous=True)
-    items = take(iter(source_for(api, clock)), clock, items=2)
+    items = take(clock.run(source_for(api, clock)), clock, items=2)
     assert sorted(ids(items)) == sorted([hidden.id, other.id])
     for item in items:
         assert "from" not in item["post"]
@@ -50,7 +50,7 @@ def test_a_live_video_is_listed_as_a_kind_of_video(api, graph, clock):
     dead letter, and loads as a video of its Page."""
     metro = graph.pages["MetroEveningNews"]
     live = graph.add_live_video(metro, clock.time() - 5 * MIN, "Election night", live_views=900)
-    (item,) = take(iter(source_for(api, clock)), clock, items=1)
+    (item,) = take(clock.run(source_for(api, clock)), clock, items=1)
     assert item["post"]["id"] == live.id and item["_source"] == "fb.live_videos"
     assert item["post"]["status"] == "LIVE" and "creation_time" in item["post"]
     assert item["_topic"] == "MetroEveningNews"
@@ -69,7 +69,7 @@ def test_a_live_video_and_its_video_node_are_one_item_tracked_once(api, graph, c
     live = graph.add_live_video(metro, now - 30 * MIN, "Election night", status="VOD",
                                 video=video)  # fmt: skip
     source = source_for(api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     first = take(stream, clock, items=2)
     assert sorted(ids(first)) == sorted([video.id, live.id])
     by_id = {item["post"]["id"]: extract(item) for item in first}
@@ -92,7 +92,7 @@ def test_a_broadcast_listed_live_first_is_not_emitted_again_by_the_videos_listin
     graph.delete(video.id)  # not in /videos yet
     live = graph.add_live_video(metro, now - 2 * MIN, "Breaking", video=video)
     source = source_for(api, clock, config={"poll_interval_s": 60.0})
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, clock, items=1)) == [live.id]
     graph._add(video, {"views": 250})  # the Video node appears in /videos
     later = take(stream, clock, seconds=3 * MIN)
@@ -106,7 +106,7 @@ def test_a_scheduled_live_video_is_tracked_as_a_live_video(api, graph, clock):
     live = graph.add_live_video(metro, clock.time() - MIN, "Tomorrow's match",
                                 status="SCHEDULED_UNPUBLISHED")  # fmt: skip
     source = source_for(api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, clock, items=1)) == [live.id]
     assert set(source.snapshot()["tracker"]) == {f"live_videos:{live.id}"}
     live.status = "LIVE"

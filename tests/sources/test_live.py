@@ -49,10 +49,23 @@ def test_backoff_rejects_nonsense():
         Backoff.exponential(0, 10)
 
 
-def test_waiting_yields_none_in_slices_and_takes_clock_time():
+def test_a_waiting_source_never_sleeps_it_says_how_long_nothing_comes():
+    clock = FakeClock()
+    source = Idle("idle", clock=clock)
+    stream = iter(source)
+    assert next(stream) is None and source.idle_s() == 1.0
+    assert next(stream) is None and source.idle_s() == 1.0  # asked again at once: no time
+    assert clock.sleeps == []  # the source slept nothing: waiting is the runner's
+    clock.sleep(0.4)
+    assert next(stream) is None and source.idle_s() == pytest.approx(0.6)
+    clock.sleep(0.6)
+    assert list(stream) == [] and source.idle_s() == 0.0
+
+
+def test_the_runner_waits_what_the_source_says_a_slice_at_a_time():
     clock = FakeClock()
     start = clock.time()
-    assert list(Idle("idle", clock=clock)) == [None] * 4
+    assert list(clock.run(Idle("idle", clock=clock))) == [None] * 4
     assert clock.time() - start == pytest.approx(1.0)
     assert max(clock.sleeps) <= 0.25
 

@@ -2,10 +2,12 @@
 taxonomy, tracking, resume state, and keeping their secrets out of logs, errors and dead
 letters.
 
-A live source never blocks the runner for long: while it waits (a poll interval, a
-backoff, a rate-limit reset) it yields ``None`` every slice so sinks can flush aged
-batches and a stop request is honoured. Time comes from a `Clock`, so tests can check a
-backoff schedule of minutes without waiting for it.
+A live source never sleeps: while it waits (a poll interval, a backoff, a rate-limit
+reset) it yields ``None`` at once, and `idle_s()` says until when nothing will come. The
+runner does the waiting (`Pipeline` sleeps in short slices, so sinks flush aged batches
+and a stop request is honoured; a spout returns from ``next_tuple`` at once and Storm
+calls again). Time comes from a `Clock`, so tests can check a backoff schedule of minutes
+without waiting for it (their runner sleeps on a fake clock).
 
 Errors: every failed call is classified once, by the platform's client, as one kind of
 `SourceFailure`:
@@ -38,7 +40,6 @@ from shoot2top.sources.tracking import RefreshTracker
 
 log = logging.getLogger(__name__)
 
-WAIT_SLICE_S = 0.25
 STATE_VERSION = 2
 """The resume state's shape, the same for every live source: ``version``, ``tracker``,
 ``topic_of`` and the platform's own position. Version 1 (Facebook, with ``topics``) and
@@ -264,6 +265,7 @@ class LiveSource(Source):
         self.forgotten = 0
         self.refresh_blocked_until = 0.0
         """After a refresh call failed: no refresh before this (epoch s)."""
+        self._wake_at: float | None = None
 
     @property
     def label(self) -> str:
@@ -437,11 +439,20 @@ class LiveSource(Source):
     # ------------------------------------------------------------------ waiting
 
     def wait(self, seconds: float) -> Iterator[None]:
-        """Pause for `seconds` of clock time, yielding None every slice."""
+        """Pause for `seconds` of clock time: yield None (at once, without sleeping) until
+        the clock has reached the end; `idle_s()` tells the runner how long is left."""
         due = self.clock.time() + seconds
-        while (remaining := due - self.clock.time()) > 0:
-            self.clock.sleep(min(remaining, WAIT_SLICE_S))
-            yield None
+        try:
+            while self.clock.time() < due:
+                self._wake_at = due
+                yield None
+        finally:
+            self._wake_at = None
+
+    def idle_s(self) -> float:
+        if self._wake_at is None:
+            return 0.0
+        return max(0.0, self._wake_at - self.clock.time())
 
     def wait_until(self, moment: float) -> Iterator[None]:
         """Pause until the epoch time `moment` (a rate-limit or quota reset)."""

@@ -58,7 +58,6 @@ from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
     GONE,
     SYSTEM_CLOCK,
-    WAIT_SLICE_S,
     Clock,
     Current,
     LiveSource,
@@ -73,6 +72,7 @@ SEARCH_PAGE = 100  # recent search's max_results ceiling
 LOOKUP_IDS = 100  # GET /2/tweets takes at most 100 ids
 RECENT_WINDOW_S = 7 * 86400  # recent search reaches 7 days back
 WINDOW_MARGIN_S = 60.0
+STREAM_POLL_S = 0.02  # a stream read waits this long (real time) for data, then yields None
 GONE_TYPES = ("resource-not-found", "not-authorized-for-resource")  # deleted, protected…
 
 Window = dict[str, int | None]  # a search pass: {"since_id": …, "until_id": …}
@@ -325,7 +325,7 @@ class XSource(LiveSource):
         while True:
             if self.refresh_due():
                 yield from self._refresh()
-            event = connection.next_event(WAIT_SLICE_S)
+            event = connection.next_event(STREAM_POLL_S)
             if event is None:
                 yield None
                 continue
