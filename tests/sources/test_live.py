@@ -211,3 +211,9 @@ def test_snapshot_changes_nothing_in_the_source(platform):
 def test_an_empty_secret_is_refused_at_once_naming_it(platform):
     with pytest.raises(ValueError, match=rf"{platform} source '{platform}': .* is empty"):
         SOURCES[platform](token="")
+
+
+@pytest.mark.parametrize("platform", SOURCES)
+def test_an_unusable_state_is_refused_naming_the_source(platform):
+    with pytest.raises(ValueError, match=rf"{platform} source '{platform}': unusable resume state"):
+        SOURCES[platform](resume={"version": STATE_VERSION, "tracker": {"a1": "not a pair"}})

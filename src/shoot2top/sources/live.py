@@ -313,8 +313,6 @@ class LiveSource(Source):
             }
             self._restore_position(state)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
-            if isinstance(error, ValueError) and str(error).startswith(self.label):
-                raise
             raise ValueError(f"{self.label}: unusable resume state ({error})") from None
 
     # ------------------------------------------------------------------ items
