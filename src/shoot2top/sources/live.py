@@ -301,8 +301,9 @@ class LiveSource(Source):
                     f"{self.label}: resume state version {version!r} is not {STATE_VERSION};"
                     " start over with --no-resume"
                 )
-            if version != STATE_VERSION:  # the keys older versions used
-                state.setdefault("tracker", state.get("tracking"))
+            if version is None:  # X's and YouTube's states before versions
+                state.setdefault("tracker", state.get("tracking"))  # X named it tracking
+            elif version == 1:  # Facebook's version 1 named the topic map topics
                 state.setdefault("topic_of", state.get("topics"))
         try:
             self.tracker.restore(state.get("tracker"), self.clock.time())

@@ -234,9 +234,9 @@ class XSource(LiveSource):
     def _stream_mode(self) -> Iterator[Item | None]:
         try:
             yield from self._sync_rules()
-        except SourceFailure as refused:
-            if refused.stops_run:
-                raise  # dead-lettered: the stream is read with the rules it has
+        except SourceFailure as refused:  # a skip was dead-lettered: the stream is read
+            if refused.stops_run:  # with the rules it has
+                raise
         while True:
             connection = self._connection = StreamConnection(
                 self._token, self.api_url, self.config.keepalive_timeout_s
