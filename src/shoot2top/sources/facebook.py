@@ -134,12 +134,7 @@ class FacebookSource(LiveSource):
                 if self._next_poll[page] <= started:
                     yield from self._poll(page)
                     self._next_poll[page] = started + self.config.poll_interval_s
-            yield from self._refresh()
-            next_refresh = self.next_refresh()
-            upcoming = min(self._next_poll.values())
-            if next_refresh is not None:
-                upcoming = min(upcoming, next_refresh)
-            yield from self.wait_until(upcoming)
+            yield from self.refresh_until(min(self._next_poll.values()))
 
     def _poll(self, page: str) -> Iterator[Item | None]:
         """List a Page's new posts, videos and live videos and emit them, oldest first."""

@@ -422,6 +422,18 @@ class LiveSource(Source):
                     self.refreshes += 1
                     yield item
 
+    def refresh_until(self, moment: float) -> Iterator[Item | None]:
+        """Run the refreshes that are due, then wait until `moment` (epoch s), running
+        refreshes as they fall due: what a source does between its polls."""
+        while True:
+            if self.refresh_due():
+                yield from self._refresh()
+                continue
+            if self.clock.time() >= moment:
+                return
+            due = self.next_refresh()
+            yield from self.wait_until(moment if due is None else min(moment, due))
+
     def _read_current(self, keys: list[str]) -> Generator[None, None, Current]:
         """The tracked objects now (see `Current`); raises `SourceFailure` when the read
         failed as a whole. Yields None while it waits."""

@@ -258,7 +258,7 @@ class XSource(LiveSource):
                 yield from self._search_pass(topic)
                 if self.refresh_due():
                     yield from self._refresh()
-            yield from self._idle_until(self.clock.time() + self.config.poll_interval_s)
+            yield from self.refresh_until(self.clock.time() + self.config.poll_interval_s)
 
     # ------------------------------------------------------------------ filtered stream
 
@@ -529,15 +529,6 @@ class XSource(LiveSource):
     def _observed(self, key: str, payload: dict[str, Any]) -> Generator[None, None, Item | None]:
         self._follow_edits(payload["data"], key, self.topic_of.get(key), self.clock.time())
         return (yield from super()._observed(key, payload))
-
-    def _idle_until(self, moment: float) -> Iterator[Item | None]:
-        """Wait until `moment`, running refreshes as they fall due."""
-        while self.clock.time() < moment:
-            if self.refresh_due():
-                yield from self._refresh()
-                continue
-            due = self.next_refresh()
-            yield from self.wait_until(moment if due is None else min(moment, due))
 
     # ------------------------------------------------------------------ items
 
