@@ -1,4 +1,5 @@
 import logging
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,8 @@ from shoot2top.config import (
     YouTubeSourceConfig,
 )
 from shoot2top.runtime.deadletter import DeadLetters
+from shoot2top.runtime.pipeline import Pipeline
+from shoot2top.sinks.base import Sink
 from shoot2top.sources.facebook import FacebookSource
 from shoot2top.sources.live import (
     STATE_VERSION,
@@ -217,3 +220,44 @@ def test_an_empty_secret_is_refused_at_once_naming_it(platform):
 def test_an_unusable_state_is_refused_naming_the_source(platform):
     with pytest.raises(ValueError, match=rf"{platform} source '{platform}': unusable resume state"):
         SOURCES[platform](resume={"version": STATE_VERSION, "tracker": {"a1": "not a pair"}})
+
+
+# ----------------------------------------------------------------------------- the runner
+
+
+class Kept(Sink):
+    def __init__(self):
+        super().__init__("kept")
+        self.items = []
+
+    def _write(self, item):
+        self.items.append(item)
+
+    def _store(self):
+        pass
+
+
+class Ticking(LiveSource):
+    """Idle for `idle_s` (real time), then one item: counts how often it was asked."""
+
+    def __init__(self, idle_s):
+        super().__init__(SimpleNamespace(name="ticking", tracking=TrackingOptions()))
+        self.idle_for = idle_s
+        self.asked = 0
+
+    def __iter__(self):
+        for step in self.wait(self.idle_for):
+            self.asked += 1
+            yield step
+        yield self.stamp("tweet", {"data": {"id": "1", "author_id": "2",
+                                            "created_at": "2026-11-20T10:00:00.000Z"}},
+                         "test", None)  # fmt: skip
+
+
+def test_the_in_process_runner_waits_for_an_idle_source_instead_of_spinning():
+    source, sink = Ticking(0.5), Kept()
+    started = time.monotonic()
+    summary = Pipeline([source], [sink]).run()
+    assert summary.items == 1 and len(sink.items) == 1
+    assert time.monotonic() - started >= 0.5
+    assert source.asked <= 10  # asked about every 0.1 s (a tick), not thousands of times
