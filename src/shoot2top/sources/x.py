@@ -510,7 +510,12 @@ class XSource(LiveSource):
                 self._note_wait(result)
             else:
                 self.dead_letter(url, result.reason)
-            raise result
+            raise SourceFailure(
+                f"{url}: {result.reason}",
+                kind=result.kind,
+                delay=result.delay,
+                schedule=result.schedule,
+            )
         self._refresh_schedule.reset()
         wanted = set(keys)
         current: Current = {}
