@@ -272,6 +272,23 @@ def test_server_errors_back_off_exponentially_from_5_s_and_reset_after_data(x_ap
     assert clock.waited() == pytest.approx(40.25)
 
 
+def test_a_plain_4xx_on_the_stream_is_dead_lettered_and_reconnects_on_the_http_schedule(
+    x_api, clock, tmp_path
+):
+    a = x_api.add_tweet("cats a", age_s=60)
+    body = problem(400, "Invalid Request", "One or more parameters to your request was invalid.")
+    x_api.stream([status(400, body)], [tweets(a)])
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = make_source(x_api, clock, dead_letters=dead)
+    stream = clock.run(source)
+    assert ids(take(stream, 1)) == [a]
+    closing(source, stream)
+    assert list(source.waits) == [("http", 5.0)]
+    (entry,) = dead.entries()
+    assert "400 Invalid Request: One or more parameters" in entry["reason"]
+    assert entry["where"].endswith("/2/tweets/search/stream")
+
+
 def test_a_refused_token_stops_at_once_with_a_clear_error(x_api, clock):
     wrong = "wrong-token-0123456789"
     source = make_source(x_api, clock, token=wrong)
