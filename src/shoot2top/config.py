@@ -213,7 +213,7 @@ class TrackingOptions(Strict):
 
     Each step says "while the item is younger than `until_age_h`, refresh every
     `every_min`"; past the last step the item is no longer tracked. ``[]`` turns
-    refreshes off.
+    refreshes off. The default here is the only one (`RefreshTracker` has none).
     """
 
     schedule: list[RefreshStepConfig] = Field(

@@ -224,9 +224,12 @@ class Pipeline:
         return None if len(known) < len(totals) else sum(known)
 
     def _interleave(self) -> Iterator[Item | None]:
-        """Items from every source in turn; a source error names the source."""
+        """Items from every source in turn; a source error names the source. When a
+        round brought nothing, wait what the sources say nothing comes (`idle_s`), a
+        tick at most: the runner waits, not the sources."""
         active = [(source, iter(source)) for source in self.sources]
         while active:
+            idle = True
             for entry in list(active):
                 source, iterator = entry
                 try:
@@ -237,9 +240,12 @@ class Pipeline:
                 except Exception as error:
                     raise _SourceFailure(f"source {source.name!r} failed: {error}") from error
                 if item is not None:
+                    idle = False
                     self.items_per_source[source.name] += 1
                     self.last_item_per_source[source.name] = item
                 yield item
+            if idle and active:
+                time.sleep(min([TICK_EVERY_S, *(source.idle_s() for source, _ in active)]))
 
 
 class _SourceFailure(Exception):
