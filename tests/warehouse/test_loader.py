@@ -186,6 +186,7 @@ def test_the_server_killed_mid_load_and_restarted_loses_and_doubles_nothing(
         private.stop()
 
 
+@pytest.mark.slow
 def test_ties_on_observed_time_resolve_the_same_whatever_the_order_or_batching(
     postgres_server, sample_lake
 ):
@@ -300,6 +301,7 @@ def test_feature_sets_the_loader_committed_are_not_staged_again(pg_dsn, sample_l
     loader.close()
 
 
+@pytest.mark.slow
 def test_a_failed_commit_does_not_hide_feature_rows(postgres_server, sample_lake):
     items = lake_items(sample_lake)[:100]
     dsn = postgres_server.new_database(migrated=False)
@@ -428,6 +430,7 @@ def test_a_facebook_attachment_whose_type_is_not_a_string_is_bad_input(pg_dsn, s
     assert result.loaded + result.dead_lettered == 1
 
 
+@pytest.mark.slow
 def test_a_bug_in_extraction_stops_the_run_and_a_rerun_after_the_fix_loses_nothing(
     postgres_server, pg_dsn, sample_lake, tmp_path, monkeypatch
 ):
