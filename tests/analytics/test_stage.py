@@ -26,6 +26,7 @@ def run(stage: TrendStage, items: list[dict], batch: int) -> list[dict]:
     return sorted((e.to_record() for e in events), key=lambda r: json.dumps(r, sort_keys=True))
 
 
+@pytest.mark.slow
 def test_the_planted_trends_are_found_with_onset_near_the_truth() -> None:
     events = run(TrendStage(), sample(), 500)
     found = {(r["term"], r["kind"]): r for r in events if r["scope"] == "all"}
@@ -36,6 +37,7 @@ def test_the_planted_trends_are_found_with_onset_near_the_truth() -> None:
         assert _epoch(record["detected_at"]) - trend.start.timestamp() <= 1200
 
 
+@pytest.mark.slow
 def test_events_do_not_depend_on_batch_sizes_or_partitions() -> None:
     one = run(TrendStage(), sample(), len(sample()))
     assert one
@@ -43,6 +45,7 @@ def test_events_do_not_depend_on_batch_sizes_or_partitions() -> None:
         assert run(TrendStage(partitions=partitions), sample(), batch) == one
 
 
+@pytest.mark.slow
 def test_snapshot_and_restore_mid_stream_gives_the_same_events() -> None:
     items = sample()
     whole = run(TrendStage(partitions=2), items, 300)
@@ -57,6 +60,7 @@ def test_snapshot_and_restore_mid_stream_gives_the_same_events() -> None:
     assert sorted(records, key=lambda r: json.dumps(r, sort_keys=True)) == whole
 
 
+@pytest.mark.slow
 def test_a_partition_sees_exactly_its_terms_events() -> None:
     whole = run(TrendStage(), sample(), 1000)
     split = TrendStage(partitions=4)

@@ -111,6 +111,7 @@ def test_same_seed_same_json_and_other_seed_differs() -> None:
     assert first != json.dumps(generate_items(seed=12, items=400))
 
 
+@pytest.mark.slow
 def test_default_stream_is_deterministic(items: list[dict[str, Any]]) -> None:
     assert json.dumps(items) == json.dumps(generate_items(seed=7, items=3000))
 
@@ -172,6 +173,7 @@ def test_start_moves_the_stream() -> None:
     assert json.dumps(naive) == json.dumps(stream)
 
 
+@pytest.mark.slow
 def test_serialized_size(items: list[dict[str, Any]]) -> None:
     compact = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
     assert len(compact) < 4_000_000
@@ -389,6 +391,7 @@ def test_planted_trends_burst_inside_their_window(items: list[dict[str, Any]]) -
     assert_bursts(items, planted_trends())
 
 
+@pytest.mark.slow
 def test_planted_trends_burst_for_another_seed() -> None:
     assert_bursts(generate_items(seed=8), planted_trends(seed=8))
 

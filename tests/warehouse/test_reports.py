@@ -135,6 +135,7 @@ def report(dsn: str, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_video_report_views_at_ages_and_ranks(warehouse, truth):
     _, series = truth
     rows = report(warehouse, "videos")
@@ -173,6 +174,7 @@ def test_video_report_views_at_ages_and_ranks(warehouse, truth):
     assert firsts == {key: item_id for key, (_, item_id) in best.items()}
 
 
+@pytest.mark.slow
 def test_peak_velocity(warehouse, truth):
     _, series = truth
     row = report(warehouse, "videos", "--limit", "1")[0]
@@ -184,6 +186,7 @@ def test_peak_velocity(warehouse, truth):
     assert row["peak_views_per_h"] == pytest.approx(max(rates), abs=0.06)
 
 
+@pytest.mark.slow
 def test_publisher_report(warehouse, truth):
     _, series = truth
     rows = report(warehouse, "publishers")
@@ -212,6 +215,7 @@ def test_publisher_report(warehouse, truth):
         assert medians == sorted(medians, reverse=True)
 
 
+@pytest.mark.slow
 def test_live_report_scores_against_the_publishers_own_benchmark(warehouse, truth):
     _, series = truth
     now = max(p[0] for s in series.values() for p in s["points"])
@@ -269,6 +273,7 @@ def test_a_chart_is_written(warehouse, tmp_path):
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_reports_on_a_warehouse_without_schema_say_what_to_do(postgres_server):
     dsn = postgres_server.new_database(migrated=False)
     result = subprocess.run(

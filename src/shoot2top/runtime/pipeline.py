@@ -261,11 +261,15 @@ class _SinkFailure(Exception):
 
 @contextmanager
 def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs."""
+    """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs; a
+    sink waiting (for room, for a reader) is interrupted, its item not accepted."""
     previous: dict[signal.Signals, Any] = {}
 
     def handle(signum: int, _frame: Any) -> None:
-        pipeline.request_stop(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        pipeline.request_stop(name)
+        for sink in pipeline.sinks:
+            sink.interrupt(f"stopped by {name}")
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous[signum] = signal.signal(signum, handle)

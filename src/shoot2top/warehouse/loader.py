@@ -131,7 +131,9 @@ class WarehouseLoader:
     def prepare(self, items: Sequence[Item]) -> PreparedBatch:
         """The CPU half of a load, no database: features, rows and their COPY text.
 
-        An item that cannot be extracted or stored is rejected alone, with its reason.
+        An item that is not a streamable object (`InvalidPost`: what extraction raises
+        for a malformed item) is rejected alone, with its reason. Any other error is a bug,
+        not bad input: it propagates and fails the batch, which was not stored.
         Safe to run in another thread than `commit`, on a batch to commit after it.
         """
         observed: list[Observation] = []
@@ -141,8 +143,6 @@ class WarehouseLoader:
                 observed.append(observe(item))
             except InvalidPost as error:
                 rejected.append((item, f"not storable: {error}"))
-            except Exception as error:  # a malformed field nobody foresaw: still one item
-                rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
         epoch = self._sets_epoch  # read before the memory (`_connect` replaces it first)
         buffers = copy_buffers(batch_rows(observed, self._known_sets))
         return PreparedBatch(
@@ -332,7 +332,7 @@ def _identity(item: Any) -> PostInfo | None:
     try:
         info = describe(item)
         "".join(value for value in info if isinstance(value, str)).encode()
-    except Exception:
+    except Exception:  # the error path of a rejected item, which may be anything
         return None
     return info
 
