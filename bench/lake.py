@@ -26,8 +26,7 @@ from typing import Any
 
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_name
-from shoot2top.lake.store import LocalStore
-from shoot2top.runtime.state import fsync_directory
+from shoot2top.lake.store import LocalStore, fsync_directory
 from shoot2top.sample.generate import generate_items
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
