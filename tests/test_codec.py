@@ -14,3 +14,19 @@ def test_salvage_recovers_complete_leading_items_of_a_truncated_array():
 def test_salvage_of_garbage_recovers_nothing():
     assert codec.salvage(b"\x00\x01garbage").items == []
     assert codec.salvage(b'{"not": "an array"').items == []
+
+
+def test_a_batch_encodes_like_its_items_one_by_one_and_a_bad_one_alone():
+    from shoot2top.limits import MAX_ITEM_BYTES
+
+    plain = [{"video": {"id": str(n)}} for n in range(3)]
+    assert codec.encode_items(plain) == [codec.encode_item(item) for item in plain]
+    big_integer = {"video": {"id": "b", "views": 10**30}}
+    too_large = {"video": {"id": "l", "text": "x" * MAX_ITEM_BYTES}}
+    surrogate = {"video": {"id": "s", "title": "\ud800"}}
+    for bad in (too_large, surrogate):
+        encoded = codec.encode_items([plain[0], bad, big_integer])
+        assert encoded[0] == codec.encode_item(plain[0])
+        assert isinstance(encoded[1], codec.Unencodable)
+        assert encoded[2] == b'{"video":{"id":"b","views":1000000000000000000000000000000}}'
+    assert codec.encode_items([]) == []

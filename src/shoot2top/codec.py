@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,26 @@ def encode_item(item: Any, *, sort_keys: bool = False) -> bytes:
     if problem:
         raise Unencodable(problem)
     return encoded
+
+
+def encode_items(items: Sequence[Any]) -> Sequence[bytes | Unencodable]:
+    """`encode_item` of every item (compact, keys as they are), in one pass when all of
+    them are plain (the common case: a sink's batch); an item that cannot be encoded is
+    its `Unencodable` error, in its place, so the others are stored."""
+    try:
+        encoded = [orjson.dumps(item) for item in items]
+    except orjson.JSONEncodeError:
+        return [_encoded_or_error(item) for item in items]
+    if max(map(len, encoded), default=0) > MAX_ITEM_BYTES:
+        return [_encoded_or_error(item) for item in items]
+    return encoded
+
+
+def _encoded_or_error(item: Any) -> bytes | Unencodable:
+    try:
+        return encode_item(item)
+    except Unencodable as error:
+        return error
 
 
 def _encode_exactly(item: Any, sort_keys: bool) -> bytes:
