@@ -89,3 +89,26 @@ def test_publishing_before_a_folder_is_open_is_a_clear_error(tmp_path):
 def test_bad_settings_name_the_sink():
     with pytest.raises(ValueError, match="lake sink 'x': rotation 'week' is not hour or day"):
         LakeWriter(LocalStore("/nonexistent"), rotation="week", name="x")
+
+
+@pytest.mark.parametrize(("batch_items", "batch_bytes"), [(3, 10**6), (100, 700), (4, 600)])
+def test_adding_many_closes_batches_where_adding_one_by_one_does(
+    tmp_path, batch_items, batch_bytes
+):
+    encoded = [codec.dumps(item) for item in stream(17)]
+    one_by_one = LakeWriter(LocalStore(tmp_path), batch_items=batch_items, batch_bytes=batch_bytes)
+    cuts = []
+    for number, item in enumerate(encoded, 1):
+        if one_by_one.add(item):
+            cuts.append(number)
+            one_by_one.batch, one_by_one.batch_size = [], 0
+    many = LakeWriter(LocalStore(tmp_path), batch_items=batch_items, batch_bytes=batch_bytes)
+    done, got = 0, []
+    while done < len(encoded):
+        taken, full = many.add_many(encoded, done)
+        done += taken
+        if full:
+            got.append(done)
+            many.batch, many.batch_size = [], 0
+    assert got == cuts and len(cuts) >= 3
+    assert many.batch == encoded[cuts[-1] :] == one_by_one.batch

@@ -237,8 +237,9 @@ def reference_merge(writers):
 
 @pytest.fixture
 def tangled(tmp_path):
-    """Four writers of one partition: interleaved, equal times across writers, one
-    writer's file out of order (a late item), files of different sizes, a bad item."""
+    """Four writers of one partition: interleaved, equal times across writers, a late
+    item in a later file of one writer, a file out of order in another, files of
+    different sizes."""
     import random
 
     rng = random.Random(16)
@@ -252,9 +253,11 @@ def tangled(tmp_path):
         items = [tweet(f"w{index}-{n}", at(m)) for n, m in enumerate(minutes)]
         files, start = [], 0
         while start < len(items):
-            size = rng.randint(1, 25)
+            size = rng.randint(2, 25)
             files.append(items[start : start + size])
             start += size
+        if index == 3:
+            files[1].reverse()  # a file out of order in itself
         writers.append(files)
         for number, batch in enumerate(files):
             put(store, folder, number, batch)

@@ -12,8 +12,10 @@ rotate by, and when an item is durable, is the caller's (the lake sink's) busine
 from __future__ import annotations
 
 import gzip
+from bisect import bisect_left
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import accumulate
 
 from shoot2top import codec
 from shoot2top.lake.layout import (
@@ -82,10 +84,18 @@ class LakeWriter:
         self.batch_size += len(encoded) + 1
         return len(self.batch) >= self.batch_items or self.batch_size >= self.batch_bytes
 
-    def room(self) -> int:
-        """How many more items the open batch takes by count (its size may close it
-        sooner)."""
-        return self.batch_items - len(self.batch)
+    def add_many(self, encoded: list[bytes], start: int = 0) -> tuple[int, bool]:
+        """Put `encoded[start:]` in the open batch until it is full, as `add` one by one
+        would; returns how many it took and whether the batch is full."""
+        room = self.batch_items - len(self.batch)
+        chunk = encoded[start : start + room]
+        if not chunk:
+            return 0, room <= 0
+        sizes = list(accumulate(map((1).__add__, map(len, chunk))))  # with separators
+        taken = min(bisect_left(sizes, self.batch_bytes - self.batch_size) + 1, len(chunk))
+        self.batch += chunk[:taken]
+        self.batch_size += sizes[taken - 1]
+        return taken, len(self.batch) >= self.batch_items or self.batch_size >= self.batch_bytes
 
     def publish(self) -> None:
         """Store the open batch as the folder's next file and empty it; raise (keeping

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from shoot2top.lake.store import LakeStore
 from shoot2top.lake.writer import LakeWriter
@@ -71,12 +71,22 @@ class LakeSink(Sink):
         now = time.monotonic()
         if self.last_ticket == self.durable_ticket:
             self._pending_since = now
-        add = self.writer.add
-        for encoded in self._encode_all(items):
-            self.last_ticket += 1
-            if encoded is not None and add(encoded):
+        encoded = self._encode_all(items)
+        if None in encoded:  # some were dead-lettered: they take a ticket, not a place
+            for one in encoded:
+                self.last_ticket += 1
+                if one is not None and self.writer.add(one):
+                    self.flush()
+                    self._pending_since = now  # the next item starts a batch
+            return self.last_ticket
+        done = 0
+        while done < len(encoded):
+            taken, full = self.writer.add_many(cast(list[bytes], encoded), done)
+            done += taken
+            self.last_ticket += taken
+            if full:
                 self.flush()
-                self._pending_since = now  # the next item starts a batch
+                self._pending_since = now
         return self.last_ticket
 
     def _store(self) -> None:

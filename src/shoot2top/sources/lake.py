@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from operator import le
+from operator import itemgetter, le
 from typing import Any
 
 from shoot2top.codec import BadElement
@@ -179,37 +179,89 @@ class LakeSource(Source):
         return writers
 
     def _fill(self, batch: list[Item], max_items: int) -> None:
-        """Merge runs into `batch` until it holds `max_items` or the input ends."""
-        heap, heappush, heapreplace = self._heap, heapq.heappush, heapq.heapreplace
+        """Merge into `batch` until it holds `max_items` or the input ends: by windows
+        while every writer's file is in time order, else by runs (`_Writer.run_end`)."""
+        heap = self._heap
+        types: list[str] = []
         while len(batch) < max_items:
             while self._to_load:
                 writer = self._to_load[0]
                 if self._load(writer):
-                    heappush(heap, (writer.times[0], writer.index, writer))
+                    heapq.heappush(heap, (writer.times[0], writer.index, writer))
                 del self._to_load[0]
             if not heap:
-                return
-            writer = heap[0][2]
+                break
             room = max_items - len(batch)
             if self.pace:
                 if not self._due(heap[0][0], idle=not batch):
-                    return
+                    break
                 room = 1
+            elif len(heap) > 1 and all(entry[2].in_order for entry in heap):
+                self._window(batch, types, room)
+                continue
+            writer = heap[0][2]
             start, stop = writer.head, min(len(writer.items), writer.head + room)
             if len(heap) == 1:
                 end = stop
             else:
                 end = writer.run_end(stop, heap[1] if len(heap) == 2 else min(heap[1], heap[2]))
             batch += writer.items[start:end]
-            self.per_type.update(writer.types[start:end])
-            writer.head = end
-            if end < len(writer.items):
-                heapreplace(heap, (writer.times[end], writer.index, writer))
-                self._pass(writer, writer.indexes[end - 1] + 1, writer.indexes[end])
+            types += writer.types[start:end]
+            if self._advance(writer, end):
+                heapq.heapreplace(heap, (writer.times[end], writer.index, writer))
             else:
                 heapq.heappop(heap)
-                self._to_load.append(writer)
-                self._pass(writer, writer.indexes[end - 1] + 1, writer.size)
+        self.per_type.update(types)
+
+    def _window(self, batch: list[Item], types: list[str], room: int) -> None:
+        """Hand out, in merged order, every item up to the frontier: the earliest of the
+        writers' last loaded items (ties: the lower index). With every file in time
+        order, nothing any writer reads later can come before it, so a stable sort by
+        time of the writers' slices (in writer order) is the item-by-item merge."""
+        writers = [entry[2] for entry in sorted(self._heap, key=itemgetter(1))]
+        frontier, last = min((writer.times[-1], writer.index) for writer in writers)
+        times: list[datetime] = []
+        items: list[Item] = []
+        parts = []
+        for writer in writers:
+            cut = bisect_right if writer.index <= last else bisect_left
+            end = cut(writer.times, frontier, writer.head)
+            if end > writer.head:
+                parts.append((writer, len(times), end))
+                times += writer.times[writer.head : end]
+                items += writer.items[writer.head : end]
+        order = sorted(range(len(times)), key=times.__getitem__)
+        if len(order) > room:  # the first `room`: a prefix of every writer's slice
+            order = order[:room]
+            taken = sorted(order)
+            parts = [
+                (writer, offset, writer.head + bisect_left(taken, offset + end - writer.head)
+                 - bisect_left(taken, offset))
+                for writer, offset, end in parts
+            ]  # fmt: skip
+        batch += [items[index] for index in order]
+        heap = []
+        for writer, _, end in parts:
+            types += writer.types[writer.head : end]
+            self._advance(writer, end)
+        for writer in writers:
+            if writer.head < len(writer.items):
+                heap.append((writer.times[writer.head], writer.index, writer))
+        heapq.heapify(heap)
+        self._heap[:] = heap
+
+    def _advance(self, writer: _Writer, end: int) -> bool:
+        """The writer's items before `end` are handed out: move its head and cursor;
+        False (and queued for its next file) when its file is used up."""
+        if end == writer.head:
+            return True
+        writer.head = end
+        if end < len(writer.items):
+            self._pass(writer, writer.indexes[end - 1] + 1, writer.indexes[end])
+            return True
+        self._to_load.append(writer)
+        self._pass(writer, writer.indexes[end - 1] + 1, writer.size)
+        return False
 
     def _due(self, observed: datetime, *, idle: bool) -> bool:
         """Pace: whether the item observed at `observed` is due; if not and nothing is
