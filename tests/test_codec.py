@@ -30,3 +30,14 @@ def test_a_batch_encodes_like_its_items_one_by_one_and_a_bad_one_alone():
         assert isinstance(encoded[1], codec.Unencodable)
         assert encoded[2] == b'{"video":{"id":"b","views":1000000000000000000000000000000}}'
     assert codec.encode_items([]) == []
+
+
+def test_fewer_collections_raises_the_first_threshold_and_restores_it():
+    import gc
+
+    before = gc.get_threshold()
+    with codec.fewer_collections(every=123_456):
+        assert gc.get_threshold() == (123_456, *before[1:])
+        with codec.fewer_collections(every=10):  # never lower than it is
+            assert gc.get_threshold()[0] == 123_456
+    assert gc.get_threshold() == before

@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shoot2top.codec import fewer_collections
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.progress import ProgressReporter
 from shoot2top.runtime.state import Checkpoints
@@ -106,7 +107,8 @@ class Pipeline:
         started = time.monotonic()
         source_failure: _SourceFailure | None = None
         try:
-            self._pump(summary, limit, None if duration_s is None else started + duration_s)
+            with fewer_collections():
+                self._pump(summary, limit, None if duration_s is None else started + duration_s)
         except _SourceFailure as failure:
             source_failure = failure  # what was read before it is still delivered
         except _SinkFailure as failure:

@@ -25,7 +25,7 @@ from itertools import islice
 from operator import itemgetter, le
 from typing import Any
 
-from shoot2top.codec import BadElement
+from shoot2top.codec import BadElement, fewer_collections
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
 from shoot2top.lake.store import LakeError, LakeStore, StoredFile
@@ -151,7 +151,8 @@ class LakeSource(Source):
             self._to_load = list(self._writers)
         batch: list[Item] = []
         try:
-            self._fill(batch, max_items)
+            with fewer_collections():
+                self._fill(batch, max_items)
         except Exception as error:
             self._failure = error  # the replay stops here, at once or after this batch
             if not batch:
