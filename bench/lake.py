@@ -1,9 +1,11 @@
 """Lake write and replay throughput against the raw limits, on local disk.
 
-Writes N generated items through `LakeSink` and replays them through `LakeSource`. In
-the same run it measures the limits those two cannot beat: raw encoding of the same
-items plus the same file writes (same batching, same fsync), and raw file reads plus
-decoding. The ratios are what to quote: absolute figures move with the machine.
+Writes N generated items through `LakeSink` and replays them through `LakeSource`, in
+the batches the in-process runner moves (`write_batch`, `next_batch`). In the same run
+it measures the limits those two cannot beat: raw encoding of the same items plus the
+same file writes (same batching, same fsync), and raw file reads plus decoding. The
+replay also validates every item and merges the writers by time; the limit does not.
+The ratios are what to quote: absolute figures move with the machine.
 
     python bench/lake.py [--items 200000] [--batch-items 1000] [--dir DIR]
 
@@ -26,8 +28,8 @@ from typing import Any
 
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_name
-from shoot2top.lake.store import LocalStore
-from shoot2top.runtime.state import fsync_directory
+from shoot2top.lake.store import LocalStore, fsync_directory
+from shoot2top.runtime.pipeline import BATCH_ITEMS as RUNNER_BATCH
 from shoot2top.sample.generate import generate_items
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
@@ -77,17 +79,21 @@ def raw_read(root: Path) -> tuple[float, int]:
 
 
 def lake_write(items: list[dict[str, Any]], root: Path, batch_items: int) -> float:
+    """The sink as the runner feeds it: batches of `RUNNER_BATCH` items (`write_batch`)."""
     sink = LakeSink(LocalStore(root), batch_items=batch_items, batch_age_s=3600)
     started = time.perf_counter()
-    for item in items:
-        sink.write(item)
+    for first in range(0, len(items), RUNNER_BATCH):
+        sink.write_batch(items[first : first + RUNNER_BATCH])
     sink.close()
     return time.perf_counter() - started
 
 
 def lake_replay(root: Path) -> tuple[float, int]:
+    """The replay as the runner takes it (`next_batch`): validated, merged by time."""
     started = time.perf_counter()
-    count = sum(1 for item in LakeSource(LocalStore(root)) if item is not None)
+    source, count = LakeSource(LocalStore(root)), 0
+    while (batch := source.next_batch(RUNNER_BATCH)) is not None:
+        count += len(batch)
     return time.perf_counter() - started, count
 
 

@@ -14,3 +14,30 @@ def test_salvage_recovers_complete_leading_items_of_a_truncated_array():
 def test_salvage_of_garbage_recovers_nothing():
     assert codec.salvage(b"\x00\x01garbage").items == []
     assert codec.salvage(b'{"not": "an array"').items == []
+
+
+def test_a_batch_encodes_like_its_items_one_by_one_and_a_bad_one_alone():
+    from shoot2top.limits import MAX_ITEM_BYTES
+
+    plain = [{"video": {"id": str(n)}} for n in range(3)]
+    assert codec.encode_items(plain) == [codec.encode_item(item) for item in plain]
+    big_integer = {"video": {"id": "b", "views": 10**30}}
+    too_large = {"video": {"id": "l", "text": "x" * MAX_ITEM_BYTES}}
+    surrogate = {"video": {"id": "s", "title": "\ud800"}}
+    for bad in (too_large, surrogate):
+        encoded = codec.encode_items([plain[0], bad, big_integer])
+        assert encoded[0] == codec.encode_item(plain[0])
+        assert isinstance(encoded[1], codec.Unencodable)
+        assert encoded[2] == b'{"video":{"id":"b","views":1000000000000000000000000000000}}'
+    assert codec.encode_items([]) == []
+
+
+def test_fewer_collections_raises_the_first_threshold_and_restores_it():
+    import gc
+
+    before = gc.get_threshold()
+    with codec.fewer_collections(every=123_456):
+        assert gc.get_threshold() == (123_456, *before[1:])
+        with codec.fewer_collections(every=10):  # never lower than it is
+            assert gc.get_threshold()[0] == 123_456
+    assert gc.get_threshold() == before

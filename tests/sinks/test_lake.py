@@ -176,3 +176,54 @@ def test_a_rotation_flush_does_not_count_the_next_item_as_durable(tmp_path):
     clock.now = at(65)
     ticket = sink.write(stream(2)[1])  # closes the 10:00 batch, opens 11:00
     assert (sink.durable_ticket, ticket, sink.pending) == (1, 2, 1)
+
+
+def test_a_batch_is_written_exactly_as_its_items_one_by_one(tmp_path):
+    """Same files, same bytes, same tickets: the runner's batches change nothing on disk."""
+    items = stream(23)
+
+    def sink(root):
+        return LakeSink(LocalStore(root), batch_items=4, batch_bytes=900, clock=Clock(),
+                        new_writer_id=lambda: "00000000-0000-4000-8000-000000000000")  # fmt: skip
+
+    one_by_one, at_once = sink(tmp_path / "a"), sink(tmp_path / "b")
+    tickets = [one_by_one.write(item) for item in items]
+    assert [at_once.write_batch(items[:10]), at_once.write_batch(items[10:])] == [10, 23]
+    assert tickets[-1] == 23 and at_once.durable_ticket == one_by_one.durable_ticket
+    one_by_one.close()
+    at_once.close()
+    files = {
+        path.relative_to(tmp_path / "a"): path.read_bytes() for path in (tmp_path / "a").glob("*/*")
+    }
+    assert len(files) > 5 and files == {
+        path.relative_to(tmp_path / "b"): path.read_bytes() for path in (tmp_path / "b").glob("*/*")
+    }
+
+
+def test_a_batch_lands_in_the_partition_of_the_time_it_is_written(tmp_path):
+    store = LocalStore(tmp_path)
+    clock = Clock(at(55))
+    sink = LakeSink(store, rotation="hour", clock=clock)
+    sink.write_batch(stream(3))
+    clock.now = at(65)
+    sink.write_batch(stream(5)[3:])  # closes the 10:00 batch, opens 11:00
+    assert (sink.durable_ticket, sink.pending) == (3, 2)
+    sink.close()
+    assert [len(names) for names in files_of(store).values()] == [1, 1]
+
+
+def test_one_item_of_a_batch_that_cannot_be_encoded_is_dead_lettered_alone(tmp_path):
+    from shoot2top.runtime.deadletter import DeadLetters
+
+    items = stream(4)
+    items[1]["video"]["snippet"]["title"] = "\ud800 half a character"
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    sink = LakeSink(
+        LocalStore(tmp_path / "lake"), batch_items=2, clock=Clock(), dead_letters=letters
+    )
+    assert sink.write_batch(items) == 4
+    assert sink.durable_ticket == 3 and sink.pending == 1  # items 1 and 3 (of 1, 3, 4) stored
+    sink.close()
+    assert ids(items_of(LocalStore(tmp_path / "lake"))) == ids([items[0], items[2], items[3]])
+    (entry,) = letters.entries()
+    assert "surrogate" in entry["reason"] and "video 'id1'" in entry["where"]

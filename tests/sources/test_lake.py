@@ -221,3 +221,113 @@ def test_shards_split_the_writers_between_them(two_writers):
     assert sorted(i for share in shares for i in share) == sorted(everything)
     with pytest.raises(ValueError, match="shard 3 of 3 does not exist"):
         LakeSource(two_writers, shard=(3, 3))
+
+
+def reference_merge(writers):
+    """The merge the replay promises, item by item: each writer's items in file order,
+    the writer whose next item was observed first goes first (ties: the earlier folder)."""
+    import heapq
+
+    streams = [
+        [(item["_observed_at"], index, item) for batch in files for item in batch]
+        for index, files in enumerate(writers)
+    ]
+    return [entry[2] for entry in heapq.merge(*streams, key=lambda entry: entry[:2])]
+
+
+@pytest.fixture
+def tangled(tmp_path):
+    """Four writers of one partition: interleaved, equal times across writers, a late
+    item in a later file of one writer, a file out of order in another, files of
+    different sizes."""
+    import random
+
+    rng = random.Random(16)
+    store = LocalStore(tmp_path / "lake")
+    folders = sorted(WriterFolder.new(T0).name for _ in range(4))
+    writers = []
+    for index, folder in enumerate(folders):
+        minutes = sorted(rng.choice(range(0, 240, 3)) for _ in range(rng.randint(40, 90)))
+        if index == 2:
+            minutes[5], minutes[30] = minutes[30], minutes[5]  # out of order
+        items = [tweet(f"w{index}-{n}", at(m)) for n, m in enumerate(minutes)]
+        files, start = [], 0
+        while start < len(items):
+            size = rng.randint(2, 25)
+            files.append(items[start : start + size])
+            start += size
+        if index == 3:
+            files[1].reverse()  # a file out of order in itself
+        writers.append(files)
+        for number, batch in enumerate(files):
+            put(store, folder, number, batch)
+    return store, writers
+
+
+def test_batches_merge_writers_exactly_like_the_item_by_item_merge(tangled):
+    store, writers = tangled
+    expected = ids(reference_merge(writers))
+    assert ids(replay(store)[0]) == expected
+    for size in (1, 2, 7, 64, 1000):
+        source, out = LakeSource(store), []
+        while (batch := source.next_batch(size)) is not None:
+            assert len(batch) <= size
+            out += batch
+        assert ids(out) == expected, size
+
+
+def test_a_resume_after_any_batch_continues_exactly_after_it(tangled):
+    store, writers = tangled
+    expected = ids(reference_merge(writers))
+    source, handed_out = LakeSource(store), []
+    while (batch := source.next_batch(13)) is not None:
+        handed_out += batch
+        resumed = LakeSource(store, resume=codec.loads(codec.dumps(source.snapshot())))
+        assert ids(handed_out) + ids(replay(store, resume=resumed.snapshot())[0]) == expected
+
+
+def test_a_batch_with_one_bad_item_dead_letters_that_item_alone(tmp_path):
+    store = LocalStore(tmp_path)
+    good = stream(6)
+    put(store, W1, 0, [*good[:3], {"video": {"snippet": {}}}, *good[3:]])
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    source = LakeSource(store, dead_letters=letters)
+    assert ids(source.next_batch(100)) == ids(good)
+    (entry,) = letters.entries()
+    assert entry["where"].endswith(f"{W1}/0000000 item 3") and "no id" in entry["reason"]
+    assert source.next_batch(100) is None and source.per_type == {"tweet": 2, "video": 2, "post": 2}
+
+
+def test_a_bad_item_is_reported_when_the_replay_passes_it_and_never_again(tmp_path):
+    store = LocalStore(tmp_path)
+    good = stream(4)
+    put(store, W1, 0, [good[0], {"video": {"snippet": {}}}, *good[1:]])
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    source = LakeSource(store, dead_letters=letters)
+    assert ids(source.next_batch(1)) == ids(good[:1]) and letters.count == 1
+    assert source.snapshot()["positions"][W1] == [0, 2]  # past the bad item it reported
+    rest, _ = replay(store, dead_letters=letters, resume=source.snapshot())
+    assert ids(rest) == ids(good[1:]) and letters.count == 1
+
+
+def test_an_unreadable_file_mid_batch_hands_out_what_precedes_it_then_stops(tmp_path):
+    store = FlakyStore(tmp_path)
+    for number in range(3):
+        put(store, W1, number, stream(2, start_minute=number * 2))
+    source = LakeSource(store)
+    assert ids(source.next_batch(100)) == ids(stream(2))
+    assert source.snapshot()["positions"][W1] == [1, 0]
+    for _ in range(2):  # it stays stopped: nothing after the file is handed out
+        with pytest.raises(LakeError, match="0000001: Input/output error"):
+            source.next_batch(100)
+    assert source.snapshot()["positions"][W1] == [1, 0]
+
+
+def test_pace_hands_out_nothing_before_an_item_is_due(tmp_path):
+    store = LocalStore(tmp_path)
+    put(store, W1, 0, [tweet(f"t{s}", T0 + timedelta(seconds=s)) for s in (0, 0, 30)])
+    naps = []
+    source = LakeSource(store, pace=1.0, sleep=naps.append)
+    assert ids(source.next_batch(100)) == ["tweet:t0", "tweet:t0"]  # both due at once
+    assert source.next_batch(100) == [] and naps == [0.25]  # a slice, then back
+    assert source.snapshot()["positions"][W1] == [0, 2]

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from shoot2top.runtime.retry import Exhausted, RetryPolicy, unreached_is_outage
-from shoot2top.runtime.state import fsync_directory
 
 T = TypeVar("T")
 
@@ -78,6 +77,15 @@ class LakeStore(ABC):
     def location(self, folder: str, name: str | None = None) -> str:
         """A human-readable address of a folder or file, for messages and reports."""
         return "/".join(part for part in (self.uri.rstrip("/"), folder, name) if part)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename or link in `path` durable (POSIX needs the directory synced too)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 PERMANENT_OS_ERRORS = frozenset(

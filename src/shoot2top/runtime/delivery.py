@@ -15,7 +15,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,6 @@ class TrackedSource:
         self.replayed = 0  # items failed downstream and scheduled to be emitted again
         self.dead_lettered = 0
         self.exhausted = False
-        self._iterator: Iterator[Item | None] = iter(source)
         self._ids = itertools.count(1)
         self._last_mark = clock()
         self._last_mark_count = 0
@@ -120,24 +119,24 @@ class TrackedSource:
         """Up to `room` items the source has ready now."""
         items: list[Item] = []
         while len(items) < room:
-            try:
-                item = next(self._iterator)
-            except StopIteration:
+            batch = self.source.next_batch(room - len(items))
+            if batch is None:
                 self.exhausted = True
                 if not items:
                     self._maybe_checkpoint()
                 break
-            if item is None:
+            if not batch:
                 break
-            try:  # what cannot cross to the bolts as JSON is refused here, alone
-                codec.encode_item(item)
-            except codec.Unencodable as error:
-                self.dead_lettered += 1
-                self.dead_letters.record(
-                    self.source.name, "spout", f"cannot be emitted: {error}", item
-                )
-                continue
-            items.append(item)
+            for item in batch:
+                try:  # what cannot cross to the bolts as JSON is refused here, alone
+                    codec.encode_item(item)
+                except codec.Unencodable as error:
+                    self.dead_lettered += 1
+                    self.dead_letters.record(
+                        self.source.name, "spout", f"cannot be emitted: {error}", item
+                    )
+                    continue
+                items.append(item)
         return items
 
     def ack(self, message_id: int) -> None:
@@ -222,8 +221,7 @@ class AckingSink:
         if not items:
             return [message_id], []
         try:
-            for item in items:
-                ticket = self.sink.write(item)
+            ticket = self.sink.write_batch(items)
             # A batch that aged out is stored now, not at the next tick tuple (Storm
             # sends those at most once a second): latency is the sink's batch age.
             self.sink.tick()

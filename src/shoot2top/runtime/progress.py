@@ -11,18 +11,10 @@ import logging
 import sys
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("shoot2top.runtime.progress")
 
@@ -56,6 +48,17 @@ class ProgressReporter:
         self._task: Any = None
         self._counting_since: float | None = None
         if enabled and sys.stderr.isatty():
+            from rich.console import Console  # only for a live bar: rich is slow to import
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self._live = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),

@@ -126,6 +126,7 @@ class _StallWatch:
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
+        self._asleep_until = 0.0  # when the thread looks again by itself
 
     @contextmanager
     def watch(self, label: str, warn_after_s: float) -> Iterator[None]:
@@ -133,7 +134,8 @@ class _StallWatch:
         with self._lock:
             key = next(self._ids)
             self._calls[key] = (label, now, now + warn_after_s)
-            self._wake.set()  # it may be due sooner than what the thread waits for
+            if now + warn_after_s < self._asleep_until:  # due before the thread looks:
+                self._wake.set()  # (waking it on every call would cost a thread switch)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="stall-watch", daemon=True)
                 self._thread.start()
@@ -147,9 +149,11 @@ class _StallWatch:
         while True:
             with self._lock:
                 due = min((entry[2] for entry in self._calls.values()), default=None)
-            now = time.monotonic()
-            if due is None or due > now:
-                self._wake.wait(1.0 if due is None else min(due - now, 1.0))
+                now = time.monotonic()
+                wait = 1.0 if due is None else min(due - now, 1.0)
+                self._asleep_until = now + wait
+            if wait > 0:
+                self._wake.wait(wait)
                 self._wake.clear()
                 continue
             with self._lock:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shoot2top import codec
+from shoot2top.lake.store import fsync_directory
 
 PIPELINE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 """A pipeline name: a single path component that is not hidden, '.' or '..'."""
@@ -121,15 +122,6 @@ def replace_file(path: Path, data: bytes, *, durable: bool = True) -> None:
             fsync_directory(path.parent)
     finally:
         temp.unlink(missing_ok=True)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make a rename or link in `path` durable (POSIX needs the directory synced too)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def pipeline_dir(state_dir: str | Path, pipeline: str) -> Path:

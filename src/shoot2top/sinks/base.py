@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from shoot2top import codec
@@ -49,15 +50,38 @@ class Sink(ABC):
         self._write(item)
         return self.last_ticket
 
+    def write_batch(self, items: Sequence[dict[str, Any]]) -> int:
+        """Accept items in order, as `write` does one by one; return the last one's
+        ticket. A sink that can take a batch at once overrides it."""
+        for item in items:
+            self.write(item)
+        return self.last_ticket
+
     def _encode(self, item: dict[str, Any]) -> bytes | None:
         """The item as JSON; None if it cannot be (too deep, too large, not valid
         Unicode…): then it is dead-lettered alone, counts as handled, and the sink goes on."""
         try:
             return codec.encode_item(item)
         except codec.Unencodable as error:
-            where = f"sink {self.name!r} item {identify(item)}"
-            self.dead_letters.record(self.name, where, f"cannot encode as JSON: {error}", item)
+            self._unencodable(item, error)
             return None
+
+    def _encode_all(self, items: Sequence[dict[str, Any]]) -> list[bytes | None]:
+        """`_encode` of every item, in one pass (`codec.encode_items`)."""
+        encoded = codec.encode_items(items)
+        out: list[bytes | None] = []
+        for item, result in zip(items, encoded, strict=True):
+            if isinstance(result, bytes):
+                out.append(result)
+            else:
+                self._unencodable(item, result)
+                out.append(None)
+        return out
+
+    def _unencodable(self, item: dict[str, Any], error: codec.Unencodable) -> None:
+        """Dead-letter an item no sink can store; it counts as handled."""
+        where = f"sink {self.name!r} item {identify(item)}"
+        self.dead_letters.record(self.name, where, f"cannot encode as JSON: {error}", item)
 
     def _before_write(self) -> None:
         """Hook: close the open batch if the next item must not join it (a new partition)."""

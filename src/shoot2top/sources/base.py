@@ -1,17 +1,23 @@
-"""What every source is: an iterable of items that can report and restore its position.
+"""What every source is: a stream of items that can report and restore its position.
 
 Iterating yields streamable objects; a live source may also yield ``None`` to say
 "nothing right now", so the runner can flush sinks whose batches aged out, and
 `idle_s()` then says how long nothing will come: the runner (not the source) waits. After
 each yield, ``snapshot()`` returns a JSON-able resume state covering exactly the items
 yielded so far; a source built with that state continues after them.
+
+The runners take items by ``next_batch``: what a source holds at once (a lake file's
+items) crosses in one step, with the same resume guarantee after each batch.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+
+from shoot2top.posts import post_type
 
 Item = dict[str, Any]
 
@@ -25,9 +31,31 @@ class Source(ABC):
         self.bytes_total: int | None = None
         """What this run will read in all, when it is finite and known (a lake replay,
         once it has listed its files): progress shows a percentage and an ETA."""
+        self.per_type: Counter[str] = Counter()
+        """Items handed out by `next_batch`, per type key."""
+        self._iteration: Iterator[Item | None] | None = None
 
     @abstractmethod
     def __iter__(self) -> Iterator[Item | None]: ...
+
+    def next_batch(self, max_items: int) -> list[Item] | None:
+        """Up to `max_items` items ready now: [] if none is (the runner may flush and
+        wait), None at the end of input. `snapshot()` then covers exactly the items
+        handed out so far. This one takes the next item of the iteration, so that a
+        live source never holds an item back waiting for another; a source that holds
+        its items in batches (a lake replay) hands out more at once."""
+        if self._iteration is None:
+            self._iteration = iter(self)
+        if max_items < 1:
+            return []
+        try:
+            item = next(self._iteration)
+        except StopIteration:
+            return None
+        if item is None:
+            return []
+        self.per_type[post_type(item)] += 1
+        return [item]
 
     @abstractmethod
     def snapshot(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Replay from the lake: a partition (glob) or time range, as one consistent stream.
 
 Each writer's files stream in number order; writers are merged by the items' observed
-time, so a partition replays the same way whichever writers made it. Damaged files and
+time, so a partition replays the same way whichever writers made it. The merge hands out
+runs: the items of one file that come before every other writer's next item, sliced out
+at once, so a batch costs per item only its validation (one `describe`). Damaged files and
 non-conforming items go to the dead-letter report and the replay goes on (``strict``
 stops instead). A file that cannot be *read* is not damaged: the store retries, and if it
 stays unreadable the replay stops there, its position still before that file. The resume
@@ -15,11 +17,15 @@ import heapq
 import logging
 import time
 import zlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from operator import itemgetter, le
 from typing import Any
 
-from shoot2top.codec import BadElement
+from shoot2top.codec import BadElement, fewer_collections
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
 from shoot2top.lake.store import LakeError, LakeStore, StoredFile
@@ -31,8 +37,59 @@ from shoot2top.sources.base import Item, Source
 log = logging.getLogger(__name__)
 
 Position = list[int]  # [file number, index of the next item in that file]
-_Entry = tuple[datetime, int, Item, int, int]
 PACE_SLICE_S = 0.25
+_Head = tuple[datetime, int, "_Writer"]
+"""A writer's next item in the merge heap: (observed time, writer index, the writer)."""
+
+
+@dataclass(slots=True)
+class _Reject:
+    """A damaged or non-conforming item, dead-lettered when the cursor passes it."""
+
+    index: int
+    reason: str
+    item: Any = None
+    raw: str | None = None
+
+
+@dataclass(slots=True)
+class _Writer:
+    """One writer folder in the merge: its files still to read, the valid selected
+    items of the file it is in (with their observed times, types and indexes in the
+    file), the next of them to hand out, and its cursor (the resume position)."""
+
+    index: int
+    folder: WriterFolder
+    cursor: Position
+    files: list[tuple[int, StoredFile]]
+    next_file: int = 0
+    number: int = -1
+    size: int = 0  # items (good or bad) in the file
+    where: str = ""
+    items: list[Item] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    in_order: bool = True  # times never decrease: a run's end is a bisection
+    head: int = 0
+    rejects: list[_Reject] = field(default_factory=list)
+    reported: int = 0
+
+    def run_end(self, stop: int, bound: _Head) -> int:
+        """Where this writer's run from `head` ends: before its first item that comes
+        after `bound` (another writer's next item; equal times go to the lower index)."""
+        times, time_bound, other = self.times, bound[0], bound[1]
+        if self.in_order:
+            cut = bisect_right if self.index < other else bisect_left
+            return cut(times, time_bound, self.head + 1, stop)
+        end = self.head + 1
+        if self.index < other:
+            while end < stop and times[end] <= time_bound:
+                end += 1
+        else:
+            while end < stop and times[end] < time_bound:
+                end += 1
+        return end
 
 
 class LakeSource(Source):
@@ -70,92 +127,217 @@ class LakeSource(Source):
         }
         self.files_read = 0
         self.damaged_files = 0
+        self._writers: list[_Writer] | None = None  # listed on the first batch
+        self._heap: list[_Head] = []  # every writer with an item to hand out
+        self._to_load: list[_Writer] = []  # writers whose file is used up
+        self._failure: Exception | None = None
+        self._first_observed: datetime | None = None  # pace: the replay's time origin
+        self._started = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         return {"positions": {folder: list(pos) for folder, pos in self.positions.items()}}
 
     def __iter__(self) -> Iterator[Item | None]:
-        writers, strangers = select_writers(self.store, self.selection)
+        while (batch := self.next_batch(1)) is not None:
+            yield batch[0] if batch else None
+
+    def next_batch(self, max_items: int) -> list[Item] | None:
+        """Up to `max_items` items in merged order. A file that cannot be read stops the
+        replay before it; the items merged before it are handed out first."""
+        if self._failure is not None:
+            raise self._failure
+        if self._writers is None:
+            self._writers = self._list()
+            self._to_load = list(self._writers)
+        batch: list[Item] = []
+        try:
+            with fewer_collections():
+                self._fill(batch, max_items)
+        except Exception as error:
+            self._failure = error  # the replay stops here, at once or after this batch
+            if not batch:
+                raise
+        if not batch and not self._heap and not self._to_load:
+            return None
+        return batch
+
+    def _list(self) -> list[_Writer]:
+        """The writer folders this replay reads, each with its files from its cursor on."""
+        folders, strangers = select_writers(self.store, self.selection)
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
-        writers = [writer for writer in writers if self._owns(writer)]
-        self.bytes_total = 0  # each writer's stream adds its files as it lists them
-        cursors = [self.positions.setdefault(writer.name, [0, 0]) for writer in writers]
-        streams = [
-            self._writer_entries(index, writer, cursors[index])
-            for index, writer in enumerate(writers)
-        ]
-        heap = [entry for stream in streams if (entry := next(stream, None)) is not None]
-        heapq.heapify(heap)
-        first_observed: datetime | None = None
-        started = time.monotonic()
-        while heap:
-            observed, index, item, number, next_index = heap[0]
+        self.bytes_total = 0
+        writers: list[_Writer] = []
+        for folder in (folder for folder in folders if self._owns(folder)):
+            cursor = self.positions.setdefault(folder.name, [0, 0])
+            files, strangers = batch_files(self.store, folder)
+            for stranger in strangers:
+                where = self.store.location(folder.name, stranger)
+                log.warning("%s: not a batch file, ignored", where)
+            files = [(number, stored) for number, stored in files if number >= cursor[0]]
+            self.bytes_total += sum(stored.size for _, stored in files)
+            writers.append(_Writer(len(writers), folder, cursor, files))
+        return writers
+
+    def _fill(self, batch: list[Item], max_items: int) -> None:
+        """Merge into `batch` until it holds `max_items` or the input ends: by windows
+        while every writer's file is in time order, else by runs (`_Writer.run_end`)."""
+        heap = self._heap
+        types: list[str] = []
+        while len(batch) < max_items:
+            while self._to_load:
+                writer = self._to_load[0]
+                if self._load(writer):
+                    heapq.heappush(heap, (writer.times[0], writer.index, writer))
+                del self._to_load[0]
+            if not heap:
+                break
+            room = max_items - len(batch)
             if self.pace:
-                if first_observed is None:
-                    first_observed, started = observed, time.monotonic()
-                due = started + (observed - first_observed).total_seconds() / self.pace
-                yield from self._wait_until(due)
-            cursor = cursors[index]
-            cursor[0], cursor[1] = number, next_index
-            yield item
-            following = next(streams[index], None)
-            if following is None:
-                heapq.heappop(heap)
+                if not self._due(heap[0][0], idle=not batch):
+                    break
+                room = 1
+            elif len(heap) > 1 and all(entry[2].in_order for entry in heap):
+                self._window(batch, types, room)
+                continue
+            writer = heap[0][2]
+            start, stop = writer.head, min(len(writer.items), writer.head + room)
+            if len(heap) == 1:
+                end = stop
             else:
-                heapq.heapreplace(heap, following)
+                end = writer.run_end(stop, heap[1] if len(heap) == 2 else min(heap[1], heap[2]))
+            batch += writer.items[start:end]
+            types += writer.types[start:end]
+            if self._advance(writer, end):
+                heapq.heapreplace(heap, (writer.times[end], writer.index, writer))
+            else:
+                heapq.heappop(heap)
+        self.per_type.update(types)
+
+    def _window(self, batch: list[Item], types: list[str], room: int) -> None:
+        """Hand out, in merged order, every item up to the frontier: the earliest of the
+        writers' last loaded items (ties: the lower index). With every file in time
+        order, nothing any writer reads later can come before it, so a stable sort by
+        time of the writers' slices (in writer order) is the item-by-item merge."""
+        writers = [entry[2] for entry in sorted(self._heap, key=itemgetter(1))]
+        frontier, last = min((writer.times[-1], writer.index) for writer in writers)
+        times: list[datetime] = []
+        items: list[Item] = []
+        parts = []
+        for writer in writers:
+            cut = bisect_right if writer.index <= last else bisect_left
+            end = cut(writer.times, frontier, writer.head)
+            if end > writer.head:
+                parts.append((writer, len(times), end))
+                times += writer.times[writer.head : end]
+                items += writer.items[writer.head : end]
+        order = sorted(range(len(times)), key=times.__getitem__)
+        if len(order) > room:  # the first `room`: a prefix of every writer's slice
+            order = order[:room]
+            taken = sorted(order)
+            parts = [
+                (writer, offset, writer.head + bisect_left(taken, offset + end - writer.head)
+                 - bisect_left(taken, offset))
+                for writer, offset, end in parts
+            ]  # fmt: skip
+        batch += [items[index] for index in order]
+        heap = []
+        for writer, _, end in parts:
+            types += writer.types[writer.head : end]
+            self._advance(writer, end)
+        for writer in writers:
+            if writer.head < len(writer.items):
+                heap.append((writer.times[writer.head], writer.index, writer))
+        heapq.heapify(heap)
+        self._heap[:] = heap
+
+    def _advance(self, writer: _Writer, end: int) -> bool:
+        """The writer's items before `end` are handed out: move its head and cursor;
+        False (and queued for its next file) when its file is used up."""
+        if end == writer.head:
+            return True
+        writer.head = end
+        if end < len(writer.items):
+            self._pass(writer, writer.indexes[end - 1] + 1, writer.indexes[end])
+            return True
+        self._to_load.append(writer)
+        self._pass(writer, writer.indexes[end - 1] + 1, writer.size)
+        return False
+
+    def _due(self, observed: datetime, *, idle: bool) -> bool:
+        """Pace: whether the item observed at `observed` is due; if not and nothing is
+        handed out yet, sleep a slice first (the runner stays responsive)."""
+        if self._first_observed is None:
+            self._first_observed, self._started = observed, time.monotonic()
+        due = self._started + (observed - self._first_observed).total_seconds() / self.pace
+        if (remaining := due - time.monotonic()) <= 0:
+            return True
+        if idle:
+            self.sleep(min(remaining, PACE_SLICE_S))
+            return due <= time.monotonic()
+        return False
 
     def _owns(self, writer: WriterFolder) -> bool:
         """Parallel replay: each of `count` shards reads a stable share of the writers."""
         index, count = self.shard
         return count == 1 or zlib.crc32(writer.name.encode()) % count == index
 
-    def _wait_until(self, due: float) -> Iterator[None]:
-        """Sleep until `due`, yielding None every slice so the runner stays responsive."""
-        while (remaining := due - time.monotonic()) > 0:
-            self.sleep(min(remaining, PACE_SLICE_S))
-            yield None
-
-    def _writer_entries(
-        self, writer_index: int, writer: WriterFolder, cursor: Position
-    ) -> Iterator[_Entry]:
-        """One writer's valid, selected items in file order, as merge-heap entries:
-        (observed, writer index, item, file number, index of the next item).
-
-        While this generator runs, every entry it yielded has been emitted, so it may move
-        the writer's cursor past what it skips: a resume neither re-reads nor re-reports.
-        """
-        start_file, start_index = cursor
-        files, strangers = batch_files(self.store, writer)
-        for stranger in strangers:
-            log.warning("%s: not a batch file, ignored", self.store.location(writer.name, stranger))
+    def _load(self, writer: _Writer) -> bool:
+        """Read the writer's next file that holds a valid selected item; False when it
+        has no more. Items before that one are passed (dead-lettered if bad). A
+        `LakeError` leaves the cursor before the file it could not read."""
         keeps = self.selection.keeps if self.selection.has_time_range else None
-        self.bytes_total = (self.bytes_total or 0) + sum(
-            stored.size for number, stored in files if number >= start_file
-        )
-        for number, stored in files:
-            if number < start_file:
-                continue
-            where = self.store.location(writer.name, stored.name)
-            items = self._read_batch(writer, stored, where)
-            first = start_index if number == start_file else 0
-            for index in range(first, len(items)):
-                item = items[index]
+        while writer.next_file < len(writer.files):
+            number, stored = writer.files[writer.next_file]
+            where = self.store.location(writer.folder.name, stored.name)
+            decoded = self._read_batch(writer.folder, stored, where)
+            writer.next_file += 1
+            first = writer.cursor[1] if writer.cursor[0] == number else 0
+            items: list[Item] = []
+            times: list[datetime] = []
+            types: list[str] = []
+            indexes: list[int] = []
+            rejects: list[_Reject] = []
+            for index in range(first, len(decoded)):
+                item = decoded[index]
                 if isinstance(item, BadElement):
-                    self._reject(f"{where} item {index}", item.reason, raw=item.raw)
-                    cursor[0], cursor[1] = number, index + 1
+                    rejects.append(_Reject(index, item.reason, raw=item.raw))
                     continue
                 try:
-                    observed = describe(item).observed_at
+                    info = describe(item)
                 except InvalidPost as error:
-                    self._reject(f"{where} item {index}", str(error), item)
-                    cursor[0], cursor[1] = number, index + 1
+                    rejects.append(_Reject(index, str(error), item))
                     continue
-                if keeps is None or keeps(observed):
-                    yield observed, writer_index, item, number, index + 1
-                else:
-                    cursor[0], cursor[1] = number, index + 1
-            cursor[0], cursor[1] = number + 1, 0
+                if keeps is None or keeps(info.observed_at):
+                    items.append(item)
+                    times.append(info.observed_at)
+                    types.append(info.type)
+                    indexes.append(index)
+            writer.number, writer.size, writer.where = number, len(decoded), where
+            writer.items, writer.times, writer.types, writer.indexes = items, times, types, indexes
+            writer.in_order = all(map(le, times, islice(times, 1, None)))
+            writer.head, writer.rejects, writer.reported = 0, rejects, 0
+            writer.cursor[0], writer.cursor[1] = number, first
+            self._pass(writer, first, indexes[0] if items else len(decoded))
+            if items:
+                return True
+        return False
+
+    def _pass(self, writer: _Writer, handed_out: int, upto: int) -> None:
+        """Move the writer's cursor past what was handed out (file index `handed_out`)
+        and on to `upto`, dead-lettering the bad items it passes; past the end of the
+        file, to the next file."""
+        writer.cursor[1] = handed_out
+        rejects = writer.rejects
+        while writer.reported < len(rejects) and rejects[writer.reported].index < upto:
+            bad = rejects[writer.reported]
+            self._reject(f"{writer.where} item {bad.index}", bad.reason, bad.item, raw=bad.raw)
+            writer.reported += 1
+            writer.cursor[1] = bad.index + 1
+        if upto >= writer.size:
+            writer.cursor[0], writer.cursor[1] = writer.number + 1, 0
+        else:
+            writer.cursor[1] = upto
 
     def _read_batch(self, writer: WriterFolder, stored: StoredFile, where: str) -> list[Any]:
         """The items of one file; a damaged file is reported. A `LakeError` (the store
