@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shoot2top import platforms
+from shoot2top import config, platforms
 from shoot2top.platforms import Platform, PlatformError
 from shoot2top.posts import PLATFORM_NAMES, PLATFORM_OF_TYPE
+from shoot2top.sources.base import Source
 
 
 def toy(**overrides: str) -> Platform:
@@ -25,6 +26,18 @@ def toy(**overrides: str) -> Platform:
 def test_the_built_in_platforms_in_their_order() -> None:
     assert PLATFORM_OF_TYPE == {"tweet": "x", "video": "youtube", "post": "facebook"}
     assert PLATFORM_NAMES == ("x", "youtube", "facebook")
+    assert [c.__name__ for c in config.SOURCE_CONFIGS] == [
+        "LakeSourceConfig", "XSourceConfig", "YouTubeSourceConfig", "FacebookSourceConfig",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["x", "youtube", "facebook"])
+def test_every_part_of_a_built_in_platform_imports(name: str) -> None:
+    platform = platforms.by_name(name)
+    assert platform.resolve("source_config") in config.SOURCE_CONFIGS
+    assert issubclass(platform.resolve("source"), Source)
+    for secret in platform.secrets:
+        assert secret in config.SECRET_FIELDS
 
 
 def test_registering_after_the_table_was_read_is_refused() -> None:
