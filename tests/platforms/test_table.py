@@ -9,6 +9,7 @@ from shoot2top import config, platforms
 from shoot2top.platforms import Platform, PlatformError
 from shoot2top.posts import PLATFORM_NAMES, PLATFORM_OF_TYPE
 from shoot2top.sources.base import Source
+from shoot2top.warehouse import features
 
 
 def toy(**overrides: str) -> Platform:
@@ -36,6 +37,7 @@ def test_every_part_of_a_built_in_platform_imports(name: str) -> None:
     platform = platforms.by_name(name)
     assert platform.resolve("source_config") in config.SOURCE_CONFIGS
     assert issubclass(platform.resolve("source"), Source)
+    assert platform.resolve("extractor") is getattr(features, f"extract_{platform.type_key}")
     for secret in platform.secrets:
         assert secret in config.SECRET_FIELDS
 
