@@ -585,8 +585,11 @@ def _keywords(text: str) -> tuple[str, ...]:
 
 def iso_duration(value: Any) -> float | None:
     """Seconds in an ISO-8601 duration such as ``PT4M13S`` (YouTube's contentDetails)."""
-    if not isinstance(value, str):
-        return None
+    return _iso_seconds(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1024)  # a video's duration is the same at every observation
+def _iso_seconds(value: str) -> float | None:
     match = ISO_DURATION.match(value)
     if not match:
         return None
@@ -605,6 +608,11 @@ def iso_duration(value: Any) -> float | None:
 def _hashtag(tag: Any) -> str | None:
     if not isinstance(tag, str) or not tag:
         return None
+    return _normalized(tag)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)  # tags recur across items
+def _normalized(tag: str) -> str:
     return unicodedata.normalize("NFKC", tag).casefold()
 
 
@@ -613,7 +621,8 @@ def _lower(value: Any) -> str | None:
 
 
 def _unique(values: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(value for value in values if value))
+    """The values in order of first appearance, once each, without None and ""."""
+    return list(filter(None, dict.fromkeys(values)))
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -625,11 +634,15 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 
 def _str(value: Any) -> str | None:
+    if type(value) is str:  # the hot path: no isinstance
+        return value or None
     return value if isinstance(value, str) and value != "" else None
 
 
 def _int(value: Any) -> int | None:
     """Counters arrive as ints (X, Facebook) or decimal strings (YouTube)."""
+    if type(value) is int:  # the hot path: no isinstance
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
