@@ -1,12 +1,18 @@
 """COPY text: whatever the fields hold, the fast path gives the text PostgreSQL's
-COPY format prescribes, the same as escaping every field."""
+COPY format prescribes, the same as escaping every field; batches are prepared with
+the garbage collector paused."""
 
 from __future__ import annotations
 
+import gc
 import random
 from datetime import UTC, datetime, timedelta
 
-from shoot2top.warehouse.rows import copy_text
+import pytest
+
+from factories import tweet, video
+from shoot2top.warehouse import loader
+from shoot2top.warehouse.rows import Observation, collection_paused, copy_text, observe
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TEXTS = ["plain", "", "tab\there", "line\nbreak", "cr\rhere", "back\\slash", "\\N", "日本", "a\\tb"]
@@ -56,3 +62,33 @@ def test_the_raw_json_column_is_escaped_as_bytes_after_the_text_columns() -> Non
     ]
     assert copy_text(rows) == expected(rows)
     assert copy_text([]) == b""
+
+
+def test_the_collector_is_paused_while_a_batch_is_prepared_and_restored_after() -> None:
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collection_paused():
+        raise RuntimeError("a bug while preparing")
+    assert gc.isenabled()
+    gc.disable()  # the application's choice is kept
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_loader_prepares_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+
+    def observing(item: dict) -> Observation:
+        seen.append(gc.isenabled())
+        return observe(item)
+
+    monkeypatch.setattr(loader, "observe", observing)
+    prepared = loader.WarehouseLoader("dbname=unused").prepare([tweet("1", T0), video("2", T0)])
+    assert seen == [False, False] and gc.isenabled()
+    assert len(prepared.encoded) == 2 and not prepared.rejected
