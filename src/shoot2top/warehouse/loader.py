@@ -38,7 +38,13 @@ from shoot2top.runtime.retry import Exhausted, RetryPolicy, first_line
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features
-from shoot2top.warehouse.rows import Observation, batch_rows, copy_buffers, observe
+from shoot2top.warehouse.rows import (
+    Observation,
+    batch_rows,
+    collection_paused,
+    copy_buffers,
+    observe,
+)
 from shoot2top.warehouse.schema import migrate, require_current
 
 log = logging.getLogger(__name__)
@@ -136,6 +142,10 @@ class WarehouseLoader:
         not bad input: it propagates and fails the batch, which was not stored.
         Safe to run in another thread than `commit`, on a batch to commit after it.
         """
+        with collection_paused():
+            return self._prepare(items)
+
+    def _prepare(self, items: Sequence[Item]) -> PreparedBatch:
         observed: list[Observation] = []
         rejected: list[tuple[Item, str]] = []
         for item in items:
