@@ -2,18 +2,18 @@
 
 It composes what the Storm topology spreads over tasks: `term_uses` per item, one
 `EventClock` over all items in arrival order, `TrendDetector`s fed the uses and every
-marker. `partitions` > 1 splits the terms over detectors by a stable hash, as fields
-grouping does, to show the events do not depend on it.
+marker. `partitions` > 1 splits the terms' shards (`sketch.shard_of`) over detectors,
+as Storm's fields grouping on the shard does, to show the events do not depend on it.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
 from shoot2top.analytics.events import TrendEvent, emission_order
+from shoot2top.analytics.sketch import shard_of
 from shoot2top.analytics.terms import KINDS, TermUse, read_item
 from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
 from shoot2top.posts import InvalidPost
@@ -26,8 +26,8 @@ def publisher_of(uses: Sequence[TermUse]) -> str:
 
 
 def partition_of(term: str, partitions: int) -> int:
-    """A stable partition of a term (CRC-32, not the salted `hash`)."""
-    return zlib.crc32(term.encode()) % partitions
+    """A stable partition of a term: of its shard, so a partition holds whole shards."""
+    return shard_of(term) % partitions
 
 
 class TrendStage:
