@@ -336,7 +336,7 @@ class TrendsConfig(Strict):
 
     type: Literal["trends"]
     name: str = Field("trends", pattern=COMPONENT_NAME)
-    method: Literal["signitrend", "ratio"] = "signitrend"
+    method: Literal["signitrend", "seasonal", "ratio"] = "signitrend"
     kinds: list[TermKind] = Field(default_factory=lambda: list(TERM_KINDS), min_length=1)
     bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
     lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")

@@ -69,6 +69,17 @@ def test_a_platform_wide_surge_is_not_a_trend_for_signitrend_but_is_for_ratio() 
     assert terms_of(detect(items, "ratio")[0]) >= {"word0", "other0"}
 
 
+def test_seasonal_expects_the_hours_usual_traffic_so_a_surge_is_a_trend_for_it() -> None:
+    """`seasonal` learns each hour of the day's traffic (day 1); a platform-wide surge
+    on day 2 at the same hour is volume above that hour's history: its terms trend.
+    SigniTrend's share of the bucket's actual traffic corrects the surge."""
+    day2 = 24 * 12 + 6 * 12  # day 2, 06:00
+    items = background(32, surge=range(day2, day2 + 6))
+    assert terms_of(detect(items, "seasonal")[0]) >= {"word0", "other0"}
+    assert detect(items)[0] == []
+    assert detect(background(32), "seasonal")[0] == []  # no surge: nothing
+
+
 def test_one_account_flooding_a_tag_is_not_a_trend() -> None:
     events, _ = detect(background(8) + burst("flood", T0 + 6 * HOUR, 6, 30, 1))
     assert events == []
@@ -107,3 +118,4 @@ def test_bad_options_and_snapshots_are_refused_by_name() -> None:
         EventClock(0, 10)
     with pytest.raises(ValueError, match="trend detector snapshot version 99"):
         TrendDetector.restore({"version": 99})
+

@@ -22,6 +22,10 @@ Two methods share this machinery (`METHODS`):
   and weekly cycle and platform-wide surges, which move all terms, are corrected; the
   score is a z-score with the Poisson noise of the expected count. A trend also needs
   `min_publishers` distinct publishers (one account flooding a tag is not a trend).
+- ``seasonal``: the same, but the share is of the traffic the scope's hour-of-day
+  profile predicts (an EWMA per hour of day over days), not of the bucket's actual
+  traffic: the cycle-corrected model, without the surge correction (bench/trends.py
+  compares them; docs/trends.md says which ships and why).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from shoot2top.analytics.watermark import Watermark, check_snapshot
 
 SNAPSHOT_VERSION = 2
 SHIPPED_METHOD = "signitrend"  # chosen by bench/trends.py (docs/trends.md)
+DAY_S = 86_400
+SEASON_HALF_LIFE_S = 3 * DAY_S  # of the hour-of-day traffic profile (seasonal)
 ALL = "all"
 TOP_ITEMS = 3
 # A term's state: [mean, variance, last bucket start, rising since, rise volume,
@@ -156,6 +162,9 @@ class TrendDetector:
         self._states: dict[Key, list[Any]] = {}
         self._active: dict[Key, _Trend] = {}
         self._traffic_mean: dict[str, float] = {}
+        self._hourly: dict[str, dict[int, float]] = {}  # scope -> hour of day -> traffic
+        slot_updates = SEASON_HALF_LIFE_S / DAY_S * 3600 / options.bucket_s
+        self._hourly_alpha = 1.0 - 0.5 ** (1 / slot_updates)
 
     # ------------------------------------------------------------------ counting
 
@@ -268,6 +277,8 @@ class TrendDetector:
             self._traffic_mean[scope] = (
                 count if mean is None else mean + self._alpha * (count - mean)
             )
+        if self._method.seasonal:
+            traffic = self._predicted(start, traffic)
         warm = start - self.first_bucket >= options.warmup_s
         bucket = self._open.pop(start, {})
         self._room.pop(start, None)
@@ -284,6 +295,18 @@ class TrendDetector:
         if (start + options.bucket_s) % options.prune_every_s == 0:
             self._prune(start)
         return events
+
+    def _predicted(self, start: float, traffic: dict[str, int]) -> dict[str, int]:
+        """The traffic each scope's hour-of-day profile predicts for this bucket (its
+        actual traffic while the hour has no history); the profile learns this bucket."""
+        hour = int(start % DAY_S // 3600)
+        predicted = {}
+        for scope, count in traffic.items():
+            profile = self._hourly.setdefault(scope, {})
+            mean = profile.get(hour)
+            predicted[scope] = count if mean is None else max(round(mean), 1)
+            profile[hour] = count if mean is None else mean + self._hourly_alpha * (count - mean)
+        return predicted
 
     def _tracked_in_tails(self, bucket: dict[Key, list[Any]], tails: dict[int, _Tail]) -> None:
         """Known terms of an overflowing shard that only reached its sketch: their
@@ -474,6 +497,7 @@ class TrendDetector:
             "late": self.late,
             "sketched": self.sketched,
             "traffic_mean": self._traffic_mean,
+            "hourly": {scope: sorted(hours.items()) for scope, hours in self._hourly.items()},
             "open": [
                 [
                     start,
@@ -512,6 +536,10 @@ class TrendDetector:
         detector.late = snapshot["late"]
         detector.sketched = snapshot["sketched"]
         detector._traffic_mean = dict(snapshot["traffic_mean"])
+        detector._hourly = {
+            scope: {int(hour): mean for hour, mean in hours}
+            for scope, hours in snapshot["hourly"].items()
+        }
         for start, scope, kind, term, items, publishers, prior in snapshot["open"]:
             bucket = detector._open.setdefault(float(start), {})
             bucket[(scope, kind, term)] = [dict(map(tuple, items)), set(publishers), prior]
@@ -544,6 +572,7 @@ def _upgrade_v1(snapshot: dict[str, Any]) -> dict[str, Any]:
         "open": [[*entry, 0] for entry in snapshot["open"]],
         "room": [[start, sorted(shards.items())] for start, shards in sorted(room.items())],
         "tails": [],
+        "hourly": {},
     }
 
 
@@ -578,6 +607,7 @@ class _Ratio:
     """Baseline: count >= ratio_on x trailing mean count (and >= min_volume)."""
 
     by_count = True
+    seasonal = False
 
     @staticmethod
     def expected(state: list[Any], traffic: int) -> tuple[float, float]:
@@ -606,6 +636,7 @@ class _SigniTrend:
     """EWMA share of traffic and its variance; z-score with Poisson noise."""
 
     by_count = False
+    seasonal = False
 
     @staticmethod
     def expected(state: list[Any], traffic: int) -> tuple[float, float]:
@@ -636,4 +667,10 @@ class _SigniTrend:
         return (count - expected) <= options.z_off * math.sqrt(sigma2 + 1.0)
 
 
-METHODS: dict[str, Any] = {"ratio": _Ratio, "signitrend": _SigniTrend}
+class _Seasonal(_SigniTrend):
+    """SigniTrend's share, of the traffic the hour-of-day profile predicts."""
+
+    seasonal = True
+
+
+METHODS: dict[str, Any] = {"ratio": _Ratio, "seasonal": _Seasonal, "signitrend": _SigniTrend}
