@@ -14,9 +14,8 @@ from typing import Any
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
 from shoot2top.analytics.events import TrendEvent, emission_order
 from shoot2top.analytics.sketch import shard_of
-from shoot2top.analytics.terms import KINDS, TermUse, read_item
+from shoot2top.analytics.terms import KINDS, ItemReader, TermUse
 from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
-from shoot2top.posts import InvalidPost
 
 SNAPSHOT_VERSION = 1
 
@@ -48,18 +47,13 @@ class TrendStage:
         self.kinds = tuple(kinds)
         self.clock = EventClock(self.options.bucket_s, lateness_s)
         self.detectors = [TrendDetector(self.options) for _ in range(partitions)]
-        self.invalid = 0
+        self.reader = ItemReader()
 
     def process(self, items: Sequence[Mapping[str, Any]]) -> list[TrendEvent]:
         """Count a batch of items; the events of the buckets it closes."""
         detectors, clock, kinds = self.detectors, self.clock, self.kinds
         count = len(detectors)
-        for item in items:
-            try:
-                key, platform, at, uses = read_item(item)
-            except InvalidPost:
-                self.invalid += 1
-                continue
+        for key, platform, at, uses in self.reader.read(items):
             if not clock.admit(key, platform, at):
                 continue
             terms = [(use.term, use.kind) for use in uses if use.kind in kinds]
@@ -87,6 +81,10 @@ class TrendStage:
         events.sort(key=emission_order)
         return events
 
+    @property
+    def invalid(self) -> int:
+        return self.reader.invalid
+
     def counters(self) -> dict[str, int]:
         return {**self.clock.counters(), "invalid": self.invalid}
 
@@ -104,7 +102,7 @@ class TrendStage:
         check_snapshot(snapshot, SNAPSHOT_VERSION, "trend stage")
         stage = cls.__new__(cls)
         stage.kinds = tuple(snapshot["kinds"])
-        stage.invalid = snapshot["invalid"]
+        stage.reader = ItemReader(snapshot["invalid"])
         stage.clock = EventClock.restore(snapshot["clock"])
         stage.detectors = [TrendDetector.restore(d) for d in snapshot["detectors"]]
         stage.options = stage.detectors[0].options
