@@ -119,3 +119,20 @@ def test_bad_options_and_snapshots_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="trend detector snapshot version 99"):
         TrendDetector.restore({"version": 99})
 
+
+def test_a_refresh_after_its_bucket_closed_is_told_from_a_late_new_item() -> None:
+    import json
+
+    clock = EventClock(300, 600)
+    clock.admit("x:1", "x", T0)
+    clock.admit("x:3", "x", T0 + 300)
+    clock.admit("x:2", "x", T0 + 3000)  # closes the first buckets
+    assert clock.advance() is not None
+    clock.admit("x:4", "x", T0 + 3300)  # closes another, no marker for it yet
+    assert not clock.admit("x:1", "x", T0)  # a metric refresh of a counted item
+    assert not clock.admit("x:9", "x", T0 + 10)  # a new item, too late
+    assert (clock.refreshes, clock.late) == (1, 1)
+    restored = EventClock.restore(json.loads(json.dumps(clock.snapshot())))
+    assert not restored.admit("x:1", "x", T0) and restored.refreshes == 2
+    assert not restored.admit("x:3", "x", T0 + 300) and restored.refreshes == 3
+    assert restored.counters() == {"admitted": 4, "duplicates": 0, "late": 1, "refreshes": 3}

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
-from shoot2top.analytics.sketch import CountMin
+from shoot2top.analytics.sketch import CountMin, KeyFilter
 from shoot2top.analytics.watermark import EventClock
 
 HOUR = 3600
@@ -95,3 +95,20 @@ def test_a_version_1_detector_snapshot_is_restored() -> None:
     old["version"] = 1
     old["open"] = [entry[:-1] for entry in snapshot["open"]]
     assert TrendDetector.restore(old).snapshot() == snapshot
+
+
+def test_the_key_filter_remembers_a_bounded_number_of_keys() -> None:
+    keys = KeyFilter(bits=4096, capacity=10)
+    first = [f"x:{n}" for n in range(10)]
+    for key in first:
+        keys.add(key)
+    assert all(key in keys for key in first)
+    for n in range(10, 20):
+        keys.add(f"x:{n}")
+    assert all(key in keys for key in first)  # in the previous filter
+    keys.add("x:20")  # a third generation: the first is dropped
+    assert sum(key in keys for key in first) <= 1
+    again = KeyFilter.from_record(json.loads(json.dumps(keys.to_record())))
+    assert "x:20" in again and again.added == keys.added
+    with pytest.raises(ValueError, match="key filter: bits must be a power of two"):
+        KeyFilter(bits=1000)

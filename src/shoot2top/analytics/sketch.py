@@ -1,4 +1,5 @@
-"""The long tail of new terms in a bucket: a Count-Min sketch per shard of terms.
+"""Bounded sketches: the long tail of new terms in a bucket (a Count-Min sketch per
+shard of terms), and the item keys the event clock has counted (`KeyFilter`).
 
 A detector counts a bucket's terms exactly (distinct items, publishers) for the first
 `exact_room` keys of each shard; past that room the shard's further new keys only go
@@ -103,3 +104,57 @@ class CountMin:
 def key_text(key: tuple[str, str, str]) -> str:
     """A detector key (scope, kind, term) as the sketch's key."""
     return "\x1f".join(key)
+
+
+class KeyFilter:
+    """Item keys seen, in two rotating Bloom filters (Bloom, 1970) of `bits` bits each,
+    four bits a key: `add`, `in`. Bounded: once `capacity` keys went into the current
+    filter it becomes the previous one (the older is dropped), so a key is remembered
+    for at least `capacity` keys added after it; a key never added is reported present
+    with a probability of about 1% at the default size."""
+
+    __slots__ = ("added", "bits", "capacity", "filters")
+
+    def __init__(self, bits: int = 1 << 20, capacity: int = 100_000) -> None:
+        if bits < 8 or bits > 1 << 32 or bits & (bits - 1) or capacity < 1:
+            raise ValueError(
+                f"key filter: bits must be a power of two in 8..2**32 and capacity >= 1, "
+                f"got bits {bits}, capacity {capacity}"
+            )
+        self.bits, self.capacity, self.added = bits, capacity, 0
+        self.filters = [bytearray(bits // 8), bytearray(bits // 8)]  # current, previous
+
+    def _positions(self, key: str) -> list[int]:
+        hashed = int.from_bytes(blake2b(key.encode(), digest_size=16).digest(), "little")
+        mask = self.bits - 1
+        return [(hashed >> (32 * n)) & mask for n in range(4)]
+
+    def add(self, key: str) -> None:
+        if self.added >= self.capacity:
+            self.filters = [bytearray(self.bits // 8), self.filters[0]]
+            self.added = 0
+        current = self.filters[0]
+        for position in self._positions(key):
+            current[position >> 3] |= 1 << (position & 7)
+        self.added += 1
+
+    def __contains__(self, key: str) -> bool:
+        positions = self._positions(key)
+        return any(all(bits[p >> 3] & (1 << (p & 7)) for p in positions) for bits in self.filters)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "bits": self.bits,
+            "capacity": self.capacity,
+            "added": self.added,
+            "filters": [base64.b64encode(zlib.compress(f, 1)).decode() for f in self.filters],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> KeyFilter:
+        keys = cls(int(record["bits"]), int(record["capacity"]))
+        keys.added = int(record["added"])
+        keys.filters = [bytearray(zlib.decompress(base64.b64decode(f))) for f in record["filters"]]
+        if any(len(f) != keys.bits // 8 for f in keys.filters) or len(keys.filters) != 2:
+            raise ValueError(f"key filter record does not hold two filters of {keys.bits} bits")
+        return keys

@@ -134,13 +134,13 @@ class ClockTask:
         clock = self.clock
         for key, platform, at, uses in self.reader.read(items):
             start = clock.bucket(at)
-            late = clock.late
+            dropped = clock.late, clock.refreshes
             if clock.admit(key, platform, at):
                 self.keys.setdefault(start, set()).add(key)
-            elif clock.late != late and key not in self.keys.get(start, ()):
-                continue  # late the first time it came: dropped (and counted) for good
-            elif clock.late != late:
-                clock.late -= 1  # a redelivery of a counted item, not a late one
+            elif (clock.late, clock.refreshes) != dropped:
+                if key not in self.keys.get(start, ()):
+                    continue  # late, or a refresh after its bucket closed: dropped for good
+                clock.late, clock.refreshes = dropped  # a redelivery of a counted item
                 clock.duplicates += 1
             out.uses.extend(use for use in uses if use.kind in self.kinds)
         out.watermark = self._marker(clock.advance())
