@@ -34,6 +34,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+from zlib import crc32
 
 from shoot2top.analytics.events import ENDED, RISING, TrendEvent, emission_order
 from shoot2top.analytics.sketch import PROMOTE_AT, SHARDS, CountMin, key_text, shard_of
@@ -157,7 +158,7 @@ class TrendDetector:
         self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
         self.sketched = 0  # uses past their shard's exact room, counted in a sketch
         self._open: dict[float, dict[Key, list[Any]]] = {}
-        self._room: dict[float, dict[int, int]] = {}  # bucket -> shard -> exact keys
+        self._room: dict[float, list[int]] = {}  # bucket -> exact keys per shard
         self._tails: dict[float, dict[int, _Tail]] = {}  # bucket -> shard -> its tail
         self._states: dict[Key, list[Any]] = {}
         self._active: dict[Key, _Trend] = {}
@@ -184,7 +185,7 @@ class TrendDetector:
         bucket = self._open.get(start)
         if bucket is None:
             bucket = self._open[start] = {}
-            self._room[start] = {}
+            self._room[start] = [0] * SHARDS
         room = self._room[start]
         exact_room = self.options.exact_room
         scopes = (ALL, platform) if self.options.scopes else (ALL,)
@@ -198,8 +199,8 @@ class TrendDetector:
                     counts[PUBLISHERS].add(publisher)
                     continue
                 if shard < 0:
-                    shard = shard_of(term)
-                used = room.get(shard, 0)
+                    shard = crc32(term.encode()) % SHARDS  # shard_of, inlined: hot
+                used = room[shard]
                 if used < exact_room:
                     room[shard] = used + 1
                     bucket[key] = [{item_key: at}, {publisher}, 0]
@@ -509,7 +510,7 @@ class TrendDetector:
                 for start, bucket in sorted(self._open.items())
                 for key, counts in sorted(bucket.items())
             ],
-            "room": [[start, sorted(room.items())] for start, room in sorted(self._room.items())],
+            "room": [[start, room] for start, room in sorted(self._room.items())],
             "tails": [
                 [
                     start,
@@ -544,7 +545,7 @@ class TrendDetector:
             bucket = detector._open.setdefault(float(start), {})
             bucket[(scope, kind, term)] = [dict(map(tuple, items)), set(publishers), prior]
         for start, room in snapshot["room"]:
-            detector._room[float(start)] = {int(shard): used for shard, used in room}
+            detector._room[float(start)] = list(room)
         for start, shard, floor, promoted, sketch in snapshot["tails"]:
             tail = _Tail(CountMin.from_record(sketch), floor)
             tail.promoted = {(scope, kind, term): None for scope, kind, term in promoted}
@@ -561,16 +562,15 @@ class TrendDetector:
 
 def _upgrade_v1(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A version 1 snapshot (no sketch) as version 2: every open key counted exactly."""
-    room: dict[float, dict[int, int]] = {}
+    room: dict[float, list[int]] = {}
     for start, _, _, term, *_ in snapshot["open"]:
-        shards = room.setdefault(float(start), {})
-        shards[shard_of(term)] = shards.get(shard_of(term), 0) + 1
+        room.setdefault(float(start), [0] * SHARDS)[shard_of(term)] += 1
     return {
         **snapshot,
         "version": SNAPSHOT_VERSION,
         "sketched": 0,
         "open": [[*entry, 0] for entry in snapshot["open"]],
-        "room": [[start, sorted(shards.items())] for start, shards in sorted(room.items())],
+        "room": sorted(room.items()),
         "tails": [],
         "hourly": {},
     }

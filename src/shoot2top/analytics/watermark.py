@@ -136,8 +136,7 @@ class EventClock:
         traffic = []
         start = first
         while start < until:
-            for key in self._keys.pop(start, ()):
-                self.counted.add(key)
+            self.counted.add_all(self._keys.pop(start, ()))
             counts = self._traffic.pop(start, {})
             traffic.append((start, tuple(sorted(counts.items()))))
             start += self.bucket_s
