@@ -336,7 +336,7 @@ class TrendsConfig(Strict):
 
     type: Literal["trends"]
     name: str = Field("trends", pattern=COMPONENT_NAME)
-    method: Literal["signitrend", "ratio"] = "signitrend"
+    method: Literal["signitrend", "seasonal", "ratio"] = "signitrend"
     kinds: list[TermKind] = Field(default_factory=lambda: list(TERM_KINDS), min_length=1)
     bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
     lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")
@@ -348,7 +348,16 @@ class TrendsConfig(Strict):
     ratio_on: float = Field(3.0, gt=1)
     scopes: bool = Field(True, description="per platform too, not only across platforms")
     parallelism: int = Field(2, ge=1, le=64, description="detector tasks on Storm")
-    sinks: list[TrendSinkConfig] = Field(min_length=1)
+    sinks: list[
+        Annotated[
+            TrendFileSinkConfig | TrendPostgresSinkConfig | SocketSinkConfig | LakeSinkConfig,
+            Field(discriminator="type"),
+        ]
+    ] = Field(
+        min_length=1,
+        description="trend sinks (file, postgres: the trends table) or ordinary sinks "
+        "(socket, lake), which get each event emission as one JSON record",
+    )
 
     @model_validator(mode="after")
     def _bucket_divides_an_hour(self) -> TrendsConfig:

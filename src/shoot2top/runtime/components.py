@@ -10,7 +10,12 @@ from typing import Any, overload
 
 from shoot2top import platforms
 from shoot2top.analytics.inprocess import CHECKPOINT_PREFIX, TrendsHook, trends_stage
-from shoot2top.analytics.outputs import EventSink, JsonLinesEvents, WarehouseEvents
+from shoot2top.analytics.outputs import (
+    EventSink,
+    ItemSinkEvents,
+    JsonLinesEvents,
+    WarehouseEvents,
+)
 from shoot2top.config import (
     ConfigError,
     LakeSinkConfig,
@@ -128,12 +133,15 @@ def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | N
 
 
 def build_trend_sinks(config: TrendsConfig, state_dir: str) -> list[EventSink]:
-    """The trend sinks of a trends stage (in-process, and the Storm events bolt)."""
+    """The trend sinks of a trends stage (in-process, and the Storm events bolt); an
+    ordinary sink (socket, lake) gets each event's record as an item."""
     sinks: list[EventSink] = []
     for sink in config.sinks:
         where = f"analytics {config.name!r} sink {sink.name!r}"
         if isinstance(sink, TrendFileSinkConfig):
             sinks.append(JsonLinesEvents(sink.path, sink.name))
+        elif isinstance(sink, SocketSinkConfig | LakeSinkConfig):
+            sinks.append(ItemSinkEvents(build_sink(sink, state_dir)))
         else:
             dsn = resolve_dsn(reveal(sink.dsn, f"{where}.dsn"), state_dir)
             sinks.append(WarehouseEvents(dsn, sink.name))
