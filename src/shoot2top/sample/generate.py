@@ -55,7 +55,7 @@ from shoot2top.sample.world import (
     normalize_start,
 )
 from shoot2top.sample.writing import write_copy
-from shoot2top.sample.x import render_tweet, tweet_static
+from shoot2top.sample.x import quote_static, render_tweet, retweet_static, tweet_static
 from shoot2top.sample.youtube import render_video, video_static
 
 __all__ = [
@@ -80,6 +80,13 @@ SOURCE = "sample"
 TYPE_OF_PLATFORM = {platform: kind for kind, platform in PLATFORM_OF_TYPE.items()}
 STATIC_BUILDERS = {"x": tweet_static, "youtube": video_static, "facebook": post_static}
 RENDERERS = {"x": render_tweet, "youtube": render_video, "facebook": render_post}
+# Of the background tweets, retweets and quotes of the other publishers' tweets: media
+# accounts mostly post their own; a keyword stream of everyone's tweets is over half
+# retweets. A retweet is observed as X's lookups show it: the original's counters.
+RETWEET_SHARE = 0.2
+QUOTE_SHARE = 0.05
+SHARE_DELAY = (timedelta(minutes=5), timedelta(hours=24))  # after the original
+QUOTE_REACH = 0.3  # of a quoting publisher's ordinary tweet
 
 
 def generate_items(
@@ -114,7 +121,7 @@ def iter_items(
             observation_counts[published[-1].platform] += len(published[-1].observations)
     while sum(observation_counts.values()) < items:
         platform = _most_behind_platform(observation_counts)
-        published.append(_background_item(rng, ids, platform, trends, start, end))
+        published.append(_background_item(rng, ids, platform, trends, start, end, published))
         observation_counts[platform] += len(published[-1].observations)
     drop_excess_observations(rng, published, sum(observation_counts.values()) - items)
     schedule = sorted(
@@ -140,11 +147,46 @@ def _background_item(
     trends: list[PlantedTrend],
     start: datetime,
     end: datetime,
+    planned: list[Item],
 ) -> Item:
     latest = int((SPAN - OBSERVATION_OFFSETS[0]).total_seconds())
     published = start + timedelta(seconds=rng.randrange(latest))
+    if platform == "x" and (shared := _share(rng, ids, published, end, planned)) is not None:
+        return shared
     adopted = adopted_trends(rng, platform, published, trends)
     return _new_item(rng, ids, platform, None, published, adopted, end, boost=1.0)
+
+
+def _share(
+    rng: random.Random, ids: IdMint, published: datetime, end: datetime, planned: list[Item]
+) -> Item | None:
+    """A retweet (`RETWEET_SHARE` of the background tweets) or a quote (`QUOTE_SHARE`)
+    of a tweet posted up to a day before by another publisher — one of the same topic
+    when there is one — the more reach, the likelier; None for an original tweet."""
+    roll = rng.random()
+    if roll >= RETWEET_SHARE + QUOTE_SHARE:
+        return None
+    candidates = [
+        item for item in planned
+        if item.platform == "x" and item.referenced is None
+        and SHARE_DELAY[0] <= published - item.published <= SHARE_DELAY[1]
+    ]  # fmt: skip
+    if not candidates:
+        return None
+    weights = [item.engagement.final_reach for item in candidates]
+    original = rng.choices(candidates, weights=weights)[0]
+    author = original.static["data"]["author_id"]
+    others = [p for p in PUBLISHERS["x"] if p.id != author]
+    sharers = [p for p in others if original.topic in p.topics] or others
+    sharer = rng.choice(sharers)
+    if roll < RETWEET_SHARE:
+        static = retweet_static(rng, ids, sharer, original, published)
+        engagement = original.engagement  # a retweet shows the original's counters
+    else:
+        static = quote_static(rng, ids, sharer, original, published)
+        engagement = draw_engagement(rng, sharer, QUOTE_REACH)
+    times = observation_times(rng, published, end)
+    return Item("x", original.topic, published, engagement, static, times, original)
 
 
 def _most_behind_platform(observed: dict[str, int]) -> str:

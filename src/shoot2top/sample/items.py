@@ -27,6 +27,7 @@ class Item:
     engagement: Engagement
     static: dict[str, Any]
     observations: list[datetime]
+    referenced: Item | None = None  # the original of a retweet, the tweet a quote quotes
 
 
 def observation_times(rng: random.Random, published: datetime, end: datetime) -> list[datetime]:

@@ -1,6 +1,15 @@
 """X API v2 filtered-stream messages of sample tweets (``data`` + ``includes`` +
 ``matching_rules``): text with entity offsets, media with ``view_count``, the author in
-``includes.users``, counters that grow with each observation."""
+``includes.users``, counters that grow with each observation.
+
+Retweets and quotes come as X sends them with the ``referenced_tweets.id`` and
+``referenced_tweets.id.author_id`` expansions: ``data.referenced_tweets`` names the
+tweet they point at, which comes whole (its text, entities and counters at that moment)
+in ``includes.tweets``, its author beside theirs in ``includes.users``. A retweet's text
+is ``RT @author: `` and the original's text, cut at 140 characters with "…"; its
+entities are what the cut text shows, its attachments the original's media, its own
+counters zero but ``retweet_count`` (the original's), as X shows them. A quote is its
+own tweet, with its own counters and a link to the quoted one."""
 
 from __future__ import annotations
 
@@ -13,8 +22,20 @@ from shoot2top.posts import TWITTER_EPOCH_MS
 from shoot2top.sample.formats import clone, iso_ms_z
 from shoot2top.sample.ids import BASE62, BASE64URL, IdMint, seeded_random, token, youtube_id
 from shoot2top.sample.items import Item
-from shoot2top.sample.world import PUBLISHERS, Publisher
+from shoot2top.sample.world import PUBLISHERS, TOPICS, Publisher
 from shoot2top.sample.writing import Copy
+
+RETWEET_TEXT_LIMIT = 140  # X cuts "RT @author: text" here
+ELLIPSIS = "\u2026"
+QUOTE_LINES = (
+    "Worth a watch.",
+    "This is the one.",
+    "Everyone needs to see this.",
+    "Called it.",
+    "Still not over this.",
+    "Big night.",
+    "Saving this one.",
+)
 
 
 class _TextWithEntities:
@@ -118,6 +139,90 @@ def tweet_static(
     return {"data": data, "includes": includes, "matching_rules": [rule]}
 
 
+def retweet_static(
+    rng: random.Random, ids: IdMint, retweeter: Publisher, original: Item, published: datetime
+) -> dict[str, Any]:
+    """`retweeter`'s retweet of `original` at `published` (counters filled at render)."""
+    source = original.static
+    tweet = source["data"]
+    author = source["includes"]["users"][0]
+    published_ms = int(published.timestamp() * 1000) + rng.randrange(1000)
+    tweet_id = ids.snowflake(published_ms)
+    prefix = f"RT @{author['username']}: "
+    text = prefix + tweet["text"]
+    cut = len(text) > RETWEET_TEXT_LIMIT
+    if cut:
+        text = text[: RETWEET_TEXT_LIMIT - 1] + ELLIPSIS
+    shown = len(text) - cut  # characters of the original still whole
+    rt_mention = {"start": 3, "end": 4 + len(author["username"]),
+                  "username": author["username"], "id": author["id"]}  # fmt: skip
+    entities: dict[str, list[dict[str, Any]]] = {"mentions": [rt_mention]}
+    for name in ("hashtags", "mentions", "urls"):
+        for entity in tweet.get("entities", {}).get(name, ()):
+            start, end = entity["start"] + len(prefix), entity["end"] + len(prefix)
+            if end < shown or (not cut and end <= shown):  # a cut entity is not one
+                entities.setdefault(name, []).append({**entity, "start": start, "end": end})
+    data: dict[str, Any] = {
+        "id": tweet_id,
+        "text": text,
+        "created_at": iso_ms_z(published_ms),
+        "author_id": retweeter.id,
+        "lang": tweet["lang"],
+        "conversation_id": tweet_id,
+        "possibly_sensitive": False,
+        "edit_history_tweet_ids": [tweet_id],
+        "referenced_tweets": [{"type": "retweeted", "id": tweet["id"]}],
+        "entities": {name: entities[name] for name in ("hashtags", "mentions", "urls")
+                     if name in entities},
+    }  # fmt: skip
+    if "attachments" in tweet:
+        data["attachments"] = clone(tweet["attachments"])
+    data["public_metrics"] = {}
+    includes: dict[str, Any] = {
+        "users": [_x_user(retweeter), clone(author)],
+        "tweets": [clone(tweet)],
+    }
+    if "media" in source["includes"]:
+        includes["media"] = clone(source["includes"]["media"])
+    return {"data": data, "includes": includes, "matching_rules": clone(source["matching_rules"])}
+
+
+def quote_static(
+    rng: random.Random, ids: IdMint, quoter: Publisher, quoted: Item, published: datetime
+) -> dict[str, Any]:
+    """`quoter`'s quote of `quoted` at `published`: a line of its own and the link."""
+    tweet = quoted.static["data"]
+    author = quoted.static["includes"]["users"][0]
+    published_ms = int(published.timestamp() * 1000) + rng.randrange(1000)
+    tweet_id = ids.snowflake(published_ms)
+    text = _TextWithEntities()
+    text.add(rng.choice(QUOTE_LINES))
+    if rng.random() < 0.4:
+        text.add(" " + rng.choice(TOPICS[quoted.topic].emoji))
+    text.add(" ")
+    text.url(
+        f"https://t.co/{token(rng, 10, BASE62)}",
+        expanded_url=f"https://x.com/{author['username']}/status/{tweet['id']}",
+        display_url=f"x.com/{author['username']}/st…",
+    )
+    data: dict[str, Any] = {
+        "id": tweet_id,
+        "text": text.text,
+        "created_at": iso_ms_z(published_ms),
+        "author_id": quoter.id,
+        "lang": "en",
+        "conversation_id": tweet_id,
+        "possibly_sensitive": False,
+        "edit_history_tweet_ids": [tweet_id],
+        "referenced_tweets": [{"type": "quoted", "id": tweet["id"]}],
+        "entities": text.entities(),
+        "public_metrics": {},
+    }
+    includes = {"users": [_x_user(quoter), clone(author)], "tweets": [clone(tweet)]}
+    rules = clone(quoted.static["matching_rules"])
+    return {"data": data, "includes": includes, "matching_rules": rules}
+
+
 def _x_media(rng: random.Random, ids: IdMint, media_type: str, published_ms: int) -> dict[str, Any]:
     media_id = ids.snowflake(published_ms - rng.randrange(5_000, 120_000))
     width, height = rng.choice(((1920, 1080), (1280, 720), (1080, 1920), (720, 1280)))
@@ -181,13 +286,32 @@ def _rule_id(topic: str) -> str:
 
 
 def render_tweet(item: Item, observed: datetime) -> dict[str, Any]:
+    """The tweet as observed at `observed`; a retweet or quote with the tweet it points
+    at as it stood then (a retweet's media are the original's, and so are their views)."""
     payload = clone(item.static)
-    engagement, published = item.engagement, item.published
-    names = ("retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count")
-    metrics = {name: engagement.at(name, published, observed) for name in names}
-    metrics["impression_count"] = engagement.at("impression_count", published, observed)
-    payload["data"]["public_metrics"] = metrics
-    for media in payload["includes"].get("media", ()):
+    data, includes = payload["data"], payload["includes"]
+    viewed, referenced = item, item.referenced
+    data["public_metrics"] = _counters(item, observed)
+    if referenced is not None:
+        includes["tweets"][0]["public_metrics"] = _counters(referenced, observed)
+        if data["referenced_tweets"][0]["type"] == "retweeted":
+            shared = includes["tweets"][0]["public_metrics"]["retweet_count"]
+            data["public_metrics"] = dict.fromkeys(_COUNTERS, 0) | {"retweet_count": shared}
+            viewed = referenced
+    for media in includes.get("media", ()):
         if media["type"] == "video":
-            media["public_metrics"]["view_count"] = engagement.at("view_count", published, observed)
+            media["public_metrics"]["view_count"] = viewed.engagement.at(
+                "view_count", viewed.published, observed
+            )
     return payload
+
+
+_COUNTERS = (
+    "retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count",
+    "impression_count",
+)  # fmt: skip
+
+
+def _counters(item: Item, observed: datetime) -> dict[str, int]:
+    """A tweet's ``public_metrics`` at `observed`, in X's order."""
+    return {name: item.engagement.at(name, item.published, observed) for name in _COUNTERS}
