@@ -119,9 +119,14 @@ def iter_items(
         for _ in range(max(1, round(items * BURST_ITEMS_PER_OBSERVATION))):
             published.append(_burst_item(rng, ids, trend, end))
             observation_counts[published[-1].platform] += len(published[-1].observations)
+    sharing = seeded_random(seed, "shares")  # its own stream: the other items stay the same
+    share_ids = ids.drawing_from(sharing)
     while sum(observation_counts.values()) < items:
         platform = _most_behind_platform(observation_counts)
-        published.append(_background_item(rng, ids, platform, trends, start, end, published))
+        item = _background_item(rng, ids, platform, trends, start, end)
+        if platform == "x":
+            item = _share(sharing, share_ids, item, published) or item
+        published.append(item)
         observation_counts[platform] += len(published[-1].observations)
     drop_excess_observations(rng, published, sum(observation_counts.values()) - items)
     schedule = sorted(
@@ -147,25 +152,22 @@ def _background_item(
     trends: list[PlantedTrend],
     start: datetime,
     end: datetime,
-    planned: list[Item],
 ) -> Item:
     latest = int((SPAN - OBSERVATION_OFFSETS[0]).total_seconds())
     published = start + timedelta(seconds=rng.randrange(latest))
-    if platform == "x" and (shared := _share(rng, ids, published, end, planned)) is not None:
-        return shared
     adopted = adopted_trends(rng, platform, published, trends)
     return _new_item(rng, ids, platform, None, published, adopted, end, boost=1.0)
 
 
-def _share(
-    rng: random.Random, ids: IdMint, published: datetime, end: datetime, planned: list[Item]
-) -> Item | None:
-    """A retweet (`RETWEET_SHARE` of the background tweets) or a quote (`QUOTE_SHARE`)
-    of a tweet posted up to a day before by another publisher — one of the same topic
-    when there is one — the more reach, the likelier; None for an original tweet."""
+def _share(rng: random.Random, ids: IdMint, tweet: Item, planned: list[Item]) -> Item | None:
+    """`tweet` made a retweet (`RETWEET_SHARE` of the background tweets) or a quote
+    (`QUOTE_SHARE`) of a tweet posted up to a day before by another publisher — one of
+    the same topic when there is one; the more reach, the likelier — at the same time
+    and observed at the same moments; None to keep it an original tweet."""
     roll = rng.random()
     if roll >= RETWEET_SHARE + QUOTE_SHARE:
         return None
+    published = tweet.published
     candidates = [
         item for item in planned
         if item.platform == "x" and item.referenced is None
@@ -177,16 +179,14 @@ def _share(
     original = rng.choices(candidates, weights=weights)[0]
     author = original.static["data"]["author_id"]
     others = [p for p in PUBLISHERS["x"] if p.id != author]
-    sharers = [p for p in others if original.topic in p.topics] or others
-    sharer = rng.choice(sharers)
+    sharer = rng.choice([p for p in others if original.topic in p.topics] or others)
     if roll < RETWEET_SHARE:
         static = retweet_static(rng, ids, sharer, original, published)
         engagement = original.engagement  # a retweet shows the original's counters
     else:
         static = quote_static(rng, ids, sharer, original, published)
         engagement = draw_engagement(rng, sharer, QUOTE_REACH)
-    times = observation_times(rng, published, end)
-    return Item("x", original.topic, published, engagement, static, times, original)
+    return Item("x", original.topic, published, engagement, static, tweet.observations, original)
 
 
 def _most_behind_platform(observed: dict[str, int]) -> str:

@@ -18,9 +18,13 @@ _YOUTUBE_ID_LAST = "AEIMQUYcgkosw048"
 class IdMint:
     """Draws platform ids from the item stream's generator, never repeating one."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, used: set[str] | None = None) -> None:
         self._rng = rng
-        self._used: set[str] = set()
+        self._used: set[str] = set() if used is None else used
+
+    def drawing_from(self, rng: random.Random) -> IdMint:
+        """A mint drawing from another generator, never repeating an id of this one."""
+        return IdMint(rng, self._used)
 
     def unique(self, draw: Callable[[], str]) -> str:
         while True:
