@@ -116,16 +116,7 @@ def tweet_static(
             expanded_url=f"https://www.youtube.com/watch?v={video_id}",
             display_url=f"youtube.com/watch?v={video_id[:3]}…",
         )
-    data: dict[str, Any] = {
-        "id": tweet_id,
-        "text": text.text,
-        "created_at": iso_ms_z(published_ms),
-        "author_id": publisher.id,
-        "lang": copy.language,
-        "conversation_id": tweet_id,
-        "possibly_sensitive": False,
-        "edit_history_tweet_ids": [tweet_id],
-    }
+    data = _tweet_data(tweet_id, text.text, published_ms, publisher.id, copy.language)
     entities = text.entities()
     if entities:
         data["entities"] = entities
@@ -137,6 +128,22 @@ def tweet_static(
         includes["media"] = [media]
     rule = {"id": _rule_id(topic), "tag": topic}
     return {"data": data, "includes": includes, "matching_rules": [rule]}
+
+
+def _tweet_data(
+    tweet_id: str, text: str, published_ms: int, author_id: str, lang: str
+) -> dict[str, Any]:
+    """The fields every tweet's ``data`` starts with, in X's order."""
+    return {
+        "id": tweet_id,
+        "text": text,
+        "created_at": iso_ms_z(published_ms),
+        "author_id": author_id,
+        "lang": lang,
+        "conversation_id": tweet_id,
+        "possibly_sensitive": False,
+        "edit_history_tweet_ids": [tweet_id],
+    }
 
 
 def retweet_static(
@@ -163,14 +170,7 @@ def retweet_static(
             if end < shown or (not cut and end <= shown):  # a cut entity is not one
                 entities.setdefault(name, []).append({**entity, "start": start, "end": end})
     data: dict[str, Any] = {
-        "id": tweet_id,
-        "text": text,
-        "created_at": iso_ms_z(published_ms),
-        "author_id": retweeter.id,
-        "lang": tweet["lang"],
-        "conversation_id": tweet_id,
-        "possibly_sensitive": False,
-        "edit_history_tweet_ids": [tweet_id],
+        **_tweet_data(tweet_id, text, published_ms, retweeter.id, tweet["lang"]),
         "referenced_tweets": [{"type": "retweeted", "id": tweet["id"]}],
         "entities": {name: entities[name] for name in ("hashtags", "mentions", "urls")
                      if name in entities},
@@ -206,14 +206,7 @@ def quote_static(
         display_url=f"x.com/{author['username']}/st…",
     )
     data: dict[str, Any] = {
-        "id": tweet_id,
-        "text": text.text,
-        "created_at": iso_ms_z(published_ms),
-        "author_id": quoter.id,
-        "lang": "en",
-        "conversation_id": tweet_id,
-        "possibly_sensitive": False,
-        "edit_history_tweet_ids": [tweet_id],
+        **_tweet_data(tweet_id, text.text, published_ms, quoter.id, "en"),
         "referenced_tweets": [{"type": "quoted", "id": tweet["id"]}],
         "entities": text.entities(),
         "public_metrics": {},
