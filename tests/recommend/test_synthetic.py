@@ -84,6 +84,6 @@ def _key(item: object) -> tuple[str, str]:
 
 
 def _render(item: object, moment: object) -> dict:
-    from shoot2top.sample.generate import _observe
+    from shoot2top.sample.generate import observe
 
-    return _observe(item, moment)  # type: ignore[arg-type]
+    return observe(item, moment)  # type: ignore[arg-type]

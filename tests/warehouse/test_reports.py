@@ -23,10 +23,18 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+def tweet_of(message: dict) -> dict:
+    """The tweet an X message observes: a retweet observes its original (includes.tweets)."""
+    references = message["data"].get("referenced_tweets") or [{}]
+    if references[0].get("type") == "retweeted":
+        return message["includes"]["tweets"][0]
+    return message["data"]
+
+
 def engagement(item: dict) -> int:
     """Likes + shares + comments + quotes, from the raw API shapes."""
     if "tweet" in item:
-        m = item["tweet"]["data"]["public_metrics"]
+        m = tweet_of(item["tweet"])["public_metrics"]
         return m["like_count"] + m["retweet_count"] + m["reply_count"] + m["quote_count"]
     if "video" in item:
         st = item["video"]["statistics"]
@@ -40,7 +48,7 @@ def observation(item: dict) -> tuple[str, str, str, str, datetime, datetime, flo
     """(platform, id, publisher, media, created, observed, views, is_video) of one raw item."""
     observed = ts(item["_observed_at"])
     if "tweet" in item:
-        data, includes = item["tweet"]["data"], item["tweet"]["includes"]
+        data, includes = tweet_of(item["tweet"]), item["tweet"]["includes"]
         keys = set(data.get("attachments", {}).get("media_keys", []))
         media = [m for m in includes.get("media", []) if m["media_key"] in keys]
         video = [m for m in media if m["type"] == "video"]
