@@ -417,12 +417,6 @@ def test_a_malformed_item_is_dead_lettered_and_the_rest_of_its_batch_loads(pg_ds
     assert len(reasons) == 2 and all(r.startswith("not storable: ") for r in reasons)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="warehouse/features.py _is_own_video looks a non-string attachment type up in a "
-    "set (TypeError: unhashable type) instead of raising InvalidPost or ignoring it",
-)
 def test_a_facebook_attachment_whose_type_is_not_a_string_is_bad_input(pg_dsn, sample_lake):
     post = copy.deepcopy(next(i for i in lake_items(sample_lake) if "post" in i))
     post["post"]["attachments"] = {"data": [{"media_type": "video", "type": ["video_inline"]}]}

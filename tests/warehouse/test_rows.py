@@ -12,7 +12,7 @@ import pytest
 
 from factories import tweet, video
 from shoot2top.warehouse import loader
-from shoot2top.warehouse.rows import Observation, collection_paused, copy_text, observe
+from shoot2top.warehouse.rows import Observation, copy_text, observe
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TEXTS = ["plain", "", "tab\there", "line\nbreak", "cr\rhere", "back\\slash", "\\N", "日本", "a\\tb"]
@@ -62,23 +62,6 @@ def test_the_raw_json_column_is_escaped_as_bytes_after_the_text_columns() -> Non
     ]
     assert copy_text(rows) == expected(rows)
     assert copy_text([]) == b""
-
-
-def test_the_collector_is_paused_while_a_batch_is_prepared_and_restored_after() -> None:
-    assert gc.isenabled()
-    with collection_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collection_paused():
-        raise RuntimeError("a bug while preparing")
-    assert gc.isenabled()
-    gc.disable()  # the application's choice is kept
-    try:
-        with collection_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 def test_the_loader_prepares_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,10 +172,10 @@ def extract_tweet(
         return _legacy_tweet(payload, out, publisher_id)
     data = _dict(payload.get("data"))
     includes = _dict(payload.get("includes"))
-    users = {user.get("id"): user for user in _dicts(includes.get("users"))}
+    users = _by_key(includes.get("users"), "id")
     if "referenced_tweets" not in data:  # most tweets: no retweet, quote or reply
         return _tweet_item(data, includes, users, out, publisher_id, (), primary=True)
-    tweets = {tweet.get("id"): tweet for tweet in _dicts(includes.get("tweets"))}
+    tweets = _by_key(includes.get("tweets"), "id")
     referenced = [
         (kind, ref_id if isinstance(ref_id, str) else str(ref_id))
         for ref in _dicts(data.get("referenced_tweets"))
@@ -271,7 +271,7 @@ def _tweet_item(
     keys = [key for key in _media_keys(data) if key not in foreign_media]
     media = []
     if keys:
-        catalog = {m.get("media_key"): m for m in _dicts(includes.get("media"))}
+        catalog = _by_key(includes.get("media"), "media_key")
         media = [catalog[key] for key in keys if key in catalog]
     known_media = len(media) == len(keys)  # a lookup without includes knows no media
     out.detailed = known_media and publisher_id is not None
@@ -487,7 +487,7 @@ def _is_own_video(post: dict[str, Any], attachment: dict[str, Any]) -> bool:
     """The attachment is the Page's own upload of a video (not a share of someone's)."""
     return (
         attachment.get("media_type") == "video"
-        and attachment.get("type") in NATIVE_VIDEO_ATTACHMENTS
+        and _str(attachment.get("type")) in NATIVE_VIDEO_ATTACHMENTS
         and post.get("status_type") in (None, "added_video")
     )
 
@@ -631,6 +631,12 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _by_key(value: Any, key: str) -> dict[Any, dict[str, Any]]:
+    """The objects of an `includes` list by their id; one whose id is not a string or an
+    integer (a malformed payload) cannot be referred to, so it is left out."""
+    return {entry[key]: entry for entry in _dicts(value) if isinstance(entry.get(key), str | int)}
 
 
 def _str(value: Any) -> str | None:

@@ -41,7 +41,6 @@ from shoot2top.warehouse.features import Features
 from shoot2top.warehouse.rows import (
     Observation,
     batch_rows,
-    collection_paused,
     copy_buffers,
     observe,
 )
@@ -142,7 +141,7 @@ class WarehouseLoader:
         not bad input: it propagates and fails the batch, which was not stored.
         Safe to run in another thread than `commit`, on a batch to commit after it.
         """
-        with collection_paused():
+        with codec.fewer_collections(every=None):
             return self._prepare(items)
 
     def _prepare(self, items: Sequence[Item]) -> PreparedBatch:

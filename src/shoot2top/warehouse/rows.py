@@ -18,13 +18,11 @@ becomes unknown; each repair is logged.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
 import logging
 import re
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -143,26 +141,6 @@ def _unknown_beyond_bigint(features: Features) -> None:
             "%s %s: %s %d is beyond bigint: stored as unknown",
             features.platform, features.item_id, name, value,
         )  # fmt: skip
-
-
-@contextlib.contextmanager
-def collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is prepared, if it is on.
-
-    A batch makes hundreds of thousands of small objects (features, rows, texts) that
-    live until its COPY text is made: the collector would walk them again and again,
-    a tenth of the preparation's time, to find no cycle (none is made: reference
-    counting frees them). Whatever cycle other threads make meanwhile waits for the
-    next collection after.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def batch_rows(
