@@ -60,6 +60,7 @@ def flood_bucket(start: float) -> list[tuple]:
     return items
 
 
+@pytest.mark.slow  # 15 s on a quiet machine
 def test_two_million_distinct_terms_in_a_bucket_stay_bounded_and_bursts_are_found() -> None:
     options = DetectorOptions(scopes=False)
     detector = TrendDetector(options)
