@@ -10,7 +10,7 @@ import pytest
 from multilang import Component, context
 from pgtest import checksums
 from shoot2top.lake.store import LocalStore
-from shoot2top.runtime.topology import pipeline_of, plan
+from shoot2top.runtime.topology import items_of, pipeline_of, plan
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.loader import WarehouseLoader
 from waits import wait_for
@@ -65,7 +65,7 @@ def test_spout_emits_with_ids_replays_failures_and_checkpoints_on_ack(conf, tmp_
     dead = (tmp_path / "state" / "replay" / "deadletter.jsonl").read_text().splitlines()
     assert len(dead) == 10 and all("failed 2 times downstream" in line for line in dead)
     items = [i for i in LakeSource(LocalStore(sample_lake)) if i is not None]
-    assert [item for m in emitted for item in json.loads(m["tuple"][0])] == items[:50]
+    assert [item for m in emitted for item in items_of(m["tuple"][0])] == items[:50]
 
 
 def answers_until(bolt, wanted, seconds=20.0):
