@@ -10,9 +10,11 @@ traffic surge, single-account floods, and planted bursts of 2x-50x lasting 10 mi
 Per method: precision (rising events, scope "all", that are a planted burst),
 recall (bursts >= 3x lasting >= 30 min that are detected during the burst),
 median/p90 minutes from true onset to detected_at, false alarms per day (after the
-warm-up), items/s of clock + detector in-process, and peak RSS (MB) of a subprocess
-running the detector over a stream with 1,000,000 distinct terms. Last line: a JSON
-summary; its top level holds the shipped method's figures.
+warm-up), items/s of clock + detector in-process (wall clock, and per CPU second: on a
+shared machine the second is the steadier), and peak RSS (MB) of a subprocess
+running the detector over a stream with 1,000,000 distinct terms in a day, and of one
+with 2,000,000 distinct terms in a single bucket (`flood_rss_mb`: the sketch's bound).
+Last line: a JSON summary; its top level holds the shipped method's figures.
 
     python bench/trends.py [--days 7] [--rate 60] [--seed 11] [--distinct 1000000]
 """
@@ -166,11 +168,12 @@ class Stream:
         return self.rate * share * TERMS_PER_ITEM
 
 
-def run_method(stream: Stream, method: str) -> tuple[list, float, int]:
-    """(events, seconds, items) of clock + detector over the stream."""
+def run_method(stream: Stream, method: str) -> tuple[list, float, int, float]:
+    """(events, seconds, items, CPU seconds) of clock + detector over the stream."""
     clock = EventClock(300, 600)
     detector = TrendDetector(DetectorOptions(method=method))
     events = []
+    cpu = time.process_time()
     started = time.perf_counter()
     for key, platform, at, publisher, terms in stream.items:
         if clock.admit(key, platform, at):
@@ -179,7 +182,8 @@ def run_method(stream: Stream, method: str) -> tuple[list, float, int]:
         if marker is not None:
             events += detector.advance(marker)
     events += detector.advance(clock.finish())
-    return events, time.perf_counter() - started, len(stream.items)
+    seconds = time.perf_counter() - started
+    return events, seconds, len(stream.items), time.process_time() - cpu
 
 
 def evaluate(stream: Stream, events: list) -> dict:
@@ -251,6 +255,25 @@ def memory_child(method: str, distinct: int) -> None:
     print(json.dumps({"peak_rss_mb": round(rss_mb, 1), "peak_terms_tracked": peak_states}))
 
 
+def flood_child(method: str, distinct: int) -> None:
+    """In a subprocess: `distinct` distinct one-off terms in one bucket (100 items);
+    prints peak RSS and the detector's state size at its largest."""
+    clock = EventClock(300, 600)
+    detector = TrendDetector(DetectorOptions(method=method))
+    per_item = max(distinct // 100, 1)
+    largest = {"open_keys": 0, "sketch_cells": 0, "terms": 0}
+    for n in range(100):
+        at, key = START + n, f"f:{n}"
+        if clock.admit(key, "x", at):
+            terms = [(f"once{n}-{m}", "keyword") for m in range(per_item)]
+            detector.add_item(key, "x", f"p{n}", at, terms)
+        largest = {k: max(v, detector.size()[k]) for k, v in largest.items()}
+    detector.advance(clock.finish())
+    largest["terms"] = max(largest["terms"], detector.terms_tracked)
+    print(json.dumps({"flood_rss_mb": round(peak_rss_of_this_process(), 1),
+                      "flood_state": largest}))  # fmt: skip
+
+
 def peak_rss_of_this_process() -> float:
     """VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's across
     fork and exec on Linux, here the parent's whole generated stream)."""
@@ -264,9 +287,9 @@ def peak_rss_of_this_process() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def peak_rss(method: str, distinct: int) -> dict:
+def peak_rss(method: str, distinct: int, child: str = "--memory-child") -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, "--memory-child", method, "--distinct", str(distinct)],
+        [sys.executable, __file__, child, method, "--distinct", str(distinct)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(result.stdout.splitlines()[-1])
@@ -278,10 +301,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=60, help="background items per minute")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--distinct", type=int, default=1_000_000)
+    parser.add_argument("--flood-distinct", type=int, default=2_000_000)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--flood-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child, args.distinct)
+        return
+    if args.flood_child:
+        flood_child(args.flood_child, args.distinct)
         return
     started = time.perf_counter()
     stream = Stream(args.seed, args.days, args.rate).generate()
@@ -290,10 +318,13 @@ def main() -> None:
           flush=True)  # fmt: skip
     methods = {}
     for method in sorted(METHODS):
-        events, seconds, items = run_method(stream, method)
+        events, seconds, items, cpu = run_method(stream, method)
         figures = evaluate(stream, events)
         figures["items_per_s"] = round(items / seconds)
+        figures["items_per_cpu_s"] = round(items / cpu)  # less hurt by a loaded machine
         figures.update(peak_rss(method, args.distinct))
+        if method == SHIPPED_METHOD:
+            figures.update(peak_rss(method, args.flood_distinct, "--flood-child"))
         methods[method] = figures
         print(f"{method}: {json.dumps(figures)}", flush=True)
     shipped = methods[SHIPPED_METHOD]
@@ -306,6 +337,9 @@ def main() -> None:
         "stream_items": len(stream.items),
         "days": args.days,
         "distinct_terms_memory": args.distinct,
+        "flood_rss_mb": shipped["flood_rss_mb"],
+        "flood_distinct_terms_one_bucket": args.flood_distinct,
+        "items_per_cpu_s": shipped["items_per_cpu_s"],
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }

@@ -83,6 +83,7 @@ def unpaced(config: Path) -> Path:
     return fast
 
 
+@pytest.mark.slow
 def test_the_committed_sample_lake_is_what_the_generator_makes(tmp_path):
     result = run_cli("sample", "--out", str(tmp_path / "again"))
     assert result.returncode == 0, result.stderr
@@ -97,6 +98,7 @@ def test_the_committed_sample_lake_is_what_the_generator_makes(tmp_path):
             ).read_bytes()
 
 
+@pytest.mark.slow
 def test_sample_refuses_a_lake_that_is_not_empty(sample_lake):
     result = run_cli("sample", "--out", str(sample_lake))
     assert result.returncode == 1 and "is not empty" in result.stderr
@@ -260,6 +262,7 @@ def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, 
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"name": "x", "sources": [{"type": "lake"}], "sinks": []}))
@@ -269,6 +272,7 @@ def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
     assert "sinks: List should have at least 1 item" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_socket_sink_whose_port_is_taken_is_one_line_naming_it(tmp_path, sample_lake):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -294,6 +298,7 @@ def test_a_mistyped_source_lake_is_an_error_naming_it(tmp_path):
     assert verify.returncode == 1 and "does not exist" in verify.stderr
 
 
+@pytest.mark.slow
 def test_strict_replay_stops_at_a_damaged_file_with_its_name(tmp_path, sample_lake):
     lake = tmp_path / "damaged"
     store = LocalStore(lake)
@@ -355,6 +360,7 @@ def test_lake_tools_work_on_s3(s3_server, s3_uri, sample_lake):
     assert run_cli("lake", "verify", s3_uri, env=env).returncode == 0
 
 
+@pytest.mark.slow
 def test_every_missing_credential_is_named_at_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_API_KEY"))}
     env["SHOOT2TOP_STATE"] = str(tmp_path / "state")
@@ -372,6 +378,7 @@ def test_every_missing_credential_is_named_at_once(tmp_path):
     assert not (tmp_path / "state").exists()  # refused before anything was touched
 
 
+@pytest.mark.slow
 def test_an_unreachable_api_is_one_warning_not_one_per_retry(tmp_path):
     """The X API refusing connections for 6 s means about seven retries: the log shows
     the first and, at the end, the last with how many there were."""
@@ -392,6 +399,7 @@ def test_an_unreachable_api_is_one_warning_not_one_per_retry(tmp_path):
     assert f"[{retries - 1} similar message(s) in the last" in warnings[-1]
 
 
+@pytest.mark.slow
 def test_finite_work_shows_its_percentage_and_eta_on_a_terminal(tmp_path, sample_lake):
     terminal = Terminal([*CLI, "sample", "--out", str(tmp_path / "big"), "--items", "30000"])
     assert terminal.wait() == 0, terminal.text
@@ -405,6 +413,7 @@ def test_finite_work_shows_its_percentage_and_eta_on_a_terminal(tmp_path, sample
     assert re.search(r"B of [\d.]+ [KM]B read \(\d+ %\), ETA \d+:\d\d:\d\d", replay.text)
 
 
+@pytest.mark.slow
 def test_the_wrapper_runs_shoot2top_in_a_new_shell(tmp_path):
     """Without activating the virtualenv, from any directory."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}

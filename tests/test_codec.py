@@ -1,3 +1,7 @@
+import gc
+
+import pytest
+
 from shoot2top import codec
 
 
@@ -41,3 +45,20 @@ def test_fewer_collections_raises_the_first_threshold_and_restores_it():
         with codec.fewer_collections(every=10):  # never lower than it is
             assert gc.get_threshold()[0] == 123_456
     assert gc.get_threshold() == before
+
+
+def test_fewer_collections_can_pause_the_collector_and_restores_it() -> None:
+    assert gc.isenabled()
+    with codec.fewer_collections(every=None):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), codec.fewer_collections(every=None):
+        raise RuntimeError("a bug while preparing")
+    assert gc.isenabled()
+    gc.disable()  # the application's choice is kept
+    try:
+        with codec.fewer_collections(every=None):
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -262,6 +262,7 @@ def poison_lake(root: Path) -> tuple[list[dict], list[str]]:
     return [*kept, good[1], exact], reasons
 
 
+@pytest.mark.slow
 def test_poison_files_are_dead_lettered_alone_on_every_run(tmp_path, pg_dsn):
     good, reasons = poison_lake(tmp_path / "lake")
     for attempt in range(2):
@@ -292,6 +293,7 @@ def test_poison_files_are_dead_lettered_alone_on_every_run(tmp_path, pg_dsn):
         assert letters.torn == 0
 
 
+@pytest.mark.slow
 def test_lake_verify_reports_every_poison_without_a_traceback(tmp_path):
     _, reasons = poison_lake(tmp_path / "lake")
     result = run("lake", "verify", str(tmp_path / "lake"), "--json")
@@ -372,6 +374,7 @@ def test_a_gzip_bomb_and_huge_items_cost_bounded_memory(tmp_path, pg_dsn):
 # -- one run per state -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_ingest_on_the_same_state_exits_naming_the_first(tmp_path):
     everything = paced_lake(LocalStore(tmp_path / "lake"), items=600)
     out = tmp_path / "out"
@@ -421,6 +424,7 @@ def in_small_tmpfs(mount: Path, size: str, script: str) -> subprocess.CompletedP
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @needs_tmpfs
 def test_a_full_disk_under_the_state_dir(tmp_path):
     """Dead letters fill the disk: the run stops naming the file and the component, the
@@ -463,6 +467,7 @@ def test_a_full_disk_under_the_state_dir(tmp_path):
     assert set(keys(lake_items(str(tmp_path / "out")))) == set(keys(good))  # at least once
 
 
+@pytest.mark.slow
 @needs_tmpfs
 def test_a_full_disk_under_the_output_lake_names_the_sink_and_the_file(tmp_path):
     store = LocalStore(tmp_path / "lake")

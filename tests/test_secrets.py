@@ -88,6 +88,7 @@ def test_an_api_url_with_a_token_in_it_is_refused_unseen():
     assert "tok3n" not in str(raised.value)
 
 
+@pytest.mark.slow
 def test_no_secret_in_debug_logs_on_error_paths(tmp_path):
     """A run that fails on a DSN with a misplaced password, at DEBUG: nothing leaks."""
     config = {
@@ -123,6 +124,7 @@ def test_no_secret_in_debug_logs_on_error_paths(tmp_path):
     assert "percent-encode" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unset_secret_names_the_config_file(tmp_path, monkeypatch):
     monkeypatch.delenv("NOT_SET_SECRET", raising=False)
     config = {

@@ -1,7 +1,8 @@
 """Trend detection on Storm: spouts (live sources or a lake replay) → terms (the event
-clock, one task) → detect (fields grouping on the term; watermarks to every task) →
-events → the trends stage's sinks; the pipeline's item sinks read the spouts as in
-`replay` and `ingest`. docs/storm.md, "The trends topology".
+clock, one task) → detect (fields grouping on the term's shard, a CRC-32 of the term:
+every use of a term reaches one task, which holds whole shards; watermarks to every
+task) → events → the trends stage's sinks; the pipeline's item sinks read the spouts as
+in `replay` and `ingest`. docs/storm.md, "The trends topology".
 
 sparse run -n trends -e local             # pipelines/trends-sample.json
 SHOOT2TOP_PIPELINE=my.json sparse run -n trends -e local  # "parallelism": detector tasks
@@ -31,7 +32,7 @@ terms = TermsBolt.spec(
 )
 detect = DetectBolt.spec(
     name=stage.detect,
-    inputs={terms: Grouping.fields("term"), terms[WATERMARK_STREAM]: Grouping.ALL},
+    inputs={terms: Grouping.fields("shard"), terms[WATERMARK_STREAM]: Grouping.ALL},
     par=stage.parallelism,
 )
 events = EventsBolt.spec(name=stage.events, inputs={detect: Grouping.SHUFFLE}, par=1)

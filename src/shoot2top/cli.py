@@ -33,6 +33,7 @@ from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_sec
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
+from shoot2top.posts import PLATFORM_NAMES
 from shoot2top.runtime.components import build_analytics, build_sink, build_source
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.logsummary import install as install_summary
@@ -474,7 +475,7 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     help="Columns to show, comma-separated, or 'all' (default: a short set in a table, "
     "every column in CSV and JSON).",
 )
-@click.option("--platform", type=click.Choice(["x", "youtube", "facebook"]), help="One platform.")
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES), help="One platform.")
 @click.option("--publisher", help="One publisher id.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
 @click.option("--all-media", is_flag=True, help="videos: include items that are not videos.")
@@ -873,7 +874,7 @@ def sample(
 def _recommend_options(command: Any) -> Any:
     options = [
         click.option("--publisher", required=True, help="Publisher id (or handle)."),
-        click.option("--platform", type=click.Choice(["x", "youtube", "facebook"])),
+        click.option("--platform", type=click.Choice(PLATFORM_NAMES)),
         click.option(
             "--now", "now_text", default="now", show_default=True,
             help="The moment to recommend at: ISO-8601 UTC, 'now', or 'latest' "
@@ -1144,7 +1145,7 @@ def recommend_crosspromote_command(
 
 @main.command()
 @click.option("--item", "item_id", required=True, help="The item id.")
-@click.option("--platform", type=click.Choice(["x", "youtube", "facebook"]))
+@click.option("--platform", type=click.Choice(PLATFORM_NAMES))
 @click.option(
     "--now",
     "now_text",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Union, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
-from shoot2top import codec
+from shoot2top import codec, platforms
 from shoot2top.lake.store import url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.state import PIPELINE_NAME
@@ -213,7 +213,7 @@ class TrackingOptions(Strict):
 
     Each step says "while the item is younger than `until_age_h`, refresh every
     `every_min`"; past the last step the item is no longer tracked. ``[]`` turns
-    refreshes off.
+    refreshes off. The default here is the only one (`RefreshTracker` has none).
     """
 
     schedule: list[RefreshStepConfig] = Field(
@@ -336,7 +336,7 @@ class TrendsConfig(Strict):
 
     type: Literal["trends"]
     name: str = Field("trends", pattern=COMPONENT_NAME)
-    method: Literal["signitrend", "ratio"] = "signitrend"
+    method: Literal["signitrend", "seasonal", "ratio"] = "signitrend"
     kinds: list[TermKind] = Field(default_factory=lambda: list(TERM_KINDS), min_length=1)
     bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
     lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")
@@ -348,7 +348,16 @@ class TrendsConfig(Strict):
     ratio_on: float = Field(3.0, gt=1)
     scopes: bool = Field(True, description="per platform too, not only across platforms")
     parallelism: int = Field(2, ge=1, le=64, description="detector tasks on Storm")
-    sinks: list[TrendSinkConfig] = Field(min_length=1)
+    sinks: list[
+        Annotated[
+            TrendFileSinkConfig | TrendPostgresSinkConfig | SocketSinkConfig | LakeSinkConfig,
+            Field(discriminator="type"),
+        ]
+    ] = Field(
+        min_length=1,
+        description="trend sinks (file, postgres: the trends table) or ordinary sinks "
+        "(socket, lake), which get each event emission as one JSON record",
+    )
 
     @model_validator(mode="after")
     def _bucket_divides_an_hour(self) -> TrendsConfig:
@@ -361,24 +370,53 @@ class TrendsConfig(Strict):
         return self.model_dump(exclude=exclude)
 
 
-SOURCE_CONFIGS = (LakeSourceConfig, XSourceConfig, YouTubeSourceConfig, FacebookSourceConfig)
+class PlatformSourceConfig(Protocol):
+    """What the runtime reads of any platform's live source config (a `Strict` model
+    whose ``type`` is the platform's name: `shoot2top.platforms`)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def parallelism(self) -> int: ...
+
+
+def _platform_source_configs() -> tuple[type[Strict], ...]:
+    """Each registered platform's live source config class, checked to be tagged with
+    the platform's name. Read while this module is imported: the built-in classes are
+    defined above, and a new platform's module may import this one's building blocks."""
+    configs: list[type[Strict]] = []
+    for platform in platforms.registered("shoot2top.config"):
+        config = platform.resolve("source_config")
+        is_model = isinstance(config, type) and issubclass(config, Strict)
+        tag = config.model_fields["type"].annotation if is_model else None
+        if get_args(tag) != (platform.name,):
+            raise platforms.PlatformError(
+                f"platform {platform.name!r}: source_config {platform.source_config!r} must be "
+                f'a Strict model with type: Literal["{platform.name}"]'
+            )
+        configs.append(config)
+    return tuple(configs)
+
+
+SOURCE_CONFIGS: tuple[type[Strict], ...] = (LakeSourceConfig, *_platform_source_configs())
 SINK_CONFIGS = (LakeSinkConfig, PostgresSinkConfig, SocketSinkConfig)
 TREND_SINK_CONFIGS = (TrendFileSinkConfig, TrendPostgresSinkConfig)
-SourceConfig = Annotated[
-    LakeSourceConfig | XSourceConfig | YouTubeSourceConfig | FacebookSourceConfig,
-    Field(discriminator="type"),
-]
+if TYPE_CHECKING:
+    SourceConfig = LakeSourceConfig | PlatformSourceConfig
+else:
+    SourceConfig = Annotated[Union[SOURCE_CONFIGS], Field(discriminator="type")]  # noqa: UP007
 SinkConfig = Annotated[
     LakeSinkConfig | PostgresSinkConfig | SocketSinkConfig, Field(discriminator="type")
 ]
-_TYPE_TAGS = {
-    tag
-    for config in (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS, TrendsConfig)
-    for tag in get_args(config.model_fields["type"].annotation)
-}
+_COMPONENTS: tuple[type[Strict], ...] = (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS)
+_TAGGED: tuple[type[Strict], ...] = (*_COMPONENTS, TrendsConfig)
+_TYPE_TAGS = {tag for config in _TAGGED for tag in get_args(config.model_fields["type"].annotation)}
+_WITH_SECRETS: tuple[type[Strict], ...] = (*_COMPONENTS, S3Options)
 SECRET_FIELDS = frozenset(
     name
-    for model in (*SOURCE_CONFIGS, *SINK_CONFIGS, *TREND_SINK_CONFIGS, S3Options)
+    for model in _WITH_SECRETS
     for name, field in model.model_fields.items()
     if "SecretRef" in str(field.annotation)
 )

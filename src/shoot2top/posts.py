@@ -17,16 +17,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-TWEET = "tweet"
-VIDEO = "video"
-POST = "post"
-PLATFORM_OF_TYPE = {TWEET: "x", VIDEO: "youtube", POST: "facebook"}
+from shoot2top import platforms
+from shoot2top.platforms import facebook, x, youtube
+from shoot2top.platforms.facebook import PAGE as PAGE  # item metadata, Facebook's
+from shoot2top.platforms.facebook import page_of_post_id as page_of_post_id
+
+TWEET = x.PLATFORM.type_key
+VIDEO = youtube.PLATFORM.type_key
+POST = facebook.PLATFORM.type_key
+_PLATFORMS = platforms.registered("shoot2top.posts")
+PLATFORM_OF_TYPE = {platform.type_key: platform.name for platform in _PLATFORMS}
 TYPES = tuple(PLATFORM_OF_TYPE)
+PLATFORM_NAMES = tuple(PLATFORM_OF_TYPE.values())  # "x", "youtube", "facebook"…
+# Where each platform keeps an item's id, its publisher's id and its created time.
+_IDENTITY = {platform.type_key: platform.identity for platform in _PLATFORMS}
+_EXPECTED_TYPES = f"expected one of {', '.join(TYPES)}"
 
 OBSERVED_AT = "_observed_at"
 SOURCE = "_source"
 TOPIC = "_topic"
-PAGE = "_page"  # Facebook: the Page whose listing returned an object without `from`
 RESERVED_PREFIX = "_"
 
 
@@ -57,12 +66,12 @@ def _what_is_wrong(obj: Any) -> str:
         return f"expected a JSON object, got {type(obj).__name__}"
     type_keys = [key for key in obj if not key.startswith(RESERVED_PREFIX)]
     if not type_keys:
-        return "no type key: expected one of tweet, video, post"
+        return f"no type key: {_EXPECTED_TYPES}"
     if len(type_keys) > 1:
         return f"several type keys {sorted(type_keys)}: expected exactly one"
     kind = type_keys[0]
     if kind not in PLATFORM_OF_TYPE:
-        return f"unknown type key {kind!r}: expected one of tweet, video, post"
+        return f"unknown type key {kind!r}: {_EXPECTED_TYPES}"
     return f"{kind!r} payload is {type(obj[kind]).__name__}, expected an object"
 
 
@@ -89,38 +98,6 @@ def format_time(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
-def _tweet_identity(payload: dict[str, Any], _: dict[str, Any]) -> tuple[Any, Any, Any]:
-    data = payload.get("data")
-    if isinstance(data, dict):  # an X API v2 filtered-stream message
-        return data.get("id"), data.get("author_id"), data.get("created_at")
-    user = payload.get("user")  # a legacy v1.1 tweet from the original lakes
-    author = user.get("id_str") if isinstance(user, dict) else None
-    return payload.get("id_str"), author, payload.get("created_at")
-
-
-def _video_identity(payload: dict[str, Any], _: dict[str, Any]) -> tuple[Any, Any, Any]:
-    snippet = payload.get("snippet")
-    if not isinstance(snippet, dict):
-        return payload.get("id"), None, None
-    return payload.get("id"), snippet.get("channelId"), snippet.get("publishedAt")
-
-
-def _post_identity(payload: dict[str, Any], obj: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """A Page post, Page video or live video (``creation_time``); without ``from`` it
-    belongs to the Page that was listed (`PAGE`), else to the Page its id names."""
-    page = payload.get("from")
-    author = page.get("id") if isinstance(page, dict) else None
-    if author is None:
-        listed = obj.get(PAGE)
-        author = listed.get("id") if isinstance(listed, dict) else None
-        if author is None:
-            author = page_of_post_id(payload.get("id"))
-    created = payload.get("created_time")
-    if created is None:
-        created = payload.get("creation_time")  # a LiveVideo node
-    return payload.get("id"), author, created
-
-
 TWITTER_EPOCH_MS = 1288834974657  # X's ids are "snowflakes": they carry their creation time
 
 
@@ -129,17 +106,6 @@ def snowflake_time(tweet_id: int) -> float:
     return ((tweet_id >> 22) + TWITTER_EPOCH_MS) / 1000
 
 
-def page_of_post_id(post_id: Any) -> str | None:
-    """The Page id in a Page post id (``{page id}_{post id}``), else None."""
-    if isinstance(post_id, str):
-        page, underscore, number = post_id.partition("_")
-        if underscore and page.isdecimal() and number.isdecimal():
-            return page
-    return None
-
-
-# Where each platform keeps an item's id, its publisher's id and its created time.
-_IDENTITY = {TWEET: _tweet_identity, VIDEO: _video_identity, POST: _post_identity}
 _LEGACY_TWEET_TIME = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -231,7 +197,7 @@ def stamp(
 ) -> dict[str, Any]:
     """Wrap an API payload into a streamable object with provenance metadata."""
     if payload_type not in PLATFORM_OF_TYPE:
-        raise InvalidPost(f"unknown type key {payload_type!r}: expected one of tweet, video, post")
+        raise InvalidPost(f"unknown type key {payload_type!r}: {_EXPECTED_TYPES}")
     obj: dict[str, Any] = {payload_type: payload, OBSERVED_AT: format_time(observed_at)}
     obj[SOURCE] = source
     if topic is not None:

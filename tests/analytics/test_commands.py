@@ -32,6 +32,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_detect_prints_the_planted_trends_as_json_lines(lake: Path) -> None:
     result = run("trends", "detect", "--lake", str(lake), "--all-only")
     assert result.returncode == 0, result.stderr
@@ -61,6 +62,7 @@ def test_detect_prints_the_planted_trends_as_json_lines(lake: Path) -> None:
         (["--bucket-s", "420"], "--bucket-s 420: must divide an hour"),
     ],
 )
+@pytest.mark.slow
 def test_detect_bad_input_fails_with_a_clear_line(lake: Path, args, message) -> None:
     full = args if "--lake" in args else ["--lake", str(lake), *args]
     result = run("trends", "detect", *full)
@@ -68,6 +70,7 @@ def test_detect_bad_input_fails_with_a_clear_line(lake: Path, args, message) -> 
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Path) -> None:
     stage = TrendStage()
     items = [item for item in LakeSource(LocalStore(lake)) if item is not None]

@@ -69,6 +69,17 @@ def test_a_platform_wide_surge_is_not_a_trend_for_signitrend_but_is_for_ratio() 
     assert terms_of(detect(items, "ratio")[0]) >= {"word0", "other0"}
 
 
+def test_seasonal_expects_the_hours_usual_traffic_so_a_surge_is_a_trend_for_it() -> None:
+    """`seasonal` learns each hour of the day's traffic (day 1); a platform-wide surge
+    on day 2 at the same hour is volume above that hour's history: its terms trend.
+    SigniTrend's share of the bucket's actual traffic corrects the surge."""
+    day2 = 24 * 12 + 6 * 12  # day 2, 06:00
+    items = background(32, surge=range(day2, day2 + 6))
+    assert terms_of(detect(items, "seasonal")[0]) >= {"word0", "other0"}
+    assert detect(items)[0] == []
+    assert detect(background(32), "seasonal")[0] == []  # no surge: nothing
+
+
 def test_one_account_flooding_a_tag_is_not_a_trend() -> None:
     events, _ = detect(background(8) + burst("flood", T0 + 6 * HOUR, 6, 30, 1))
     assert events == []
@@ -107,3 +118,21 @@ def test_bad_options_and_snapshots_are_refused_by_name() -> None:
         EventClock(0, 10)
     with pytest.raises(ValueError, match="trend detector snapshot version 99"):
         TrendDetector.restore({"version": 99})
+
+
+def test_a_refresh_after_its_bucket_closed_is_told_from_a_late_new_item() -> None:
+    import json
+
+    clock = EventClock(300, 600)
+    clock.admit("x:1", "x", T0)
+    clock.admit("x:3", "x", T0 + 300)
+    clock.admit("x:2", "x", T0 + 3000)  # closes the first buckets
+    assert clock.advance() is not None
+    clock.admit("x:4", "x", T0 + 3300)  # closes another, no marker for it yet
+    assert not clock.admit("x:1", "x", T0)  # a metric refresh of a counted item
+    assert not clock.admit("x:9", "x", T0 + 10)  # a new item, too late
+    assert (clock.refreshes, clock.late) == (1, 1)
+    restored = EventClock.restore(json.loads(json.dumps(clock.snapshot())))
+    assert not restored.admit("x:1", "x", T0) and restored.refreshes == 2
+    assert not restored.admit("x:3", "x", T0 + 300) and restored.refreshes == 3
+    assert restored.counters() == {"admitted": 4, "duplicates": 0, "late": 1, "refreshes": 3}

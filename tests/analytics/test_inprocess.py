@@ -118,3 +118,42 @@ def _stage_buckets(checkpoint: Path) -> int:
 
 def _env() -> dict[str, str]:
     return dict(os.environ)
+
+
+def test_trend_events_go_to_an_ordinary_sink_the_socket(tmp_path) -> None:
+    """A trends stage's `sinks` may hold the pipeline's ordinary sinks: the socket (for
+    Spark) serves each event emission as one JSON line, the library's records."""
+    import socket
+    import threading
+
+    from shoot2top.config import parse_config
+    from shoot2top.runtime.components import build_analytics
+    from shoot2top.sample.generate import generate_items
+
+    config = parse_config({
+        "name": "t", "sources": [{"type": "lake", "uri": "lake"}],
+        "sinks": [{"type": "lake", "uri": "out"}],
+        "analytics": [{"type": "trends", "sinks": [{"type": "socket", "port": 0}]}],
+    }, "p.json")  # fmt: skip
+    hook = build_analytics(config.analytics[0], str(tmp_path), {})
+    client = socket.create_connection(("127.0.0.1", hook.sinks[0].sink.port), timeout=30)
+    received = bytearray()
+    reader = threading.Thread(target=lambda: _read_all(client, received))
+    reader.start()
+    items = generate_items(items=12000)
+    for item in items:
+        hook.write(item)
+    hook.finish()
+    hook.close()
+    reader.join(timeout=30)
+    stage = TrendStage()
+    expected = [e.to_record() for e in stage.process(items) + stage.finish()]
+    got = [json.loads(line) for line in received.decode().splitlines()]
+    assert expected and sorted(map(json.dumps, got)) == sorted(map(json.dumps, expected))
+    assert hook.events == len(expected)
+
+
+def _read_all(client, into: bytearray) -> None:
+    while chunk := client.recv(65536):
+        into.extend(chunk)
+    client.close()

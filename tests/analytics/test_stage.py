@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 
+from shoot2top.analytics.detector import DetectorOptions
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.sample.generate import generate_items, planted_trends
 
@@ -26,6 +27,7 @@ def run(stage: TrendStage, items: list[dict], batch: int) -> list[dict]:
     return sorted((e.to_record() for e in events), key=lambda r: json.dumps(r, sort_keys=True))
 
 
+@pytest.mark.slow
 def test_the_planted_trends_are_found_with_onset_near_the_truth() -> None:
     events = run(TrendStage(), sample(), 500)
     found = {(r["term"], r["kind"]): r for r in events if r["scope"] == "all"}
@@ -36,6 +38,7 @@ def test_the_planted_trends_are_found_with_onset_near_the_truth() -> None:
         assert _epoch(record["detected_at"]) - trend.start.timestamp() <= 1200
 
 
+@pytest.mark.slow
 def test_events_do_not_depend_on_batch_sizes_or_partitions() -> None:
     one = run(TrendStage(), sample(), len(sample()))
     assert one
@@ -43,6 +46,7 @@ def test_events_do_not_depend_on_batch_sizes_or_partitions() -> None:
         assert run(TrendStage(partitions=partitions), sample(), batch) == one
 
 
+@pytest.mark.slow
 def test_snapshot_and_restore_mid_stream_gives_the_same_events() -> None:
     items = sample()
     whole = run(TrendStage(partitions=2), items, 300)
@@ -57,6 +61,7 @@ def test_snapshot_and_restore_mid_stream_gives_the_same_events() -> None:
     assert sorted(records, key=lambda r: json.dumps(r, sort_keys=True)) == whole
 
 
+@pytest.mark.slow
 def test_a_partition_sees_exactly_its_terms_events() -> None:
     whole = run(TrendStage(), sample(), 1000)
     split = TrendStage(partitions=4)
@@ -72,6 +77,34 @@ def test_a_partition_sees_exactly_its_terms_events() -> None:
 def test_unknown_kind_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown term kind 'emoji'"):
         TrendStage(kinds=["hashtag", "emoji"])
+
+
+OVERFLOW = DetectorOptions(exact_room=2, promoted_room=2, sketch_width=64, sketch_depth=2)
+
+
+def test_with_the_sketches_in_use_events_do_not_depend_on_partitions_or_batches() -> None:
+    one = TrendStage(OVERFLOW)
+    whole = run(one, sample(), len(sample()))
+    assert whole and one.detectors[0].sketched > 1000  # the tails were used
+    assert whole != run(TrendStage(), sample(), len(sample()))  # and changed something
+    for batch, partitions in ((1, 1), (7, 2), (500, 4), (300, 3)):
+        assert run(TrendStage(OVERFLOW, partitions=partitions), sample(), batch) == whole
+
+
+def test_a_snapshot_with_sketches_restores_to_the_same_events() -> None:
+    items = sample()
+    whole = run(TrendStage(OVERFLOW, partitions=2), items, 300)
+    stage = TrendStage(OVERFLOW, partitions=2)
+    events = []
+    middle = len(items) // 2 + 17  # inside a bucket
+    for start in range(0, middle, 300):
+        events += stage.process(items[start : min(start + 300, middle)])
+    snapshot = json.loads(json.dumps(stage.snapshot()))
+    assert any(d["tails"] for d in snapshot["detectors"]), "no sketch in the snapshot"
+    restored = TrendStage.restore(snapshot)
+    events += restored.process(items[middle:]) + restored.finish()
+    records = sorted((e.to_record() for e in events), key=lambda r: json.dumps(r, sort_keys=True))
+    assert records == whole
 
 
 def _epoch(iso: str) -> float:

@@ -74,6 +74,7 @@ class Topology:
                 task.save()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("detectors", [1, 2, 4])
 def test_tasks_give_the_in_process_events(tmp_path, detectors) -> None:
     topology = Topology(tmp_path, detectors)
@@ -85,6 +86,7 @@ def test_tasks_give_the_in_process_events(tmp_path, detectors) -> None:
     assert json.dumps(records(topology.events)) == in_process()
 
 
+@pytest.mark.slow
 def test_a_restored_detector_with_redelivered_items_gives_the_clean_events(tmp_path) -> None:
     """Detector 1 dies after the middle: its unsaved uses are lost; the items it had not
     acked (those since its last save) come again; the events are the clean run's."""
@@ -112,6 +114,7 @@ def test_a_restored_detector_with_redelivered_items_gives_the_clean_events(tmp_p
     assert json.dumps(records(kept)) == in_process()
 
 
+@pytest.mark.slow
 def test_a_restored_clock_forwards_redelivered_items_and_repeats_its_marker(tmp_path) -> None:
     items = sample()[:3000]
     clock = ClockTask.open(tmp_path / "c.json", bucket_s=300, lateness_s=600)
@@ -139,6 +142,7 @@ def test_merge_waits_for_every_upstream_task_and_sums_their_traffic() -> None:
     assert merged == Watermark(300, 900.0, ((600.0, (("x", 1), ("y", 4))),))
 
 
+@pytest.mark.slow
 def test_two_upstream_clocks_merged_give_the_single_clock_events(tmp_path) -> None:
     """Items split over two clocks by item key (each sees its share in order): the
     detectors' merged markers carry the same traffic as one clock's."""

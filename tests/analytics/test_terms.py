@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from factories import _z, at, tweet
-from shoot2top.analytics.terms import read_item, term_uses
+from shoot2top.analytics.terms import ItemReader, read_item, term_uses
 from shoot2top.posts import InvalidPost
 
 
@@ -40,3 +40,11 @@ def test_a_retweet_uses_the_originals_terms_at_its_own_time_by_the_retweeter() -
 def test_not_a_streamable_object_is_refused() -> None:
     with pytest.raises(InvalidPost):
         term_uses({"nothing": {}, "_observed_at": _z(at(0))})
+
+
+def test_the_item_reader_counts_what_is_not_a_streamable_object_and_goes_on() -> None:
+    reader = ItemReader(invalid=2)
+    good = tweet("1001", at(5), at(0))
+    read = list(reader.read([{"nothing": {}}, good, {"tweet": "?"}, good]))
+    assert [item.item_key for item in read] == ["x:1001", "x:1001"]
+    assert reader.invalid == 4

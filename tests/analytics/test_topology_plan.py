@@ -37,14 +37,14 @@ def load_trends(tmp_path, monkeypatch, parallelism: int):
     return trends.Trends.thrift_topology
 
 
-def test_the_trends_topology_groups_by_term_and_sends_watermarks_to_all(tmp_path, monkeypatch):
+def test_the_trends_topology_groups_by_shard_and_sends_watermarks_to_all(tmp_path, monkeypatch):
     topology = load_trends(tmp_path, monkeypatch, 4)
     assert list(topology.spouts) == ["sample"]
     assert set(topology.bolts) == {"items", "trends-terms", "trends-detect", "trends-events"}
     detect = topology.bolts["trends-detect"].common
     assert detect.parallelism_hint == 4
     groupings = {(g.componentId, g.streamId): grouping for g, grouping in detect.inputs.items()}
-    assert groupings[("trends-terms", "default")].fields == ["term"]
+    assert groupings[("trends-terms", "default")].fields == ["shard"]  # the term's shard
     assert groupings[("trends-terms", "watermarks")].all is not None
     terms = topology.bolts["trends-terms"].common
     assert terms.parallelism_hint == 1  # one event clock sees every item in order

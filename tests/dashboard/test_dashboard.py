@@ -206,6 +206,7 @@ def test_the_trends_view_says_when_the_stage_is_not_set_up(postgres_server):
     assert view["tables"] == [] and "not set up" in view["notes"][0]
 
 
+@pytest.mark.slow
 def test_another_address_than_loopback_needs_a_token():
     result = subprocess.run([*CLI, "dashboard", "--host", "0.0.0.0"], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
@@ -213,6 +214,7 @@ def test_another_address_than_loopback_needs_a_token():
     assert "SHOOT2TOP_DASHBOARD_TOKEN" in result.stderr
 
 
+@pytest.mark.slow
 def test_with_a_token_every_request_needs_it(demo, tmp_path):
     token = "t0ken-" + "x" * 30
     dashboard = Dashboard("--host", "0.0.0.0", "--dsn", reader_dsn(demo), "--state-dir",
@@ -276,6 +278,7 @@ def test_the_embedded_warehouse_is_read_through_the_read_only_role(tmp_path):
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_nimbus_that_is_not_host_and_port_is_refused_before_anything_starts():
     result = subprocess.run([*CLI, "dashboard", "--nimbus", "nimbus-without-port"],
                             capture_output=True, text=True, timeout=60)  # fmt: skip

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from shoot2top.sources.base import Source
 from shoot2top.sources.live import Clock
+
+SLICE_S = 0.25  # what the runner sleeps at a time, at most
 
 
 class FakeClock(Clock):
@@ -22,3 +28,17 @@ class FakeClock(Clock):
     def waited(self) -> float:
         """Total seconds slept so far."""
         return sum(self.sleeps)
+
+    def run(self, source: Source) -> Iterator[Any]:
+        """Iterate `source` as the runner does: after a None, wait what the source says
+        nothing will come (`idle_s`), on this clock, a slice at a time."""
+        iterator = iter(source)
+        try:
+            for item in iterator:
+                yield item
+                if item is None and (idle := source.idle_s()) > 0:
+                    self.sleep(min(idle, SLICE_S))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()

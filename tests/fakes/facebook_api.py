@@ -1,5 +1,5 @@
-"""A local Facebook Graph API: Pages' posts and videos, node and multi-id reads, video
-insights, on the documented wire format.
+"""A local Facebook Graph API: Pages' posts, videos and live videos, node and multi-id
+reads, video insights, on the documented wire format.
 
 - Versioned paths (``/v26.0/{page}/posts``); the token from ``Authorization: Bearer|OAuth``
   or the ``access_token`` parameter; errors as ``{"error": {"message", "type", "code",
@@ -9,6 +9,9 @@ insights, on the documented wire format.
 - ``fields`` selects what is returned (an unknown field is an error, as upstream);
   ``reactions``/``comments`` come as ``{"data": [], "summary": {"total_count": N}}``,
   ``shares`` only once shared.
+- Live videos (``/{page}/live_videos``) are LiveVideo nodes: ``creation_time`` (not
+  ``created_time``), ``status`` (``LIVE``, ``VOD``, ``SCHEDULED_UNPUBLISHED``…),
+  ``live_views`` and ``video`` (the Video node of the broadcast, ``{"id"}``), no ``length``.
 - Listings are newest first, filtered by ``since``/``until`` (unix s, inclusive), paged
   by ``limit`` (at most `max_limit`) with opaque ``paging.cursors.before/after`` and
   absolute ``paging.next``/``previous`` URLs that carry ``access_token=`` like the real API.
@@ -37,6 +40,11 @@ POST_FIELDS = {
 VIDEO_FIELDS = {
     "id", "created_time", "updated_time", "title", "description", "length", "permalink_url",
     "from", "reactions", "comments", "picture", "source", "published",
+}  # fmt: skip
+LIVE_VIDEO_FIELDS = {
+    "id", "creation_time", "status", "title", "description", "permalink_url", "from",
+    "live_views", "broadcast_start_time", "planned_start_time", "video", "reactions",
+    "comments", "embed_html",
 }  # fmt: skip
 PAGE_FIELDS = {"id", "name", "username", "fan_count"}
 THROTTLE_MESSAGES = {
@@ -114,9 +122,11 @@ class Page:
 
 @dataclass
 class Thing:
-    """A Page post (``kind == "post"``) or Page video, with its current counters. A post
-    shows a photo, or `video` (a Page video of the same upload); `anonymous` objects come
-    without ``from`` (as when the token may not see who posted)."""
+    """A Page post (``kind == "post"``), Page video (``"video"``) or live video
+    (``"live_video"``), with its current counters. A post shows a photo, or `video` (a
+    Page video of the same upload), as a live video may show its broadcast's Video node;
+    `anonymous` objects come without ``from`` (as when the token may not see who
+    posted)."""
 
     kind: str
     id: str
@@ -130,6 +140,8 @@ class Thing:
     length: float = 0.0
     video: Thing | None = None
     anonymous: bool = False
+    status: str = "LIVE"  # a live video's
+    live_views: int = 0
 
 
 @dataclass
@@ -176,6 +188,14 @@ class FakeGraph:
         item_id = str(7_000_000_000 + self._serial)
         thing = Thing("video", item_id, page, int(created), text or f"video {self._serial}")
         counters.setdefault("length", 42.5)
+        return self._add(thing, counters)
+
+    def add_live_video(self, page: Page, created: float, text: str = "", **counters: Any) -> Thing:
+        """A LiveVideo (its `status`, `live_views`, and `video`: the broadcast's Video
+        node, when there is one)."""
+        self._serial += 1
+        item_id = str(8_000_000_000 + self._serial)
+        thing = Thing("live_video", item_id, page, int(created), text or f"live {self._serial}")
         return self._add(thing, counters)
 
     def _add(self, thing: Thing, counters: dict[str, Any]) -> Thing:
@@ -232,7 +252,7 @@ class FakeGraph:
                 return self._multi(query)
             if len(rest) == 1:
                 return self._node(rest[0], query)
-            if len(rest) == 2 and rest[1] in ("posts", "videos"):
+            if len(rest) == 2 and rest[1] in LISTINGS:
                 return self._listing(rest[0], rest[1], query, f"{origin}/{version}")
             if len(rest) == 2 and rest[1] == "video_insights":
                 return self._insights(rest[0], query, f"{origin}/{version}")
@@ -258,7 +278,7 @@ class FakeGraph:
         fields = top_level_fields(query.get("fields", ""))
         if node in self.things:
             thing = self.things[node]
-            return self._render(thing, fields or ["id", "created_time"])
+            return self._render(thing, fields)
         if node in self.pages:
             page = self.pages[node]
             unknown = [name for name in fields if name not in PAGE_FIELDS]
@@ -274,7 +294,7 @@ class FakeGraph:
         page = self.pages.get(node)
         if page is None:
             return 400, no_such_object(node), {}
-        kind = "post" if edge == "posts" else "video"
+        kind = LISTINGS[edge]
         since = int(query["since"]) if "since" in query else None
         until = int(query["until"]) if "until" in query else None
         things = sorted(
@@ -296,7 +316,7 @@ class FakeGraph:
         limit = min(int(query.get("limit", 25)), self.max_limit)
         chunk = things[start : start + limit]
         data = []
-        fields = top_level_fields(query.get("fields", "")) or ["id", "created_time"]
+        fields = top_level_fields(query.get("fields", ""))
         for thing in chunk:
             status, body, headers = self._render(thing, fields)
             if status != 200:
@@ -351,10 +371,11 @@ class FakeGraph:
     def _render(
         self, thing: Thing, fields: list[str]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        known = POST_FIELDS if thing.kind == "post" else VIDEO_FIELDS
+        known, node_type = NODE_TYPES[thing.kind]
+        created = "creation_time" if thing.kind == "live_video" else "created_time"
+        fields = fields or ["id", created]  # what a node read without ``fields`` shows
         unknown = [name for name in fields if name not in known]
         if unknown:
-            node_type = "Post" if thing.kind == "post" else "Video"
             return 400, nonexisting_field(unknown[0], node_type), {}
         page = thing.page
         number = thing.id.rsplit("_", 1)[-1]
@@ -389,6 +410,18 @@ class FakeGraph:
             values["attachments"] = {"data": [attachment]}
             if thing.shares:
                 values["shares"] = {"count": thing.shares}
+        elif thing.kind == "live_video":
+            del values["created_time"], values["updated_time"]
+            values["creation_time"] = fb_time(thing.created)
+            values["broadcast_start_time"] = fb_time(thing.created + 30)
+            values["status"] = thing.status
+            values["title"] = thing.text
+            values["description"] = f"{thing.text} live"
+            values["live_views"] = thing.live_views
+            video_id = thing.video.id if thing.video is not None else thing.id
+            values["permalink_url"] = f"/{page.username}/videos/{video_id}/"
+            if thing.video is not None:
+                values["video"] = {"id": thing.video.id}
         else:
             values["title"] = thing.text
             values["description"] = f"{thing.text} #highlights"
@@ -402,6 +435,14 @@ class FakeGraph:
         if self.buc_usage is not None:
             headers["X-Business-Use-Case-Usage"] = json.dumps(self.buc_usage)
         return headers
+
+
+LISTINGS = {"posts": "post", "videos": "video", "live_videos": "live_video"}  # edge -> kind
+NODE_TYPES = {
+    "post": (POST_FIELDS, "Post"),
+    "video": (VIDEO_FIELDS, "Video"),
+    "live_video": (LIVE_VIDEO_FIELDS, "LiveVideo"),
+}
 
 
 def top_level_fields(fields: str) -> list[str]:

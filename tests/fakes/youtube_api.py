@@ -101,6 +101,10 @@ FAULTS: dict[str, tuple[int, Any]] = {
             403, "The caller does not have permission", "forbidden", status="PERMISSION_DENIED"
         ),
     ),
+    "bad_request": (
+        400,
+        google_error(400, "Invalid value for parameter publishedAfter", "invalidValue"),
+    ),
     "malformed": (200, b'{"kind": "youtube#searchListResponse", "items": [{"kind": '),
     "not_json": (200, b"<html><body>Service temporarily overloaded</body></html>"),
 }
@@ -213,7 +217,7 @@ class FakeYouTube:
 
     def fail(self, endpoint: str, *faults: str) -> None:
         """Answer the next requests to `endpoint` with these faults, one each, in order:
-        ``500``, ``503``, ``quota``, ``forbidden``, ``malformed``, ``not_json``,
+        ``500``, ``503``, ``quota``, ``forbidden``, ``bad_request``, ``malformed``, ``not_json``,
         ``disconnect``."""
         with self.lock:
             self.faults[endpoint].extend(faults)

@@ -217,6 +217,7 @@ def test_an_s3_endpoint_never_reached_fails_fast_with_a_hint():
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 def test_an_unattended_worker_waits_for_an_s3_endpoint_down_since_it_started(
     private_s3, monkeypatch
 ):

@@ -135,6 +135,7 @@ print(len(bomb), before, after, problem[:40])
 """
 
 
+@pytest.mark.slow
 def test_a_10mb_gzip_bomb_costs_at_most_the_batch_limit_in_memory():
     result = subprocess.run(
         [sys.executable, "-c", BOMB_RSS],

@@ -97,6 +97,7 @@ def test_interactions_are_forecast_for_items_without_views() -> None:
     assert found.value == pytest.approx(truth(800, 6, 24), rel=0.05)
 
 
+@pytest.mark.slow
 def test_intervals_cover_about_the_level_on_fresh_items() -> None:
     rng = random.Random(4)
 

@@ -19,6 +19,7 @@ def world() -> World:
     return generate(5, weeks=2, posts_per_day=3)
 
 
+@pytest.mark.slow
 def test_same_seed_same_world(world: World) -> None:
     again = generate(5, weeks=2, posts_per_day=3)
     first = [codec.dumps(obj) for batch in world.batches(2000) for obj in batch]
@@ -26,6 +27,7 @@ def test_same_seed_same_world(world: World) -> None:
     assert generate(6, weeks=2, posts_per_day=3).outcomes != world.outcomes
 
 
+@pytest.mark.slow
 def test_items_are_streamable_objects_in_observation_order(world: World) -> None:
     objects = [obj for batch in world.batches(1000) for obj in batch]
     assert len(objects) == world.observations
@@ -37,6 +39,7 @@ def test_items_are_streamable_objects_in_observation_order(world: World) -> None
     assert keys == set(world.outcomes)
 
 
+@pytest.mark.slow
 def test_planted_truth_is_consistent(world: World) -> None:
     assert len(world.trends) == len(STORIES)
     for trend in world.trends:
@@ -81,6 +84,6 @@ def _key(item: object) -> tuple[str, str]:
 
 
 def _render(item: object, moment: object) -> dict:
-    from shoot2top.sample.generate import _observe
+    from shoot2top.sample.generate import observe
 
-    return _observe(item, moment)  # type: ignore[arg-type]
+    return observe(item, moment)  # type: ignore[arg-type]

@@ -84,6 +84,7 @@ def test_a_thin_publisher_follows_the_platform_pattern() -> None:
     assert max(s.own_weight for s in rich.slots) > max(s.own_weight for s in result.slots)
 
 
+@pytest.mark.slow
 def test_own_pattern_dominates_when_it_has_the_data() -> None:
     # p1's window is weekday evenings; everyone else's is weekend mornings
     mornings = {day * 24 + hour for day in (5, 6) for hour in (9, 10)}

@@ -118,6 +118,7 @@ def test_the_socket_sink_dead_letters_each_poison_alone(tmp_path):
     assert [e["component"] for e in letters.entries()] == ["socket"] * 4
 
 
+@pytest.mark.slow
 def test_the_warehouse_dead_letters_each_poison_alone(pg_dsn):
     items, good = mixed()
     surrogate_id = stream(1, start_minute=30)[0]

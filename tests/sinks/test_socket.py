@@ -78,13 +78,13 @@ def wait_for(condition, timeout: float = 5.0) -> None:
 
 
 def sink_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("socket-sink-")]
+    return [t.name for t in threading.enumerate() if t.name.startswith("socket sink ")]
 
 
 def test_two_clients_both_receive_every_item_in_order(sinks):
     sink = sinks()
     first, second = Client(sink.port), Client(sink.port)
-    wait_for(lambda: sink.clients == 2)
+    wait_for(lambda: sink.server.clients == 2)
     items = stream(500)
     tickets = [sink.write(item) for item in items]
     assert tickets == list(range(1, 501)) and sink.durable_ticket == 500
@@ -100,10 +100,10 @@ def test_items_buffered_before_a_client_connects_go_to_it_first(sinks):
     items = stream(30)
     for item in items[:20]:
         sink.write(item)
-    assert sink.buffered == 20 and sink.durable_ticket == 20  # durable = accepted
+    assert sink.server.buffered == 20 and sink.durable_ticket == 20  # durable = accepted
     client = Client(sink.port)
-    wait_for(lambda: sink.clients == 1)
-    assert sink.buffered == 0
+    wait_for(lambda: sink.server.clients == 1)
+    assert sink.server.buffered == 0
     for item in items[20:]:
         sink.write(item)
     assert ids(client.read(30)) == ids(items)
@@ -112,13 +112,13 @@ def test_items_buffered_before_a_client_connects_go_to_it_first(sinks):
 def test_a_client_connecting_later_gets_only_what_is_sent_after(sinks):
     sink = sinks()
     early = Client(sink.port)
-    wait_for(lambda: sink.clients == 1)
+    wait_for(lambda: sink.server.clients == 1)
     items = stream(10)
     for item in items[:5]:
         sink.write(item)
     assert ids(early.read(5)) == ids(items[:5])
     late = Client(sink.port)
-    wait_for(lambda: sink.clients == 2)
+    wait_for(lambda: sink.server.clients == 2)
     for item in items[5:]:
         sink.write(item)
     assert ids(early.read(5)) == ids(items[5:])
@@ -128,12 +128,12 @@ def test_a_client_connecting_later_gets_only_what_is_sent_after(sinks):
 def test_drop_oldest_drops_and_counts_exactly_the_overflow(sinks, caplog):
     sink = sinks(buffer_items=5, when_full="drop_oldest")
     items = stream(12)
-    with caplog.at_level(logging.WARNING, logger="shoot2top.sinks.socket"):
+    with caplog.at_level(logging.WARNING, logger="shoot2top.sinks.socket_server"):
         started = time.monotonic()
         for item in items:
             sink.write(item)  # never waits
         assert time.monotonic() - started < 1
-    assert sink.dropped == 7 and sink.buffered == 5 and sink.durable_ticket == 12
+    assert sink.server.dropped == 7 and sink.server.buffered == 5 and sink.durable_ticket == 12
     warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert warnings == [  # the first drop is logged, the next ones not within 5 s
         "socket sink 'socket': buffer full (5 items, no client connected): "
@@ -151,10 +151,10 @@ def test_block_waits_until_a_client_connects_and_the_buffer_drains(sinks):
     writer = threading.Thread(target=lambda: [sink.write(item) for item in items])
     writer.start()
     time.sleep(0.3)
-    assert writer.is_alive() and sink.last_ticket == 3 and sink.buffered == 3
+    assert writer.is_alive() and sink.last_ticket == 3 and sink.server.buffered == 3
     client = Client(sink.port)
     writer.join(timeout=5)
-    assert not writer.is_alive() and sink.last_ticket == 6 and sink.dropped == 0
+    assert not writer.is_alive() and sink.last_ticket == 6 and sink.server.dropped == 0
     assert ids(client.read(6)) == ids(items)
 
 
@@ -179,7 +179,7 @@ def test_close_while_a_write_is_blocked_returns_promptly(sinks):
     assert time.monotonic() - started < 1.5 and not writer.is_alive()
     assert "closed while buffer full (2 items)" in str(errors[0])
     assert sink.last_ticket == 2  # the refused item got no ticket
-    assert sink.discarded_at_close == 2 and sink_threads() == []
+    assert sink.server.discarded_at_close == 2 and sink_threads() == []
     with pytest.raises(SinkStopped, match="closed"):
         sink.write(stream(1)[0])
 
@@ -195,45 +195,109 @@ def test_interrupt_ends_a_blocked_write(sinks):
 
 
 class ListSource(Source):
-    """Items from a list; snapshot = how many were yielded."""
+    """Items from a list, idle (None) after each, as a live source between items; then
+    idle for ever if `live`. Snapshot = how many were yielded."""
 
-    def __init__(self, items) -> None:
+    def __init__(self, items, *, live: bool = False) -> None:
         super().__init__("list")
-        self.items, self.position = items, 0
+        self.items, self.position, self.live = items, 0, live
 
     def __iter__(self):
         for item in self.items:
             self.position += 1
             yield item
+            yield None
+        while self.live:
+            time.sleep(0.01)
+            yield None
 
     def snapshot(self):
         return {"position": self.position}
 
 
-def test_the_runners_stop_request_gets_through_a_blocked_write(sinks, tmp_path):
-    """SIGINT while the sink blocks the runner: the runner's handler still runs, the
-    write gives up at once, nothing is checkpointed, and the handlers are restored."""
+@pytest.fixture
+def signal_in():
+    """Send this process a signal after a delay (from a timer thread, as a user would);
+    and the handlers as they were, to check they are restored."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    timers: list[threading.Timer] = []
+
+    def send(seconds: float, signum: signal.Signals) -> None:
+        timers.append(threading.Timer(seconds, os.kill, (os.getpid(), signum)))
+        timers[-1].start()
+
+    yield send
+    for timer in timers:
+        timer.cancel()
+    assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.timeout(30)  # a wait the signal does not end fails, not hangs
+def test_a_signal_ends_a_blocked_write_and_the_checkpoint_stays_before_its_item(
+    sinks, tmp_path, signal_in, signum
+):
+    """The runner owns the signals: its handler interrupts the sink, whose write (in the
+    main thread, waiting for a client) gives up at once with SinkStopped; the run fails
+    naming the signal, its checkpoint before the item the sink did not accept."""
     sink = sinks(buffer_items=2)
     checkpoints = Checkpoints(tmp_path / "checkpoint.json")
-    pipeline = Pipeline([ListSource(stream(10))], [sink], checkpoints=checkpoints)
-    before = signal.getsignal(signal.SIGINT)
-    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-    threading.Timer(3, sink.interrupt).start()  # fails the test rather than hang it
+    pipeline = Pipeline(
+        [ListSource(stream(10))], [sink], checkpoints=checkpoints, checkpoint_interval_s=0
+    )
+    signal_in(0.3, signum)
     started = time.monotonic()
     with stop_on_signals(pipeline), pytest.raises(PipelineError) as caught:
         pipeline.run()
-    assert time.monotonic() - started < 2
-    assert "stopped by SIGINT while buffer full" in str(caught.value)
-    assert pipeline._stop_reason == "SIGINT"  # the runner saw its stop request
-    assert checkpoints.load() == {}
-    assert signal.getsignal(signal.SIGINT) is before
+    assert 0.25 < time.monotonic() - started < 2
+    assert f"stopped by {signum.name} while buffer full (2 items)" in str(caught.value)
+    assert isinstance(caught.value.__cause__, SinkStopped)
+    assert pipeline._stop_reason == signum.name  # the runner saw its stop request
+    assert sink.last_ticket == 2  # items 1 and 2 accepted; item 3 not, and no ticket
+    assert checkpoints.load() == {"list": {"position": 2}}  # a rerun starts at item 3
     assert sink_threads() == []
+
+
+@pytest.mark.timeout(30)  # a wait the signal does not end fails, not hangs
+def test_one_ctrl_c_ends_closes_wait_for_a_client(sinks, tmp_path, signal_in):
+    """The input ended before any client connected: close waits for one to take the
+    buffer; one SIGINT ends that wait, the rest is discarded and counted, the run ends in
+    order with its checkpoint."""
+    sink = sinks()
+    checkpoints = Checkpoints(tmp_path / "checkpoint.json")
+    pipeline = Pipeline([ListSource(stream(5))], [sink], checkpoints=checkpoints)
+    signal_in(0.5, signal.SIGINT)
+    started = time.monotonic()
+    with stop_on_signals(pipeline):
+        summary = pipeline.run()
+    assert 0.45 < time.monotonic() - started < 2.5
+    assert summary.items == 5 and summary.stopped_by == "end of input"
+    assert summary.sink_reports["socket"] == (
+        "0 items sent to 0 client(s) served, 0 dropped, 5 discarded at close (no client)"
+    )
+    assert checkpoints.load() == {"list": {"position": 5}}
+    assert sink_threads() == []
+
+
+@pytest.mark.timeout(30)  # a wait the signal does not end fails, not hangs
+def test_a_signal_that_stops_the_run_leaves_close_waiting_for_no_client(sinks, signal_in):
+    """SIGTERM from a supervisor stops a live run at once: close does not then wait for a
+    client (which may never come) to take the buffer."""
+    sink = sinks()
+    pipeline = Pipeline([ListSource(stream(5), live=True)], [sink])
+    signal_in(0.3, signal.SIGTERM)
+    started = time.monotonic()
+    with stop_on_signals(pipeline):
+        summary = pipeline.run()
+    assert time.monotonic() - started < 2
+    assert summary.items == 5 and summary.stopped_by == "SIGTERM"
+    assert sink.server.discarded_at_close == 5 and sink_threads() == []
 
 
 def test_a_client_disconnecting_mid_stream_breaks_neither_the_sink_nor_the_other(sinks, caplog):
     sink = sinks()
     leaving, staying = Client(sink.port), Client(sink.port)
-    wait_for(lambda: sink.clients == 2)
+    wait_for(lambda: sink.server.clients == 2)
     items = stream(2000)
     for item in items[:100]:
         sink.write(item)
@@ -241,20 +305,20 @@ def test_a_client_disconnecting_mid_stream_breaks_neither_the_sink_nor_the_other
     leaving.close()
     for item in items[100:]:
         sink.write(item)
-    wait_for(lambda: sink.clients == 1)
+    wait_for(lambda: sink.server.clients == 1)
     assert ids(staying.read(2000)) == ids(items)
     assert any("client 1" in r.getMessage() and "disconnected" in r.getMessage()
                for r in caplog.records)  # fmt: skip
     sink.close()
-    assert sink.clients_served == 2
+    assert sink.server.clients_served == 2
 
 
 def test_a_stalled_client_is_dropped_without_holding_up_the_others(sinks, caplog):
     sink = sinks(buffer_items=4)
-    sink.stall_timeout_s = 0.5
+    sink.server.stall_timeout_s = 0.5
     stalled = Client(sink.port, rcvbuf=4096)  # connects and never reads
     reader = Client(sink.port)
-    wait_for(lambda: sink.clients == 2)
+    wait_for(lambda: sink.server.clients == 2)
     items = [{"video": {"id": str(n), "blob": "x" * 100_000}} for n in range(200)]  # 20 MB
     received: list[dict] = []
     reading = threading.Thread(target=lambda: received.extend(reader.read(200)))
@@ -265,7 +329,7 @@ def test_a_stalled_client_is_dropped_without_holding_up_the_others(sinks, caplog
     reading.join(timeout=10)
     assert not writing.is_alive(), "the stalled client held up the writes"
     assert [item["video"]["id"] for item in received] == [str(n) for n in range(200)]
-    assert sink.clients == 1 and sink.lost_with_clients > 0
+    assert sink.server.clients == 1 and sink.server.lost_with_clients > 0
     assert any("client 1" in r.getMessage() and "too slow" in r.getMessage()
                for r in caplog.records)  # fmt: skip
     stalled.close()
@@ -277,23 +341,23 @@ def test_clients_coming_and_going_for_hours_leave_no_thread_behind(sinks):
     sink = sinks()
     for n in range(5):
         client = Client(sink.port)
-        wait_for(lambda: sink.clients == 1)
+        wait_for(lambda: sink.server.clients == 1)
         sink.write({"post": {"id": str(n)}})
         assert ids(client.read(1)) == [f"post:{n}"]
         client.close()
-        wait_for(lambda: sink.clients == 0 and len(sink_threads()) == 1)
+        wait_for(lambda: sink.server.clients == 0 and len(sink_threads()) == 1)
     last = Client(sink.port)
-    wait_for(lambda: sink.clients == 1)
-    assert len(sink._senders) == 1  # the finished ones were let go
-    assert sink.clients_served == 6
+    wait_for(lambda: sink.server.clients == 1)
+    assert len(sink.server._senders) == 1  # the finished ones were let go
+    assert sink.server.clients_served == 6
     last.close()
 
 
 def test_binds_loopback_by_default_and_port_0_picks_a_free_port(sinks, caplog):
     assert SocketSinkConfig(type="socket").host == "127.0.0.1"
-    with caplog.at_level(logging.INFO, logger="shoot2top.sinks.socket"):
+    with caplog.at_level(logging.INFO, logger="shoot2top.sinks.socket_server"):
         first, second = sinks(), sinks()
-    assert first._listener.getsockname()[0] == "127.0.0.1"
+    assert first.server._listener.getsockname()[0] == "127.0.0.1"
     assert first.port != 0 and second.port != 0 and first.port != second.port
     assert f"listening on 127.0.0.1:{first.port}" in caplog.text
 
@@ -371,13 +435,13 @@ def test_drop_oldest_close_does_not_wait_for_a_client(sinks):
         sink.write(item)
     started = time.monotonic()
     sink.close()
-    assert time.monotonic() - started < 1 and sink.discarded_at_close == 5
+    assert time.monotonic() - started < 1 and sink.server.discarded_at_close == 5
 
 
 def test_close_sends_what_is_queued_and_leaves_no_thread(sinks):
     sink = sinks()
     clients = [Client(sink.port) for _ in range(3)]
-    wait_for(lambda: sink.clients == 3)
+    wait_for(lambda: sink.server.clients == 3)
     assert len(sink_threads()) == 4  # the accept thread and one sender per client
     items = stream(3000)
     for item in items:
@@ -394,7 +458,7 @@ def test_close_sends_what_is_queued_and_leaves_no_thread(sinks):
 def test_abandon_stops_at_once(sinks):
     sink = sinks()
     client = Client(sink.port, rcvbuf=4096)
-    wait_for(lambda: sink.clients == 1)
+    wait_for(lambda: sink.server.clients == 1)
     for n in range(300):
         sink.write({"post": {"id": str(n), "blob": "x" * 10_000}})
     started = time.monotonic()
@@ -406,7 +470,7 @@ def test_abandon_stops_at_once(sinks):
 def test_the_pipeline_runner_feeds_a_reading_client(sinks, sample_lake, tmp_path):
     sink = sinks(name="spark")
     client = Client(sink.port)
-    wait_for(lambda: sink.clients == 1)
+    wait_for(lambda: sink.server.clients == 1)
     source = LakeSource(LocalStore(sample_lake))
     received: list[dict] = []
     reading = threading.Thread(target=lambda: received.extend(client.read_to_end()))

@@ -122,7 +122,7 @@ def test_pages_posts_and_videos_are_read_with_paging_and_land_as_features(api, g
     graph.add_post(metro, now - 30 * 3600)  # older than the first look-back (the 6 h window)
     source = source_for(api, clock, config={"api_version": "v25.0"})
 
-    items = take(iter(source), clock, items=7)
+    items = take(clock.run(source), clock, items=7)
 
     assert sorted(ids(items)) == sorted(thing.id for thing in posts + videos)
     for item in items:
@@ -172,7 +172,7 @@ def test_duplicates_across_pages_and_polls_are_emitted_once(api, graph, clock):
     ]
     # the same Page configured twice, by username and by id
     source = source_for(api, clock, config={"pages": ["MetroEveningNews", metro.id]})
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, clock, seconds=60)
     assert ids(items) == [thing.id for thing in first]
     assert source.duplicates_dropped == 3  # the second Page's listing
@@ -201,7 +201,7 @@ def test_refreshes_emit_new_observations_and_forget_deleted_videos(api, graph, c
     post = graph.add_post(metro, now - 3 * MIN, reactions=1)
     video = graph.add_video(metro, now - 2 * MIN, views=10)
     source = source_for(api, clock, config={"pages": ["MetroEveningNews"]})
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, clock, items=2)) == [post.id, video.id]
 
     post.reactions, post.shares, video.views, video.reactions = 40, 7, 500, 12
@@ -235,7 +235,7 @@ def test_usage_below_the_threshold_leaves_calls_unspaced(api, graph, clock):
     graph.app_usage = {"call_count": 79, "total_cputime": 10, "total_time": 10}
     for minutes in (30, 20, 10):
         graph.add_post(graph.pages["MetroEveningNews"], clock.time() - minutes * MIN)
-    take(iter(source_for(api, clock)), clock, items=3)
+    take(clock.run(source_for(api, clock)), clock, items=3)
     assert set(gaps(graph.requests)) == {0.0}
 
 
@@ -250,7 +250,7 @@ def test_usage_above_the_threshold_spreads_the_calls(api, graph, clock, header):
         graph.add_post(graph.pages["MetroEveningNews"], clock.time() - minutes * MIN)
     spacing = pacing_delay(95, 80)
     assert SLOW_MIN_S < spacing < SLOW_MAX_S
-    take(iter(source_for(api, clock)), clock, seconds=4.5 * spacing)
+    take(clock.run(source_for(api, clock)), clock, seconds=4.5 * spacing)
 
     # posts (2 pages of results) and videos of one Page, posts and videos of the other
     assert len(graph.requests) == 5
@@ -261,7 +261,7 @@ def test_usage_above_the_threshold_spreads_the_calls(api, graph, clock, header):
 def test_throttling_errors_back_off_exponentially_and_retry(api, graph, clock, code):
     post = graph.add_post(graph.pages["MetroEveningNews"], clock.time() - MIN)
     graph.inject(throttled(code, "/posts"), throttled(code, "/posts"))
-    items = take(iter(source_for(api, clock)), clock, items=1)
+    items = take(clock.run(source_for(api, clock)), clock, items=1)
 
     assert ids(items) == [post.id]
     listings = graph.calls("/MetroEveningNews/posts")
@@ -272,7 +272,7 @@ def test_throttling_errors_back_off_exponentially_and_retry(api, graph, clock, c
 def test_an_announced_regain_time_is_waited_out(api, graph, clock):
     post = graph.add_post(graph.pages["MetroEveningNews"], clock.time() - MIN)
     graph.inject(throttled(80001, "/posts", regain_minutes=7))
-    items = take(iter(source_for(api, clock)), clock, items=1)
+    items = take(clock.run(source_for(api, clock)), clock, items=1)
 
     assert ids(items) == [post.id]
     assert gaps(graph.calls("/MetroEveningNews/posts")) == [7 * 60.0]
@@ -294,7 +294,7 @@ def test_a_refused_token_is_a_clear_error_without_retry_or_leak(
     source = source_for(api, clock, dead_letters=dead)
 
     with pytest.raises(SourceAuthError) as raised:
-        take(iter(source), clock, items=1)
+        take(clock.run(source), clock, items=1)
 
     message = str(raised.value)
     assert "error 190" in message and "access token" in message and "not retrying" in message
@@ -313,7 +313,7 @@ def test_server_and_network_errors_are_retried_with_exponential_backoff(api, gra
         Fault("/posts", 503, json.dumps(transient).encode()),
         Fault("/posts", 0, b""),  # connection closed without an answer
     )
-    items = take(iter(source_for(api, clock)), clock, items=1)
+    items = take(clock.run(source_for(api, clock)), clock, items=1)
 
     assert ids(items) == [post.id]
     assert gaps(graph.calls("/MetroEveningNews/posts")) == [2.0, 4.0, 8.0]
@@ -329,7 +329,7 @@ def test_a_malformed_body_is_dead_lettered_and_the_stream_goes_on(
     graph.inject(Fault("/MetroEveningNews/posts", 200, broken.encode()))
     dead = DeadLetters(tmp_path / "dead.jsonl")
     source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
-    stream = iter(source)
+    stream = clock.run(source)
 
     assert ids(take(stream, clock, items=1)) == [video.id]  # the videos listing went on
     entries = dead.entries()
@@ -349,10 +349,27 @@ def test_an_error_body_is_scrubbed_before_it_is_cut_to_an_excerpt(api, graph, cl
     graph.inject(Fault("/MetroEveningNews/posts", 404, body.encode()))
     dead = DeadLetters(tmp_path / "dead.jsonl")
     source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
-    take(iter(source), clock, seconds=60)
+    take(clock.run(source), clock, seconds=60)
     (entry,) = dead.entries()
     assert "HTTP 404" in entry["reason"]
     assert entry["item"].startswith("<html>xxx") and TOKEN[:12] not in entry["item"]
+
+
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(api, graph, clock, tmp_path):
+    """The one policy (docs/sources.md): a 4xx that is not auth or throttling is
+    dead-lettered, the listing is read again at the next poll, the run goes on."""
+    metro = graph.pages["MetroEveningNews"]
+    post = graph.add_post(metro, clock.time() - MIN)
+    body = error_body(100, "(#100) Tried accessing nonexisting field (bogus)")
+    graph.inject(Fault("/MetroEveningNews/posts", 400, json.dumps(body).encode()))
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
+    stream = clock.run(source)
+    assert take(stream, clock, seconds=60) == []
+    (entry,) = dead.entries()
+    assert "error 100" in entry["reason"] and "HTTP 400" in entry["reason"]
+    assert ids(take(stream, clock, items=1, seconds=700)) == [post.id]  # the next poll
+    assert len(graph.calls("/MetroEveningNews/posts")) == 2
 
 
 def test_an_invalid_object_is_dead_lettered(api, graph, clock, tmp_path):
@@ -362,7 +379,7 @@ def test_an_invalid_object_is_dead_lettered(api, graph, clock, tmp_path):
     graph.inject(Fault("/MetroEveningNews/posts", 200, json.dumps(body).encode()))
     dead = DeadLetters(tmp_path / "dead.jsonl")
     source = source_for(api, clock, dead_letters=dead, config={"pages": ["MetroEveningNews"]})
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, clock, seconds=60)
     reasons = [entry["reason"] for entry in dead.entries()]
     assert any("1_1" in reason and "created_time" in reason for reason in reasons)
@@ -390,7 +407,7 @@ def test_a_token_in_a_nested_paging_link_never_reaches_an_item(api, graph, clock
     body = json.dumps({"data": [post]}).encode()
     graph.inject(Fault("/MetroEveningNews/posts", 200, body))
     source = source_for(api, clock, config={"pages": ["MetroEveningNews"]})
-    items = take(iter(source), clock, items=1)
+    items = take(clock.run(source), clock, items=1)
 
     link = items[0]["post"]["comments"]["paging"]["next"]
     assert link.endswith("/v26.0/104829301746215_1/comments?limit=1&after=QVFIUjE")
@@ -435,7 +452,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_repeats_nothing(api, grap
         config["tracking"] = {"schedule": []}
     options = {"config": config}
     first = source_for(api, clock, **options)
-    before = take(iter(first), clock, items=3)
+    before = take(clock.run(first), clock, items=3)
     state = codec.loads(codec.dumps(first.snapshot()))
     assert no_token(json.dumps(state))
     assert state["pages"]["MetroEveningNews"]["posts"] == {
@@ -445,7 +462,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_repeats_nothing(api, grap
 
     newer = graph.add_post(metro, clock.time() - 1)
     second = source_for(api, clock, resume=state, **options)
-    stream = iter(second)
+    stream = clock.run(second)
     after = take(stream, clock, items=3, seconds=MIN)
     assert ids(before) + ids(after) == [post.id for post in posts] + [newer.id]
     if not tracking:
@@ -455,7 +472,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_repeats_nothing(api, grap
     refreshed = take(stream, clock, seconds=3 * MIN)
     assert {item["_source"] for item in refreshed} == {"fb.refresh"}
     assert set(ids(refreshed)) == {post.id for post in posts} | {newer.id}
-    assert second.snapshot()["topics"][f"posts:{posts[0].id}"] == "MetroEveningNews"
+    assert second.snapshot()["topic_of"][f"posts:{posts[0].id}"] == "MetroEveningNews"
 
 
 def test_a_resume_state_of_another_version_is_refused(api, clock):

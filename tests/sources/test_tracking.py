@@ -1,5 +1,6 @@
 import pytest
 
+from shoot2top.config import TrackingOptions
 from shoot2top.sources.tracking import RefreshStep, RefreshTracker
 
 HOUR = 3600.0
@@ -85,3 +86,13 @@ def test_a_tracker_follows_its_configured_schedule():
     assert tracker.schedule == SCHEDULE  # the default: 5 min to 1 h, 15 min to 6 h, hourly
     assert tracker.max_items == 7 and tracker.window_s == 48 * HOUR
     assert RefreshTracker.from_options(TrackingOptions(schedule=[])).window_s == 0
+
+
+def test_the_one_default_schedule_is_the_configs_and_the_documented_one():
+    """Every 5 min for 1 h, every 15 min to 6 h, hourly to 48 h (docs/sources.md); the
+    tracker takes its schedule from the config and has no default of its own."""
+    default = TrackingOptions().steps_s()
+    assert default == [(HOUR, 300), (6 * HOUR, 900), (48 * HOUR, HOUR)]
+    assert RefreshTracker.from_options(TrackingOptions()).schedule == default
+    with pytest.raises(TypeError):
+        RefreshTracker()  # type: ignore[call-arg]

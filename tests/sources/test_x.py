@@ -34,8 +34,8 @@ from shoot2top.config import XSourceConfig, load_config
 from shoot2top.lake.store import LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
-from shoot2top.sources.live import SourceAuthError
-from shoot2top.sources.x import XSource, XSourceError
+from shoot2top.sources.live import SourceAuthError, SourceFailure
+from shoot2top.sources.x import XSource
 from shoot2top.sources.x_stream import TWEEPY_HOST, rest_client
 from shoot2top.warehouse.features import extract
 
@@ -121,7 +121,7 @@ def test_stream_syncs_rules_and_tags_each_tweet_with_its_topic(x_api, clock):
     cat = x_api.add_tweet("cats being cats", author="2")
     x_api.stream([tweets(goal, cat)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, 2)
     closing(source, stream)
 
@@ -163,7 +163,7 @@ def test_a_dropped_stream_reconnects_on_the_linear_network_schedule(x_api, clock
     first = x_api.add_tweet("cats one", age_s=60)
     x_api.stream([tweets(first), DROP], [RESET], [RESET], [tweets(second)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 2)) == [first, second]
     closing(source, stream)
     assert list(source.waits) == [("network", 0.25), ("network", 0.5), ("network", 0.75)]
@@ -181,7 +181,7 @@ def test_what_was_posted_while_the_stream_was_down_is_searched_for(x_api, clock)
     # the new connection redelivers one of them, then brings something search cannot find
     x_api.stream([tweets(gap[2], late)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, 5)
     closing(source, stream)
     assert ids(items)[0] == first and ids(items)[4] == late
@@ -197,7 +197,7 @@ def test_silence_beyond_the_keepalive_timeout_reconnects(x_api, clock):
     second = x_api.add_tweet("cats two")
     x_api.stream([tweets(first), pause(2.0), tweets(first)], [tweets(second)])
     source = make_source(x_api, clock, keepalive_timeout_s=0.3)
-    stream = iter(source)
+    stream = clock.run(source)
     started = time.monotonic()
     assert ids(take(stream, 2)) == [first, second]
     assert time.monotonic() - started < 1.5  # did not wait for the server to speak again
@@ -216,7 +216,7 @@ def test_a_clean_end_and_an_operational_disconnect_both_reconnect(x_api, clock):
         [tweets(c)],
     )
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 3)) == [a, b, c]
     closing(source, stream)
     assert list(source.waits) == [("network", 0.25), ("network", 0.25)]
@@ -229,7 +229,7 @@ def test_429_on_the_stream_waits_until_the_rate_limit_reset(x_api, clock):
     limited = status(429, problem(429, "Too Many Requests"), {"x-rate-limit-reset": str(reset)})
     x_api.stream([limited], [tweets(tweet)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 1)
     closing(source, stream)
     assert list(source.waits) == [("rate_limit", 90.0)]
@@ -241,7 +241,7 @@ def test_429_without_a_reset_header_backs_off_exponentially_from_60_s(x_api, clo
     no_reset = {"x-rate-limit-reset": ""}
     x_api.stream(*[[status(429, None, no_reset)]] * 3, [tweets(tweet)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 1)
     closing(source, stream)
     assert [delay for _, delay in source.waits] == [60.0, 120.0, 240.0]
@@ -259,7 +259,7 @@ def test_server_errors_back_off_exponentially_from_5_s_and_reset_after_data(x_ap
         [tweets(b)],
     )
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 2)) == [a, b]
     closing(source, stream)
     assert list(source.waits) == [
@@ -272,11 +272,28 @@ def test_server_errors_back_off_exponentially_from_5_s_and_reset_after_data(x_ap
     assert clock.waited() == pytest.approx(40.25)
 
 
+def test_a_plain_4xx_on_the_stream_is_dead_lettered_and_reconnects_on_the_http_schedule(
+    x_api, clock, tmp_path
+):
+    a = x_api.add_tweet("cats a", age_s=60)
+    body = problem(400, "Invalid Request", "One or more parameters to your request was invalid.")
+    x_api.stream([status(400, body)], [tweets(a)])
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = make_source(x_api, clock, dead_letters=dead)
+    stream = clock.run(source)
+    assert ids(take(stream, 1)) == [a]
+    closing(source, stream)
+    assert list(source.waits) == [("http", 5.0)]
+    (entry,) = dead.entries()
+    assert "400 Invalid Request: One or more parameters" in entry["reason"]
+    assert entry["where"].endswith("/2/tweets/search/stream")
+
+
 def test_a_refused_token_stops_at_once_with_a_clear_error(x_api, clock):
     wrong = "wrong-token-0123456789"
     source = make_source(x_api, clock, token=wrong)
     with pytest.raises(SourceAuthError) as caught:
-        next(iter(source))
+        next(clock.run(source))
     message = str(caught.value)
     assert "401" in message and "Unauthorized" in message
     assert "${X_BEARER_TOKEN}" in message and f"{x_api.url}/2/tweets/search/stream/rules" in message
@@ -299,16 +316,37 @@ def test_a_forbidden_stream_connection_is_an_auth_error_too(x_api, clock):
     x_api.stream([status(403, body)])
     source = make_source(x_api, clock)
     with pytest.raises(SourceAuthError, match="403 Client Forbidden: When authenticating"):
-        take(iter(source), 1)
+        take(clock.run(source), 1)
     assert len(x_api.calls("/2/tweets/search/stream")) == 1
     source.close()
 
 
 def test_a_rejected_rule_names_its_topic(x_api, clock):
     source = make_source(x_api, clock, topics={"bad": "cats INVALID(", "cats": "cats"})
-    with pytest.raises(XSourceError, match=r"topic 'bad' \('cats INVALID\('\): Reference"):
-        next(iter(source))
+    rejected = r"topic 'bad' \('cats INVALID\('\): Reference"
+    with pytest.raises(SourceFailure, match=rejected) as raised:
+        next(clock.run(source))
     source.close()
+    assert raised.value.kind == "fatal" and raised.value.stops_run  # a config error: stop
+
+
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(x_api, clock, tmp_path):
+    """The one policy (docs/sources.md): a 4xx that is not auth or a rate limit is
+    dead-lettered, the operation waits for its next turn, the run goes on."""
+    tweet = x_api.add_tweet("cats", age_s=10)
+    x_api.fail("/2/tweets/search/recent", 400, problem(400, "Invalid Request", "bad query"))
+    dead = DeadLetters(tmp_path / "dead.jsonl")
+    source = make_source(
+        x_api, clock, mode="search", topics={"cats": "cats"}, dead_letters=dead,
+        poll_interval_s=60,
+    )  # fmt: skip
+    stream = clock.run(source)
+    assert ids(take(stream, 1, on_idle=lambda: clock.sleep(1))) == [tweet]  # the next poll
+    closing(source, stream)
+    (entry,) = dead.entries()
+    assert "400 Invalid Request: bad query" in entry["reason"]
+    assert entry["where"].endswith("/2/tweets/search/recent")
+    assert len(x_api.calls("/2/tweets/search/recent")) == 2 and clock.time() >= 60
 
 
 def test_a_malformed_line_is_dead_lettered_and_the_rest_delivered(x_api, clock, tmp_path):
@@ -317,7 +355,7 @@ def test_a_malformed_line_is_dead_lettered_and_the_rest_delivered(x_api, clock, 
     x_api.stream([tweets(a), raw(broken), raw(b'{"meta": {}}'), tweets(b)])
     dead = DeadLetters(tmp_path / "deadletter.jsonl")
     source = make_source(x_api, clock, dead_letters=dead)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 2)) == [a, b]
     closing(source, stream)
     entries = dead.entries()
@@ -332,7 +370,7 @@ def test_duplicate_deliveries_are_dropped_and_counted(x_api, clock):
     a, b = x_api.add_tweet("cats a"), x_api.add_tweet("cats b")
     x_api.stream([tweets(a, b, a), DROP], [tweets(b, a), DROP], [tweets(c)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, 3)
     closing(source, stream)
     assert len(set(ids(items))) == 3
@@ -344,7 +382,7 @@ def test_a_restart_catches_up_by_search_without_loss_and_with_bounded_overlap(x_
     early = [x_api.add_tweet(f"cats {n}", age_s=600 - n) for n in range(5)]
     x_api.stream([tweets(*early)])
     first = make_source(x_api, clock)
-    stream = iter(first)
+    stream = clock.run(first)
     emitted = take(stream, 3)
     checkpoint = codec.loads(codec.dumps(first.snapshot()))  # sinks durable up to here
     emitted += take(stream, 2)  # yielded after the checkpoint, then the process dies
@@ -358,7 +396,7 @@ def test_a_restart_catches_up_by_search_without_loss_and_with_bounded_overlap(x_
     # the stream (connected before the catch-up) redelivers two tweets search also finds
     x_api.stream([tweets(while_down[2], live), pause(1.0), tweets(newer)])
     second = make_source(x_api, clock, resume=checkpoint)
-    stream = iter(second)
+    stream = clock.run(second)
     resumed = take(stream, 6)
     x_api.tweets[newer] = hidden
     resumed += take(stream, 1)
@@ -383,14 +421,14 @@ def test_a_crash_during_the_catch_up_still_fills_the_gap_after_it(x_api, clock):
     early = [x_api.add_tweet(f"cats {n}", age_s=900 - n) for n in range(3)]
     x_api.stream([tweets(*early)])
     first = make_source(x_api, clock)
-    stream = iter(first)
+    stream = clock.run(first)
     take(stream, 3)
     checkpoint = codec.loads(codec.dumps(first.snapshot()))
     closing(first, stream)
 
     missed = [x_api.add_tweet(f"cats missed {n}", age_s=800 - n) for n in range(150)]
     second = make_source(x_api, clock, resume=checkpoint)  # the stream: keep-alives only
-    stream = iter(second)
+    stream = clock.run(second)
     before = take(stream, 120)  # a page of 100, then 20 of the next
     checkpoint = codec.loads(codec.dumps(second.snapshot()))
     closing(second, stream)
@@ -399,7 +437,7 @@ def test_a_crash_during_the_catch_up_still_fills_the_gap_after_it(x_api, clock):
 
     later = [x_api.add_tweet(f"cats later {n}", age_s=100 - n) for n in range(3)]
     third = make_source(x_api, clock, resume=checkpoint)
-    stream = iter(third)
+    stream = clock.run(third)
     after = take(stream, 33, within_s=5)
     closing(third, stream)
     assert sorted(ids(before + after)) == sorted(missed + later)
@@ -410,7 +448,7 @@ def test_refreshes_run_between_stream_reads(x_api, clock):
     video = x_api.add_tweet("football goal", views=100, age_s=30)
     x_api.stream([tweets(video)])
     source = make_source(x_api, clock, tracking=SHORT_TRACKING)
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 1)
     x_api.set_metrics(video, likes=50, views=900)
 
@@ -434,7 +472,7 @@ def test_search_pages_through_next_token_newer_than_the_watermark(x_api, clock):
     watermark = old[9]
     resume = {"since_id": {"cats": watermark}}
     source = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=resume)
-    stream = iter(source)
+    stream = clock.run(source)
     first_poll = take(stream, 240)
     assert ids(first_poll) == list(reversed(old[10:]))  # newest first, none at or below
     calls = x_api.calls("/2/tweets/search/recent")
@@ -458,7 +496,7 @@ def test_a_new_topic_starts_from_its_newest_page(x_api, clock):
     for n in range(150):
         x_api.add_tweet(f"cats {n}", age_s=5000 - n)
     source = make_source(x_api, clock, mode="search", topics={"cats": "cats"})
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 100)
     newest = max(x_api.tweets, key=int)
     assert source.snapshot()["since_id"] == {"cats": newest}
@@ -471,13 +509,13 @@ def test_a_crash_during_a_new_topics_first_page_loses_nothing(x_api, clock):
     it that was not yielded yet."""
     page = [x_api.add_tweet(f"cats {n}", age_s=500 - n) for n in range(5)]
     first = make_source(x_api, clock, mode="search", topics={"cats": "cats"})
-    stream = iter(first)
+    stream = clock.run(first)
     before = take(stream, 2)
     checkpoint = codec.loads(codec.dumps(first.snapshot()))
     closing(first, stream)
 
     second = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=checkpoint)
-    stream = iter(second)
+    stream = clock.run(second)
     after = take(stream, 3, within_s=5)
     closing(second, stream)
     assert {item["_source"] for item in after} == {"x.recent_search"}
@@ -488,7 +526,7 @@ def test_an_interrupted_search_pass_resumes_exactly_where_it_stopped(x_api, cloc
     old = [x_api.add_tweet(f"cats {n}", age_s=5000 - n) for n in range(250)]
     resume = {"since_id": {"cats": old[9]}}
     first = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=resume)
-    stream = iter(first)
+    stream = clock.run(first)
     before = take(stream, 150)
     checkpoint = codec.loads(codec.dumps(first.snapshot()))
     closing(first, stream)
@@ -498,7 +536,7 @@ def test_an_interrupted_search_pass_resumes_exactly_where_it_stopped(x_api, cloc
     }
 
     second = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=checkpoint)
-    stream = iter(second)
+    stream = clock.run(second)
     after = take(stream, 90)
     closing(second, stream)
     assert ids(before) + ids(after) == list(reversed(old[10:]))
@@ -511,7 +549,7 @@ def test_a_watermark_older_than_seven_days_catches_up_from_the_window_start(x_ap
     recent = x_api.add_tweet("cats recent", age_s=3600)
     resume = {"since_id": {"cats": ancient}}
     source = make_source(x_api, clock, mode="search", topics={"cats": "cats"}, resume=resume)
-    stream = iter(source)
+    stream = clock.run(source)
     with caplog.at_level(logging.WARNING):
         assert ids(take(stream, 1)) == [recent]
     closing(source, stream)
@@ -526,7 +564,7 @@ def test_search_calls_honour_429_reset_and_back_off_on_5xx(x_api, clock):
     x_api.fail("/2/tweets/search/recent", 429, headers={"x-rate-limit-reset": str(reset)})
     x_api.fail("/2/tweets/search/recent", 503, times=2)
     source = make_source(x_api, clock, mode="search", topics={"cats": "cats"})
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 1)) == [tweet]
     closing(source, stream)
     assert list(source.waits) == [("rate_limit", 300.0), ("http", 5.0), ("http", 10.0)]
@@ -540,7 +578,7 @@ def test_refresh_emits_new_observations_and_forgets_deleted_tweets(x_api, clock)
     source = make_source(
         x_api, clock, mode="search", topics={"cats": "cats"}, tracking=SHORT_TRACKING
     )
-    stream = iter(source)
+    stream = clock.run(source)
     seen = take(stream, 3)
     first_seen = clock.time()
     x_api.set_metrics(keep, likes=7, views=4321)
@@ -566,7 +604,7 @@ def test_refresh_emits_new_observations_and_forgets_deleted_tweets(x_api, clock)
     take(stream, 2)  # the next round asks only for the tweets still there
     closing(source, stream)
     assert sorted(x_api.calls("/2/tweets")[1].params["ids"].split(",")) == sorted([keep, plain])
-    assert gone not in source.snapshot()["tracking"]
+    assert gone not in source.snapshot()["tracker"]
 
 
 def test_a_failed_refresh_is_skipped_without_blocking_the_source(x_api, clock):
@@ -575,7 +613,7 @@ def test_a_failed_refresh_is_skipped_without_blocking_the_source(x_api, clock):
     source = make_source(
         x_api, clock, mode="search", topics={"cats": "cats"}, tracking=SHORT_TRACKING
     )
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 1)
     refreshed = take(stream, 1)
     closing(source, stream)
@@ -595,13 +633,13 @@ def test_the_bearer_token_never_appears_in_logs_errors_items_or_dead_letters(
     x_api.stream([status(503)], [tweets(a), raw(b"not json " + TOKEN.encode()), DROP], [tweets(b)])
     dead = DeadLetters(tmp_path / "deadletter.jsonl")
     source = make_source(x_api, clock, dead_letters=dead, tracking=SHORT_TRACKING)
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, 2)
     items += take(stream, 2, on_idle=lambda: setattr(clock, "current", clock.current + 60))
     snapshot = codec.dumps(source.snapshot())
     closing(source, stream)
     with pytest.raises(SourceAuthError) as caught:
-        next(iter(make_source(x_api, clock, token=TOKEN + "x")))
+        next(clock.run(make_source(x_api, clock, token=TOKEN + "x")))
 
     assert x_api.requests[0].authorization == f"Bearer {TOKEN}"  # it was in use
     assert "Bearer ***" in caplog.text  # tweepy's DEBUG line with the headers, scrubbed

@@ -25,7 +25,7 @@ def test_a_retweet_arrives_with_its_original_and_credits_it(x_api, clock):
     quote = x_api.add_reference("quoted", original, "football genius", author="2")
     x_api.stream([tweets(retweet, quote)])
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     items = take(stream, 2)
     closing(source, stream)
 
@@ -66,7 +66,7 @@ def test_rules_that_are_not_topics_never_crash_the_source(x_api, clock, caplog):
         [tweets(after)],
     )
     source = make_source(x_api, clock)
-    stream = iter(source)
+    stream = clock.run(source)
     with caplog.at_level(logging.WARNING, logger="shoot2top.sources.x"):
         items = take(stream, 4)
         snapshot = source.snapshot()
@@ -89,7 +89,7 @@ def test_an_edited_tweet_is_tracked_at_its_newest_version(x_api, clock):
     first = x_api.add_tweet("cats at noon", age_s=60, likes=5)
     x_api.stream([tweets(first)])
     source = make_source(x_api, clock, tracking=SHORT_TRACKING)
-    stream = iter(source)
+    stream = clock.run(source)
     take(stream, 1)
     newest = x_api.edit(first, "cats at one, sorry")
     x_api.set_metrics(newest, likes=8)
@@ -117,7 +117,7 @@ def test_an_object_where_the_tweet_id_belongs_is_a_dead_letter_not_a_crash(x_api
     x_api.stream([raw(message(bad, [{"id": "1", "tag": "cats"}])), tweets(good)])
     dead = DeadLetters(tmp_path / "deadletter.jsonl")
     source = make_source(x_api, clock, dead_letters=dead)
-    stream = iter(source)
+    stream = clock.run(source)
     assert ids(take(stream, 1)) == [good]
     closing(source, stream)
     (entry,) = dead.entries()

@@ -126,7 +126,7 @@ def test_two_topics_are_searched_paged_and_read_in_batches(fake, api_url, clock)
     add_topic_videos(fake, clock, "mu", 10, word="music")
     fake.add_video("old", moment(clock, -7200), title="football long ago")  # before the start
     source = source_for(api_url, clock)
-    items = take(iter(source), clock, count=130)
+    items = take(clock.run(source), clock, count=130)
 
     assert sorted(ids(items)) == sorted(fake.videos.keys() - {"old"})
     for item in items:
@@ -158,7 +158,7 @@ def test_duplicates_across_pages_and_polls_are_emitted_once(clock):
     with fake.serve() as url:
         # no refresh tracking: the watermark alone must recognise what was emitted
         source = source_for(url, clock, topics={"football": "football"}, tracking=NO_TRACKING)
-        stream = iter(source)
+        stream = clock.run(source)
         first = take(stream, clock, until=clock.time() + 60)
         assert sorted(ids(first)) == sorted(fake.videos)
         assert source.duplicates_dropped == 2  # the repeated item on pages 2 and 3
@@ -183,7 +183,7 @@ def test_refreshes_emit_new_statistics_on_the_schedule_and_forget_deleted_videos
     source = source_for(
         api_url, clock, topics={"football": "football"}, poll_interval_s=7200.0, tracking=schedule
     )
-    stream = iter(source)
+    stream = clock.run(source)
     t0 = clock.time()
     assert sorted(ids(take(stream, clock, count=3))) == ["fb001", "fb002", "fb003"]
 
@@ -209,7 +209,7 @@ def test_refreshes_emit_new_statistics_on_the_schedule_and_forget_deleted_videos
         poll_interval_s=7200.0,
         tracking=schedule,
     )
-    later = take(iter(restarted), clock, until=t0 + 1300)  # tracking survives a restart
+    later = take(clock.run(restarted), clock, until=t0 + 1300)  # tracking survives a restart
     assert sorted(ids(later)) == ["fb001", "fb001", "fb003", "fb003"]
     assert {item["_topic"] for item in later} == {"football"}
     refresh_calls = [c for c in fake.endpoint_calls("videos") if c.at > t0 + 60]
@@ -221,7 +221,7 @@ def test_refreshes_are_batched_by_fifty_and_come_before_searches(fake, api_url, 
     add_topic_videos(fake, clock, "fb", 120, word="football")
     schedule = {"schedule": [{"until_age_h": 2, "every_min": 10}]}
     source = source_for(api_url, clock, topics={"football": "football"}, tracking=schedule)
-    stream = iter(source)
+    stream = clock.run(source)
     t0 = clock.time()
     take(stream, clock, count=120)
     fake.add_video("fresh", moment(clock, 300), title="football fresh")
@@ -278,7 +278,7 @@ def test_quota_exceeded_stops_calls_until_pacific_midnight(fake, api_url, clock,
     reset = next_reset(clock.time())
     fake.add_video("after-reset", datetime.fromtimestamp(reset + 60, UTC), title="football")
     source = source_for(api_url, clock, topics={"football": "football"})
-    stream = iter(source)
+    stream = clock.run(source)
     nones = []
     with caplog.at_level(logging.INFO):
         before = take(stream, clock, until=reset - 1, nones=nones)
@@ -321,7 +321,7 @@ def test_refreshes_leave_units_for_reading_what_searches_find(fake, api_url, clo
         daily_search_calls=4,
         daily_quota_units=10,
     )
-    items = take(iter(source), clock, until=now + 3600)
+    items = take(clock.run(source), clock, until=now + 3600)
     assert sorted(ids(items)) == ["fb001", "fb002", "fb003"]
     assert [c.endpoint for c in fake.calls] == ["search", "videos"]  # no refresh of old1:
     assert source.ledger.remaining(UNITS, clock.time()) == 2  # 2 units for 2 searches left
@@ -343,7 +343,7 @@ def test_the_source_never_calls_beyond_the_daily_budget(clock):
             daily_quota_units=10,
             tracking=schedule,
         )
-        take(iter(source), clock, until=clock.time() + 2 * 86_400)
+        take(clock.run(source), clock, until=clock.time() + 2 * 86_400)
     for endpoint, budget in (("search", 4), ("videos", 10)):
         per_day = {}
         for call in fake.endpoint_calls(endpoint):
@@ -367,7 +367,7 @@ def test_server_errors_are_retried_with_exponential_backoff(fake, api_url, clock
     fake.fail("videos", *["disconnect"] * 4)
     source = source_for(api_url, clock, topics={"football": "football"})
     with caplog.at_level(logging.DEBUG):
-        items = take(iter(source), clock, count=3)
+        items = take(clock.run(source), clock, count=3)
     assert sorted(ids(items)) == ["fb001", "fb002", "fb003"]
     searches = [c.at for c in fake.endpoint_calls("search")]
     assert [round(b - a, 2) for a, b in itertools.pairwise(searches)] == [2, 4, 8]
@@ -382,7 +382,7 @@ def test_a_refused_key_stops_the_source_with_a_clear_error(clock, tmp_path, capl
     with fake.serve() as url, caplog.at_level(logging.DEBUG):
         source = source_for(url, clock, tmp_path)
         with pytest.raises(SourceAuthError) as raised:
-            take(iter(source), clock, until=clock.time() + 3600)
+            take(clock.run(source), clock, until=clock.time() + 3600)
     message = str(raised.value)
     assert "refused the API key" in message and "${YOUTUBE_API_KEY}" in message
     assert ("keyInvalid" if style == "legacy" else "API_KEY_INVALID") in message
@@ -398,7 +398,7 @@ def test_forbidden_is_an_auth_error(fake, api_url, clock):
     fake.fail("search", "forbidden")
     source = source_for(api_url, clock)
     with pytest.raises(SourceAuthError, match="HTTP 403 forbidden") as raised:
-        next(iter(source))
+        next(clock.run(source))
     assert KEY not in str(raised.value) and len(fake.calls) == 1
 
 
@@ -407,7 +407,7 @@ def test_no_secret_in_logs_items_or_dead_letters(fake, api_url, clock, tmp_path,
     fake.fail("search", "malformed")
     source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
     with caplog.at_level(logging.DEBUG):
-        items = take(iter(source), clock, until=clock.time() + 700)
+        items = take(clock.run(source), clock, until=clock.time() + 700)
     assert len(items) == 3
     library = [r for r in caplog.records if r.name == "googleapiclient.discovery"]
     assert library and all("key=***" in r.getMessage() for r in library)
@@ -423,7 +423,7 @@ def test_a_malformed_body_is_dead_lettered_and_the_stream_goes_on(fake, api_url,
     fake.fail("search", "malformed")
     fake.fail("videos", "not_json")
     source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
-    stream = iter(source)
+    stream = clock.run(source)
     t0 = clock.time()
     assert take(stream, clock, until=t0 + 599) == []  # the first poll got a broken page
     items = take(stream, clock, until=t0 + 1300)  # the second one a broken details body
@@ -450,11 +450,29 @@ def test_a_dead_letter_with_a_key_parameter_before_a_quote_keeps_the_source_runn
     odd = 'football: see https://example.com/watch?key=abc"quoted" for more'
     fake.broken["fb002"] = {"kind": "youtube#video", "id": "fb002", "snippet": {"title": odd}}
     source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
-    items = take(iter(source), clock, until=clock.time() + 60)
+    items = take(clock.run(source), clock, until=clock.time() + 60)
     assert ids(items) == ["fb001"]
     (entry,) = DeadLetters(tmp_path / "dead.jsonl").entries()
     assert entry["item"]["snippet"]["title"].startswith("football: see https://example.com/")
     assert "abc" not in entry["item"]["snippet"]["title"]
+
+
+def test_a_plain_4xx_is_dead_lettered_and_skipped_until_the_next_turn(
+    fake, api_url, clock, tmp_path
+):
+    """The one policy (docs/sources.md): a 4xx that is not auth, quota or a rate limit
+    is dead-lettered, the poll is repeated at its next turn, the run goes on."""
+    add_topic_videos(fake, clock, "fb", 2, word="football")
+    fake.fail("search", "bad_request")
+    source = source_for(api_url, clock, tmp_path, topics={"football": "football"})
+    stream = clock.run(source)
+    t0 = clock.time()
+    assert take(stream, clock, until=t0 + 599) == []
+    (entry,) = DeadLetters(tmp_path / "dead.jsonl").entries()
+    assert entry["reason"].startswith("request refused: HTTP 400 invalidValue")
+    assert entry["where"].startswith("search.list GET")
+    assert sorted(ids(take(stream, clock, count=2))) == ["fb001", "fb002"]  # the next poll
+    assert len(fake.endpoint_calls("search")) == 2
 
 
 # ---------------------------------------------------------------------------- restart
@@ -464,7 +482,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_remembers_the_quota(fake,
     add_topic_videos(fake, clock, "fb", 120, word="football")
     config = {"topics": {"football": "football"}, "tracking": NO_TRACKING}  # no other memory
     first = source_for(api_url, clock, **config)
-    stream = iter(first)
+    stream = clock.run(first)
     checkpointed = take(stream, clock, count=50)
     checkpoint = json.loads(json.dumps(first.snapshot()))  # as the runner stores it
     lost_in_crash = take(stream, clock, count=20)  # emitted, but never checkpointed
@@ -474,7 +492,7 @@ def test_a_restart_from_the_snapshot_loses_nothing_and_remembers_the_quota(fake,
     second = source_for(api_url, clock, resume=checkpoint, **config)
     assert second.ledger.spent(SEARCH, clock.time()) == spent["search"]["spent"] >= 1
     assert second.ledger.spent(UNITS, clock.time()) == spent["units"]["spent"] >= 1
-    resumed = take(iter(second), clock, until=clock.time() + 60)
+    resumed = take(clock.run(second), clock, until=clock.time() + 60)
     assert sorted(ids(checkpointed) + ids(resumed)) == sorted(fake.videos)  # no loss, no repeat
     overlap = set(ids(resumed)) & set(ids(checkpointed + lost_in_crash))
     assert overlap == set(ids(lost_in_crash))  # only what came after the checkpoint

@@ -32,6 +32,7 @@ def server(tmp_path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_tcp_with_generated_passwords_and_a_read_only_role(server, tmp_path):
     state = server.state_dir
     result = start_tcp(state)
@@ -88,6 +89,7 @@ def test_the_password_file_is_private_whatever_the_umask(tmp_path):
     assert PasswordFile(tmp_path / "pgpass").read() == (5432, {"postgres": "s3cret"})
 
 
+@pytest.mark.slow
 def test_port_without_tcp_is_refused(tmp_path):
     result = subprocess.run([*CLI, "warehouse", "start", "--port", "5433", "--state-dir",
                              str(tmp_path)], capture_output=True, text=True)  # fmt: skip

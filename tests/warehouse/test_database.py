@@ -59,6 +59,7 @@ def test_a_missing_database_fails_at_once_without_retries(postgres_server, caplo
     assert "retrying" not in caplog.text
 
 
+@pytest.mark.slow
 def test_a_server_that_answered_then_stays_down_is_retried_then_given_up(tmp_path, caplog):
     private = PostgresServer.private(tmp_path / "pg")
     try:
@@ -79,6 +80,7 @@ def test_a_server_that_answered_then_stays_down_is_retried_then_given_up(tmp_pat
         private.stop()
 
 
+@pytest.mark.slow
 def test_an_unattended_worker_that_starts_during_an_outage_waits_it_out(tmp_path, monkeypatch):
     """A Storm worker (re)started while PostgreSQL is down must not fail fast as a command
     typed by hand does: its tuples would fail until they were dead-lettered."""

@@ -3,9 +3,10 @@ from collections import Counter
 
 import pytest
 
-from shoot2top.posts import describe
+from shoot2top.posts import InvalidPost, describe
 from shoot2top.sample.generate import generate_items
 from shoot2top.warehouse.features import extract, hashtags, iso_duration, keywords, mentions
+from shoot2top.warehouse.rows import batch_rows, observe
 
 ITEMS = generate_items(items=600)
 
@@ -169,9 +170,19 @@ def test_every_sample_item_extracts_its_identity_text_and_metrics():
         # post of its own video is the video; the post's id stays as an alias).
         known_as = {f.item_id, *(alias for alias, _ in f.aliases)}
         assert (f.item_type, f.platform) == (described.type, described.platform)
-        assert described.item_id in known_as, (described.item_id, known_as)
-        assert f.publisher is not None and f.publisher.publisher_id == described.publisher_id
-        assert (f.created_at, f.observed_at) == (described.created_at, described.observed_at)
+        retweet = next((r for r in f.references if r.kind == "retweeted"), None)
+        if retweet is not None:  # an observation of the original; the retweeter amplifies
+            assert (retweet.referencing_id, retweet.referenced_id) == (
+                described.item_id, f.item_id,
+            )  # fmt: skip
+            assert f.amplifier is not None
+            assert f.amplifier.publisher_id == described.publisher_id != f.publisher.publisher_id
+            assert f.created_at < described.created_at and f.observed_at == described.observed_at
+        else:
+            assert described.item_id in known_as, (described.item_id, known_as)
+            assert f.publisher is not None
+            assert f.publisher.publisher_id == described.publisher_id
+            assert (f.created_at, f.observed_at) == (described.created_at, described.observed_at)
         words = " ".join(filter(None, (f.text, f.title, f.description))).casefold()
         assert words, f"{described.item_id}: no text, title or description"
         assert all(f"#{tag}" in words for tag in f.hashtags), (f.hashtags, words)
@@ -183,3 +194,57 @@ def test_every_sample_item_extracts_its_identity_text_and_metrics():
         assert all(value is None or value >= 0 for value in counters), counters
         kinds_seen[f.item_type, f.media_type] += 1
     assert {kind for kind, _ in kinds_seen} == {"tweet", "video", "post"}, kinds_seen
+
+
+# --------------------------------------------------------------------------- wrong types
+
+WRONG_VALUES = (None, 7, 2**70, 1.5, "", "x\x00", True, [], ["a"], {}, {"a": 1}, [{"a": 1}])
+
+
+def _paths(value, prefix=()):
+    """Every key path into an item (the first two elements of each list)."""
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value[:2]):
+            yield from _paths(inner, (*prefix, index))
+
+
+def _replaced(item, path, value):
+    item = copy.deepcopy(item)
+    holder = item
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = copy.deepcopy(value)
+    return item
+
+
+def _one_of_each_shape():
+    """An item of every shape the sample has (tweet with and without media, retweet,
+    video, post, Page video ...), told apart by their sorted key paths."""
+    seen = {}
+    for item in ITEMS:
+        shape = frozenset(path for path in _paths(item) if len(path) <= 3)
+        seen.setdefault(shape, item)
+    return list(seen.values())
+
+
+def test_a_wrong_type_anywhere_in_an_item_is_bad_input_never_a_crash(caplog):
+    """Extraction either takes the item (repairing or dropping the field) or refuses it
+    with `InvalidPost`: anything else would stop a whole load, since the loader lets
+    programming errors through. Every field of every item shape gets every wrong type."""
+    caplog.set_level("ERROR")
+    crashes = Counter()
+    for item in _one_of_each_shape():
+        for path in _paths(item):
+            for value in WRONG_VALUES:
+                try:
+                    batch_rows([observe(_replaced(item, path, value))], {})
+                except InvalidPost:
+                    pass
+                except Exception as error:
+                    crashes[f"{'.'.join(map(str, path))} = {value!r}: {error!r}"] += 1
+    assert not crashes, "\n".join(sorted(crashes))

@@ -82,6 +82,7 @@ def test_opening_never_creates_a_warehouse(tmp_path, monkeypatch):
     assert find_state_dir(tmp_path / "notebooks") == tmp_path / ".shoot2top"
 
 
+@pytest.mark.slow
 def test_the_cli_and_the_demo_do_not_need_the_analyst_libraries():
     code = ("import sys, shoot2top.cli, shoot2top.runtime.pipeline, shoot2top.warehouse.reports; "
             "print(sorted(m for m in ('pandas', 'sqlalchemy', 'starlette', 'uvicorn') "

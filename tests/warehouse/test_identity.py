@@ -114,6 +114,7 @@ def test_a_retweet_observes_the_original_and_is_only_a_link_for_the_retweeter():
     assert (link.kind, link.referenced_id, link.publisher_id) == ("retweeted", ORIGINAL_ID, "222")
 
 
+@pytest.mark.slow
 def test_retweets_credit_the_original_in_the_warehouse_whatever_the_order(postgres_server):
     direct = x_item(original(likes=880, retweets=290), at(-10),
                     users=[NASA], media=[x_video(MEDIA_KEY, 48_000)])  # fmt: skip
@@ -182,6 +183,7 @@ def test_a_reply_is_the_repliers_own_item_linked_to_its_parent():
 # ----------------------------------------------------------------------------- edits
 
 
+@pytest.mark.slow
 def test_the_versions_of_an_edited_tweet_are_one_item_with_the_latest_text(postgres_server):
     a_at, b_at = at(-30), at(-20)
     a_id, b_id = snowflake(a_at, 1), snowflake(b_at, 2)
@@ -245,6 +247,7 @@ def test_a_youtube_read_without_content_details_keeps_the_duration(postgres_serv
 # ----------------------------------------------------------------------------- Facebook
 
 
+@pytest.mark.slow
 def test_a_page_post_of_a_video_and_its_video_node_are_one_item(postgres_server):
     video_id, created = "10160000000000001", at(-60)
     items = [
@@ -335,6 +338,7 @@ def test_an_object_id_is_a_dead_letter_and_the_rest_loads(pg_dsn):
     assert rows(pg_dsn, "SELECT item_id FROM items") == [(ORIGINAL_ID,)]
 
 
+@pytest.mark.slow
 def test_lake_verify_reports_an_object_id(tmp_path):
     bad = original()
     bad["id"] = {"$numberLong": "1590"}

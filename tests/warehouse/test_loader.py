@@ -186,6 +186,7 @@ def test_the_server_killed_mid_load_and_restarted_loses_and_doubles_nothing(
         private.stop()
 
 
+@pytest.mark.slow
 def test_ties_on_observed_time_resolve_the_same_whatever_the_order_or_batching(
     postgres_server, sample_lake
 ):
@@ -300,6 +301,7 @@ def test_feature_sets_the_loader_committed_are_not_staged_again(pg_dsn, sample_l
     loader.close()
 
 
+@pytest.mark.slow
 def test_a_failed_commit_does_not_hide_feature_rows(postgres_server, sample_lake):
     items = lake_items(sample_lake)[:100]
     dsn = postgres_server.new_database(migrated=False)
@@ -401,3 +403,67 @@ def test_an_item_with_a_big_integer_id_loads_when_its_batch_is_bisected_or_recon
     loader._connection.close()  # the server went away between prepare and commit
     assert loader.commit(prepared).loaded == 1
     assert scalar(other, f"SELECT count(*) FROM items WHERE item_id = '{10**25}'") == 1
+
+
+def test_a_malformed_item_is_dead_lettered_and_the_rest_of_its_batch_loads(pg_dsn, sample_lake):
+    items = lake_items(sample_lake)[:20]
+    no_id = copy.deepcopy(next(i for i in items if "video" in i))
+    del no_id["video"]["id"]
+    bad_time = copy.deepcopy(items[0])
+    bad_time["_observed_at"] = "yesterday"
+    (result,) = load(pg_dsn, [no_id, *items, bad_time], batch=1000)
+    assert result.loaded == 20 and result.dead_lettered == 2
+    reasons = [r for (r,) in _rows(pg_dsn, "SELECT reason FROM dead_letters ORDER BY reason")]
+    assert len(reasons) == 2 and all(r.startswith("not storable: ") for r in reasons)
+
+
+def test_a_facebook_attachment_whose_type_is_not_a_string_is_bad_input(pg_dsn, sample_lake):
+    post = copy.deepcopy(next(i for i in lake_items(sample_lake) if "post" in i))
+    post["post"]["attachments"] = {"data": [{"media_type": "video", "type": ["video_inline"]}]}
+    (result,) = load(pg_dsn, [post])
+    assert result.loaded + result.dead_lettered == 1
+
+
+@pytest.mark.slow
+def test_a_bug_in_extraction_stops_the_run_and_a_rerun_after_the_fix_loses_nothing(
+    postgres_server, pg_dsn, sample_lake, tmp_path, monkeypatch
+):
+    """A programming error is not bad input: the run stops with exit 1 naming it, nothing
+    is dead-lettered, and the checkpoint is before the failed batch, so once the bug is
+    fixed a rerun stores exactly what one load of the whole lake does."""
+    from click.testing import CliRunner
+
+    from shoot2top import cli
+    from shoot2top.warehouse import features
+
+    monkeypatch.setenv("LOADER_TEST_DSN", pg_dsn)
+    config = tmp_path / "pipeline.json"
+    config.write_text(json.dumps({
+        "name": "t",
+        "state_dir": str(tmp_path / "state"),
+        "checkpoint_interval_s": 0.01,
+        "sources": [{"type": "lake", "name": "lake", "uri": str(sample_lake)}],
+        "sinks": [{"type": "postgres", "dsn": "${LOADER_TEST_DSN}", "batch_items": 100}],
+    }))  # fmt: skip
+    extract_video, calls = features._EXTRACTORS["video"], []
+
+    def buggy(*args):  # works for a while, then meets the bug
+        calls.append(1)
+        if len(calls) > 150:
+            raise AttributeError("'NoneType' object has no attribute 'get'")
+        return extract_video(*args)
+
+    monkeypatch.setitem(features._EXTRACTORS, "video", buggy)
+    ingest = ["ingest", "--config", str(config), "--quiet"]
+    failed = CliRunner().invoke(cli.main, ingest)
+    assert failed.exit_code == 1, failed.output
+    assert "sink 'warehouse' failed: 'NoneType' object has no attribute 'get'" in failed.output
+    loaded = scalar(pg_dsn, "SELECT count(*) FROM metric_snapshots")
+    assert 0 < loaded < 900  # the batches before the bug are stored
+    assert scalar(pg_dsn, "SELECT count(*) FROM dead_letters") == 0
+    monkeypatch.setitem(features._EXTRACTORS, "video", extract_video)  # the fix
+    rerun = CliRunner().invoke(cli.main, ingest)
+    assert rerun.exit_code == 0, rerun.output
+    whole = postgres_server.new_database(migrated=True)
+    load(whole, lake_items(sample_lake))
+    assert checksums(pg_dsn) == checksums(whole)

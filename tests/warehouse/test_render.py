@@ -89,6 +89,7 @@ def series(item_id: str, views: list[tuple[float, float]], created: datetime = T
     return Series("youtube", item_id, "UC1", "Pub", "video", f"title {item_id}", created, points)
 
 
+@pytest.mark.slow
 def test_a_chart_leads_with_the_title_shows_the_score_and_goes_log_over_orders_of_magnitude():
     star = series("star", [(0.5, 50_000), (2, 400_000), (6, 9_000_000)])
     peers = [series(f"p{n}", [(0.5, 100 + n), (6, 1_000 + n)], T0 - timedelta(days=1))

@@ -45,6 +45,7 @@ def loaded(sample_lake, postgres_server) -> str:
     return dsn
 
 
+@pytest.mark.slow
 def test_a_report_never_creates_a_warehouse_and_says_which_to_use(tmp_path):
     result = run("report", "videos", cwd=tmp_path)
     assert result.returncode == 1
@@ -53,6 +54,7 @@ def test_a_report_never_creates_a_warehouse_and_says_which_to_use(tmp_path):
     assert not (tmp_path / ".shoot2top" / "postgres").exists()
 
 
+@pytest.mark.slow
 def test_a_report_finds_the_lone_warehouse_below_the_default_state_dir(tmp_path, postgres_server):
     """The demo's warehouse is in .shoot2top/demo: a report from the checkout finds it
     (here the session's embedded server, whose default database has no schema)."""
@@ -67,11 +69,13 @@ def test_a_report_finds_the_lone_warehouse_below_the_default_state_dir(tmp_path,
     assert "pass --state-dir .shoot2top/demo" in chosen.stderr
 
 
+@pytest.mark.slow
 def test_help_documents_the_state_dir_variable():
     assert "SHOOT2TOP_STATE" in run("--help").stdout
     assert "[env var: SHOOT2TOP_STATE]" in " ".join(run("report", "--help").stdout.split())
 
 
+@pytest.mark.slow
 def test_an_empty_live_report_says_to_try_latest(loaded):
     result = run("report", "live", "--dsn", loaded)
     assert result.returncode == 0 and "(no rows)" in result.stdout
@@ -80,6 +84,7 @@ def test_an_empty_live_report_says_to_try_latest(loaded):
     assert "(no rows)" not in latest.stdout and "try" not in latest.stderr
 
 
+@pytest.mark.slow
 def test_exports_are_faithful(loaded):
     rows = list(csv.DictReader(io.StringIO(run("report", "videos", "--dsn", loaded,
                                                "--format", "csv").stdout)))  # fmt: skip
@@ -99,6 +104,7 @@ def test_exports_are_faithful(loaded):
     assert all(list(row) == ["publisher", "items"] for row in json.loads(chosen.stdout))
 
 
+@pytest.mark.slow
 def test_a_table_fits_the_terminal(loaded):
     result = run("report", "videos", "--dsn", loaded, env={"COLUMNS": "90"})
     lines = result.stdout.splitlines()
@@ -120,12 +126,14 @@ def test_a_table_fits_the_terminal(loaded):
         (["report", "live", "--columns", "nope"], "nope not in this report"),
     ],
 )
+@pytest.mark.slow
 def test_mistakes_are_one_line_errors(loaded, args, message):
     result = run(*args, "--dsn", loaded) if args[0] == "report" else run(*args)
     assert result.returncode in (1, 2) and message in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_latest_on_an_empty_warehouse_is_a_clear_error(postgres_server):
     result = run("report", "live", "--now", "latest", "--dsn", postgres_server.new_database(True))
     assert result.returncode == 1 and "Traceback" not in result.stderr
@@ -146,6 +154,7 @@ def test_an_unexpected_error_is_one_line_unless_debugging():
     assert "unexpected KeyError: 'the value' (run with --log-level DEBUG" in result.output
 
 
+@pytest.mark.slow
 def test_watch_refreshes_in_place_with_new_data(loaded):
     """`--watch` on a terminal redraws the report in place, and shows what was loaded
     since the last refresh."""

@@ -23,10 +23,18 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+def tweet_of(message: dict) -> dict:
+    """The tweet an X message observes: a retweet observes its original (includes.tweets)."""
+    references = message["data"].get("referenced_tweets") or [{}]
+    if references[0].get("type") == "retweeted":
+        return message["includes"]["tweets"][0]
+    return message["data"]
+
+
 def engagement(item: dict) -> int:
     """Likes + shares + comments + quotes, from the raw API shapes."""
     if "tweet" in item:
-        m = item["tweet"]["data"]["public_metrics"]
+        m = tweet_of(item["tweet"])["public_metrics"]
         return m["like_count"] + m["retweet_count"] + m["reply_count"] + m["quote_count"]
     if "video" in item:
         st = item["video"]["statistics"]
@@ -40,7 +48,7 @@ def observation(item: dict) -> tuple[str, str, str, str, datetime, datetime, flo
     """(platform, id, publisher, media, created, observed, views, is_video) of one raw item."""
     observed = ts(item["_observed_at"])
     if "tweet" in item:
-        data, includes = item["tweet"]["data"], item["tweet"]["includes"]
+        data, includes = tweet_of(item["tweet"]), item["tweet"]["includes"]
         keys = set(data.get("attachments", {}).get("media_keys", []))
         media = [m for m in includes.get("media", []) if m["media_key"] in keys]
         video = [m for m in media if m["type"] == "video"]
@@ -135,6 +143,7 @@ def report(dsn: str, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_video_report_views_at_ages_and_ranks(warehouse, truth):
     _, series = truth
     rows = report(warehouse, "videos")
@@ -173,6 +182,7 @@ def test_video_report_views_at_ages_and_ranks(warehouse, truth):
     assert firsts == {key: item_id for key, (_, item_id) in best.items()}
 
 
+@pytest.mark.slow
 def test_peak_velocity(warehouse, truth):
     _, series = truth
     row = report(warehouse, "videos", "--limit", "1")[0]
@@ -184,6 +194,7 @@ def test_peak_velocity(warehouse, truth):
     assert row["peak_views_per_h"] == pytest.approx(max(rates), abs=0.06)
 
 
+@pytest.mark.slow
 def test_publisher_report(warehouse, truth):
     _, series = truth
     rows = report(warehouse, "publishers")
@@ -212,6 +223,7 @@ def test_publisher_report(warehouse, truth):
         assert medians == sorted(medians, reverse=True)
 
 
+@pytest.mark.slow
 def test_live_report_scores_against_the_publishers_own_benchmark(warehouse, truth):
     _, series = truth
     now = max(p[0] for s in series.values() for p in s["points"])
@@ -269,6 +281,7 @@ def test_a_chart_is_written(warehouse, tmp_path):
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_reports_on_a_warehouse_without_schema_say_what_to_do(postgres_server):
     dsn = postgres_server.new_database(migrated=False)
     result = subprocess.run(

@@ -166,6 +166,7 @@ def edgy(postgres_server) -> str:
     return dsn
 
 
+@pytest.mark.slow
 def test_the_views_agree_with_the_reports_on_edge_cases(edgy):
     series = python_series(edgy)
     videos = {row["item_id"]: row for row in video_report(series)}

@@ -5,10 +5,13 @@ the buckets the marker closes, in time order. Every decision about a term depend
 on that term's own uses and on the markers (platform-wide traffic per bucket), which
 every detector receives whole: detectors holding any subset of the terms (Storm's
 fields grouping) give, for those terms, exactly the events one detector of all terms
-gives. State is bounded without a global cap: a term keeps exact history only while its
-decayed mean volume is at least `prune_below` items per bucket (a per-term rule, so it
-is the same in every partition); below that it is forgotten and, seen again, is a new
-term (expected volume 0).
+gives. State is bounded: a term keeps exact history only while its decayed mean volume
+is at least `prune_below` items per bucket (a per-term rule, so it is the same in every
+partition); below that it is forgotten and, seen again, is a new term (expected volume
+0). An open bucket counts at most `exact_room` keys per shard of terms exactly; the
+long tail beyond goes through a Count-Min sketch per shard, from which heavy keys are
+promoted to exact counting (`sketch.py`): bounded whatever the number of distinct terms
+in a bucket, and the same in every partition, which holds whole shards.
 
 Two methods share this machinery (`METHODS`):
 
@@ -19,6 +22,10 @@ Two methods share this machinery (`METHODS`):
   and weekly cycle and platform-wide surges, which move all terms, are corrected; the
   score is a z-score with the Poisson noise of the expected count. A trend also needs
   `min_publishers` distinct publishers (one account flooding a tag is not a trend).
+- ``seasonal``: the same, but the share is of the traffic the scope's hour-of-day
+  profile predicts (an EWMA per hour of day over days), not of the bucket's actual
+  traffic: the cycle-corrected model, without the surge correction (bench/trends.py
+  compares them; docs/trends.md says which ships and why).
 """
 
 from __future__ import annotations
@@ -27,18 +34,26 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+from zlib import crc32
 
 from shoot2top.analytics.events import ENDED, RISING, TrendEvent, emission_order
+from shoot2top.analytics.sketch import PROMOTE_AT, SHARDS, CountMin, key_text, shard_of
 from shoot2top.analytics.terms import TermUse
 from shoot2top.analytics.watermark import Watermark, check_snapshot
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 SHIPPED_METHOD = "signitrend"  # chosen by bench/trends.py (docs/trends.md)
+DAY_S = 86_400
+SEASON_HALF_LIFE_S = 3 * DAY_S  # of the hour-of-day traffic profile (seasonal)
 ALL = "all"
 TOP_ITEMS = 3
 # A term's state: [mean, variance, last bucket start, rising since, rise volume,
 # rise expected]; mean/variance of its share of traffic (signitrend) or count (ratio).
 MEAN, VAR, LAST, RISING_SINCE, RISE_VOLUME, RISE_EXPECTED = range(6)
+# A key's counts in an open bucket: {item key: at}, {publisher}, and the uses counted
+# before it was promoted from the sketch (0 for a key counted exactly from its first).
+ITEMS, PUBLISHERS, PRIOR = range(3)
+Key = tuple[str, str, str]  # (scope, kind, term)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +72,18 @@ class DetectorOptions:
     prune_below: float = 0.02  # forget a term whose mean volume per bucket is below
     prune_every_s: float = 3600
     scopes: bool = True  # per platform too, not only "all"
+    exact_room: int = 256  # keys of a shard counted exactly per bucket, first come
+    promoted_room: int = 32  # more keys of a shard promoted from the sketch per bucket
+    sketch_width: int = 2048  # the Count-Min sketch of a shard's tail in a bucket
+    sketch_depth: int = 4
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(
                 f"unknown trend method {self.method!r}: use one of {', '.join(sorted(METHODS))}"
             )
-        positive = ("bucket_s", "half_life_s", "prune_every_s", "end_buckets", "ratio_on")
+        positive = ("bucket_s", "half_life_s", "prune_every_s", "end_buckets", "ratio_on",
+                    "promoted_room")  # fmt: skip
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"trend option {name} must be > 0, got {getattr(self, name)}")
@@ -72,6 +92,12 @@ class DetectorOptions:
                 f"trend option prune_every_s ({self.prune_every_s}) must be a "
                 f"multiple of bucket_s ({self.bucket_s})"
             )
+        if self.exact_room < 0:
+            raise ValueError(f"trend option exact_room must be >= 0, got {self.exact_room}")
+        try:
+            CountMin.check(self.sketch_width, self.sketch_depth)
+        except ValueError as error:
+            raise ValueError(f"trend options sketch_width, sketch_depth: {error}") from None
 
     @property
     def alpha(self) -> float:
@@ -130,10 +156,16 @@ class TrendDetector:
         self.closed_until: float | None = None
         self.first_bucket: float | None = None
         self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
-        self._open: dict[float, dict[tuple[str, str, str], list[Any]]] = {}
-        self._states: dict[tuple[str, str, str], list[Any]] = {}
-        self._active: dict[tuple[str, str, str], _Trend] = {}
+        self.sketched = 0  # uses past their shard's exact room, counted in a sketch
+        self._open: dict[float, dict[Key, list[Any]]] = {}
+        self._room: dict[float, list[int]] = {}  # bucket -> exact keys per shard
+        self._tails: dict[float, dict[int, _Tail]] = {}  # bucket -> shard -> its tail
+        self._states: dict[Key, list[Any]] = {}
+        self._active: dict[Key, _Trend] = {}
         self._traffic_mean: dict[str, float] = {}
+        self._hourly: dict[str, dict[int, float]] = {}  # scope -> hour of day -> traffic
+        slot_updates = SEASON_HALF_LIFE_S / DAY_S * 3600 / options.bucket_s
+        self._hourly_alpha = 1.0 - 0.5 ** (1 / slot_updates)
 
     # ------------------------------------------------------------------ counting
 
@@ -153,16 +185,58 @@ class TrendDetector:
         bucket = self._open.get(start)
         if bucket is None:
             bucket = self._open[start] = {}
+            self._room[start] = [0] * SHARDS
+        room = self._room[start]
+        exact_room = self.options.exact_room
         scopes = (ALL, platform) if self.options.scopes else (ALL,)
         for term, kind in terms:
+            shard = -1
             for scope in scopes:
                 key = (scope, kind, term)
                 counts = bucket.get(key)
-                if counts is None:
-                    bucket[key] = [{item_key: at}, {publisher}]
+                if counts is not None:
+                    counts[ITEMS][item_key] = at  # a redelivered use counts once
+                    counts[PUBLISHERS].add(publisher)
+                    continue
+                if shard < 0:
+                    shard = crc32(term.encode()) % SHARDS  # shard_of, inlined: hot
+                used = room[shard]
+                if used < exact_room:
+                    room[shard] = used + 1
+                    bucket[key] = [{item_key: at}, {publisher}, 0]
                 else:
-                    counts[0][item_key] = at  # a redelivered use counts once
-                    counts[1].add(publisher)
+                    self._tail_use(start, shard, key, item_key, publisher, at)
+
+    def _tail_use(
+        self, start: float, shard: int, key: Key, item_key: str, publisher: str, at: float
+    ) -> None:
+        """A use of a key past its shard's exact room: into the shard's sketch; promoted
+        to exact counting (space-saving) once its estimate is high enough."""
+        self.sketched += 1
+        tails = self._tails.setdefault(start, {})
+        tail = tails.get(shard)
+        if tail is None:
+            options = self.options
+            tail = tails[shard] = _Tail(CountMin(options.sketch_width, options.sketch_depth))
+        estimate = tail.sketch.add(key_text(key))
+        if estimate < PROMOTE_AT:
+            return
+        bucket = self._open[start]
+        promoted = tail.promoted
+        if len(promoted) >= self.options.promoted_room:
+            if estimate <= tail.floor:
+                return
+            weakest = min(promoted, key=lambda k: _count(bucket[k]))
+            tail.floor = _count(bucket[weakest])
+            if estimate <= tail.floor:
+                return
+            evicted = bucket.pop(weakest)  # back to the sketch: what it counted since
+            tail.sketch.add(key_text(weakest), len(evicted[ITEMS]))
+            del promoted[weakest]
+        promoted[key] = None
+        bucket[key] = [{item_key: at}, {publisher}, estimate - 1]
+        if len(promoted) >= self.options.promoted_room:
+            tail.floor = min(_count(bucket[k]) for k in promoted)
 
     def add_all(self, uses: Iterable[TermUse]) -> None:
         for use in uses:
@@ -204,8 +278,14 @@ class TrendDetector:
             self._traffic_mean[scope] = (
                 count if mean is None else mean + self._alpha * (count - mean)
             )
+        if self._method.seasonal:
+            traffic = self._predicted(start, traffic)
         warm = start - self.first_bucket >= options.warmup_s
         bucket = self._open.pop(start, {})
+        self._room.pop(start, None)
+        tails = self._tails.pop(start, None)
+        if tails:
+            self._tracked_in_tails(bucket, tails)
         events = []
         keys = bucket.keys() | self._active.keys() if self._active else bucket.keys()
         for key in keys:
@@ -217,6 +297,30 @@ class TrendDetector:
             self._prune(start)
         return events
 
+    def _predicted(self, start: float, traffic: dict[str, int]) -> dict[str, int]:
+        """The traffic each scope's hour-of-day profile predicts for this bucket (its
+        actual traffic while the hour has no history); the profile learns this bucket."""
+        hour = int(start % DAY_S // 3600)
+        predicted = {}
+        for scope, count in traffic.items():
+            profile = self._hourly.setdefault(scope, {})
+            mean = profile.get(hour)
+            predicted[scope] = count if mean is None else max(round(mean), 1)
+            profile[hour] = count if mean is None else mean + self._hourly_alpha * (count - mean)
+        return predicted
+
+    def _tracked_in_tails(self, bucket: dict[Key, list[Any]], tails: dict[int, _Tail]) -> None:
+        """Known terms of an overflowing shard that only reached its sketch: their
+        estimated count (no items or publishers known), so their history goes on."""
+        for key in self._states:
+            if key in bucket:
+                continue
+            tail = tails.get(shard_of(key[2]))
+            if tail is not None:
+                estimate = tail.sketch.estimate(key_text(key))
+                if estimate:
+                    bucket[key] = [{}, set(), estimate]
+
     def _decide(
         self,
         key: tuple[str, str, str],
@@ -226,7 +330,7 @@ class TrendDetector:
         warm: bool,
     ) -> TrendEvent | None:
         options = self.options
-        count = len(counts[0]) if counts else 0
+        count = _count(counts) if counts else 0
         state = self._states.get(key)
         if state is None:
             state = self._states[key] = [0.0, 0.0, start, None, 0, 0.0]
@@ -249,7 +353,7 @@ class TrendDetector:
                 state[RISE_VOLUME], state[RISE_EXPECTED] = 0, 0.0
             state[RISE_VOLUME] += count
             state[RISE_EXPECTED] += expected
-            publishers = len(counts[1]) if counts else 0
+            publishers = len(counts[PUBLISHERS]) if counts else 0
             if warm and self._method.starts(count, expected, score, publishers, options):
                 if counts is None:  # only when min_volume < 1: a trend needs uses
                     raise ValueError(f"trend {key} would start on a bucket without uses")
@@ -283,8 +387,8 @@ class TrendDetector:
             volume=state[RISE_VOLUME],
             expected=state[RISE_EXPECTED],
             score=score,
-            publishers=set(counts[1]),
-            top=_top(counts[0], []),
+            publishers=set(counts[PUBLISHERS]),
+            top=_top(counts[ITEMS], []),
             quiet=0,
             quiet_since=None,
         )
@@ -316,8 +420,8 @@ class TrendDetector:
         if count > trend.peak:
             trend.peak, trend.peak_at = count, start
         if counts:
-            trend.publishers |= counts[1]
-            trend.top = _top(counts[0], trend.top)
+            trend.publishers |= counts[PUBLISHERS]
+            trend.top = _top(counts[ITEMS], trend.top)
         return None
 
     def _event(
@@ -364,6 +468,26 @@ class TrendDetector:
     def terms_tracked(self) -> int:
         return len(self._states)
 
+    def size(self) -> dict[str, int]:
+        """What the state holds: terms with history, keys counted exactly in open
+        buckets, and sketch cells (each bounded: `bounds`)."""
+        return {
+            "terms": len(self._states),
+            "open_keys": sum(len(bucket) for bucket in self._open.values()),
+            "sketch_cells": sum(
+                tail.sketch.total_cells for tails in self._tails.values() for tail in tails.values()
+            ),
+        }
+
+    def bounds(self, open_buckets: int) -> dict[str, int]:
+        """The most `size` can hold per `open_buckets` open buckets (beside the terms,
+        bounded by pruning): per shard the exact room, the promoted slots and, for known
+        terms found only in the sketch, at most the terms with history."""
+        options = self.options
+        per_bucket = SHARDS * (options.exact_room + options.promoted_room)
+        cells = SHARDS * options.sketch_width * options.sketch_depth
+        return {"open_keys": open_buckets * per_bucket, "sketch_cells": open_buckets * cells}
+
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready, versioned; `restore` gives a detector that continues identically."""
         return {
@@ -372,11 +496,31 @@ class TrendDetector:
             "closed_until": self.closed_until,
             "first_bucket": self.first_bucket,
             "late": self.late,
+            "sketched": self.sketched,
             "traffic_mean": self._traffic_mean,
+            "hourly": {scope: sorted(hours.items()) for scope, hours in self._hourly.items()},
             "open": [
-                [start, *key, sorted(counts[0].items()), sorted(counts[1])]
+                [
+                    start,
+                    *key,
+                    sorted(counts[ITEMS].items()),
+                    sorted(counts[PUBLISHERS]),
+                    counts[PRIOR],
+                ]
                 for start, bucket in sorted(self._open.items())
                 for key, counts in sorted(bucket.items())
+            ],
+            "room": [[start, room] for start, room in sorted(self._room.items())],
+            "tails": [
+                [
+                    start,
+                    shard,
+                    tail.floor,
+                    [list(k) for k in tail.promoted],
+                    tail.sketch.to_record(),
+                ]
+                for start, tails in sorted(self._tails.items())
+                for shard, tail in sorted(tails.items())
             ],
             "states": [[*key, *state] for key, state in sorted(self._states.items())],
             "active": [[*key, *_values(trend)] for key, trend in sorted(self._active.items())],
@@ -384,15 +528,28 @@ class TrendDetector:
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any]) -> TrendDetector:
+        if isinstance(snapshot, dict) and snapshot.get("version") == 1:
+            snapshot = _upgrade_v1(snapshot)
         check_snapshot(snapshot, SNAPSHOT_VERSION, "trend detector")
         detector = cls(DetectorOptions(**snapshot["options"]))
         detector.closed_until = snapshot["closed_until"]
         detector.first_bucket = snapshot["first_bucket"]
         detector.late = snapshot["late"]
+        detector.sketched = snapshot["sketched"]
         detector._traffic_mean = dict(snapshot["traffic_mean"])
-        for start, scope, kind, term, items, publishers in snapshot["open"]:
+        detector._hourly = {
+            scope: {int(hour): mean for hour, mean in hours}
+            for scope, hours in snapshot["hourly"].items()
+        }
+        for start, scope, kind, term, items, publishers, prior in snapshot["open"]:
             bucket = detector._open.setdefault(float(start), {})
-            bucket[(scope, kind, term)] = [dict(map(tuple, items)), set(publishers)]
+            bucket[(scope, kind, term)] = [dict(map(tuple, items)), set(publishers), prior]
+        for start, room in snapshot["room"]:
+            detector._room[float(start)] = list(room)
+        for start, shard, floor, promoted, sketch in snapshot["tails"]:
+            tail = _Tail(CountMin.from_record(sketch), floor)
+            tail.promoted = {(scope, kind, term): None for scope, kind, term in promoted}
+            detector._tails.setdefault(float(start), {})[int(shard)] = tail
         for scope, kind, term, *state in snapshot["states"]:
             detector._states[(scope, kind, term)] = state
         for scope, kind, term, *values in snapshot["active"]:
@@ -401,6 +558,39 @@ class TrendDetector:
             trend.top = [tuple(entry) for entry in trend.top]
             detector._active[(scope, kind, term)] = trend
         return detector
+
+
+def _upgrade_v1(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 snapshot (no sketch) as version 2: every open key counted exactly."""
+    room: dict[float, list[int]] = {}
+    for start, _, _, term, *_ in snapshot["open"]:
+        room.setdefault(float(start), [0] * SHARDS)[shard_of(term)] += 1
+    return {
+        **snapshot,
+        "version": SNAPSHOT_VERSION,
+        "sketched": 0,
+        "open": [[*entry, 0] for entry in snapshot["open"]],
+        "room": sorted(room.items()),
+        "tails": [],
+        "hourly": {},
+    }
+
+
+class _Tail:
+    """One shard's tail in one open bucket: its sketch and the keys promoted from it
+    (insertion order: ties give way to the oldest), `floor` the weakest's count."""
+
+    __slots__ = ("floor", "promoted", "sketch")
+
+    def __init__(self, sketch: CountMin, floor: int = 0) -> None:
+        self.sketch = sketch
+        self.promoted: dict[Key, None] = {}
+        self.floor = floor
+
+
+def _count(counts: list[Any]) -> int:
+    """A key's distinct items in a bucket (plus those counted before its promotion)."""
+    return len(counts[ITEMS]) + counts[PRIOR]
 
 
 def _values(trend: _Trend) -> list[Any]:
@@ -417,6 +607,7 @@ class _Ratio:
     """Baseline: count >= ratio_on x trailing mean count (and >= min_volume)."""
 
     by_count = True
+    seasonal = False
 
     @staticmethod
     def expected(state: list[Any], traffic: int) -> tuple[float, float]:
@@ -445,6 +636,7 @@ class _SigniTrend:
     """EWMA share of traffic and its variance; z-score with Poisson noise."""
 
     by_count = False
+    seasonal = False
 
     @staticmethod
     def expected(state: list[Any], traffic: int) -> tuple[float, float]:
@@ -475,4 +667,10 @@ class _SigniTrend:
         return (count - expected) <= options.z_off * math.sqrt(sigma2 + 1.0)
 
 
-METHODS: dict[str, Any] = {"ratio": _Ratio, "signitrend": _SigniTrend}
+class _Seasonal(_SigniTrend):
+    """SigniTrend's share, of the traffic the hour-of-day profile predicts."""
+
+    seasonal = True
+
+
+METHODS: dict[str, Any] = {"ratio": _Ratio, "seasonal": _Seasonal, "signitrend": _SigniTrend}

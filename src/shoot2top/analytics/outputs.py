@@ -1,6 +1,7 @@
-"""Where trend events go: a JSON-lines file, or the warehouse's ``trends`` table.
+"""Where trend events go: a JSON-lines file, the warehouse's ``trends`` table, or any of
+the pipeline's ordinary sinks (the socket for Spark, a lake) through `ItemSinkEvents`.
 
-Both take each emission of an event (rising, then ended) as it comes; the table upserts
+Each takes each emission of an event (rising, then ended) as it comes; the table upserts
 on the event's identity (term, kind, scope, onset_at), so the ended emission updates the
 rising one and a replay rewrites the same rows.
 """
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from shoot2top import codec
 from shoot2top.analytics.events import TrendEvent
+from shoot2top.sinks.base import Sink
 from shoot2top.warehouse import schema
 from shoot2top.warehouse.database import connect
 
@@ -66,6 +68,25 @@ class JsonLinesEvents:
 
     def close(self) -> None:
         self._file.close()
+
+
+class ItemSinkEvents:
+    """An ordinary sink (socket, lake) fed each emission's record (`TrendEvent.to_record`)
+    as one item, flushed after each batch of events; its delivery is the sink's own (the
+    socket's is at most once: sinks/socket.py)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.name = sink.name
+
+    def send(self, events: Sequence[TrendEvent]) -> None:
+        if events:
+            for event in events:
+                self.sink.write(event.to_record())
+            self.sink.flush()
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 class WarehouseEvents:

@@ -2,21 +2,20 @@
 
 It composes what the Storm topology spreads over tasks: `term_uses` per item, one
 `EventClock` over all items in arrival order, `TrendDetector`s fed the uses and every
-marker. `partitions` > 1 splits the terms over detectors by a stable hash, as fields
-grouping does, to show the events do not depend on it.
+marker. `partitions` > 1 splits the terms' shards (`sketch.shard_of`) over detectors,
+as Storm's fields grouping on the shard does, to show the events do not depend on it.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shoot2top.analytics.detector import DetectorOptions, TrendDetector
 from shoot2top.analytics.events import TrendEvent, emission_order
-from shoot2top.analytics.terms import KINDS, TermUse, read_item
+from shoot2top.analytics.sketch import shard_of
+from shoot2top.analytics.terms import KINDS, ItemReader, TermUse
 from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
-from shoot2top.posts import InvalidPost
 
 SNAPSHOT_VERSION = 1
 
@@ -26,8 +25,8 @@ def publisher_of(uses: Sequence[TermUse]) -> str:
 
 
 def partition_of(term: str, partitions: int) -> int:
-    """A stable partition of a term (CRC-32, not the salted `hash`)."""
-    return zlib.crc32(term.encode()) % partitions
+    """A stable partition of a term: of its shard, so a partition holds whole shards."""
+    return shard_of(term) % partitions
 
 
 class TrendStage:
@@ -48,18 +47,13 @@ class TrendStage:
         self.kinds = tuple(kinds)
         self.clock = EventClock(self.options.bucket_s, lateness_s)
         self.detectors = [TrendDetector(self.options) for _ in range(partitions)]
-        self.invalid = 0
+        self.reader = ItemReader()
 
     def process(self, items: Sequence[Mapping[str, Any]]) -> list[TrendEvent]:
         """Count a batch of items; the events of the buckets it closes."""
         detectors, clock, kinds = self.detectors, self.clock, self.kinds
         count = len(detectors)
-        for item in items:
-            try:
-                key, platform, at, uses = read_item(item)
-            except InvalidPost:
-                self.invalid += 1
-                continue
+        for key, platform, at, uses in self.reader.read(items):
             if not clock.admit(key, platform, at):
                 continue
             terms = [(use.term, use.kind) for use in uses if use.kind in kinds]
@@ -87,6 +81,10 @@ class TrendStage:
         events.sort(key=emission_order)
         return events
 
+    @property
+    def invalid(self) -> int:
+        return self.reader.invalid
+
     def counters(self) -> dict[str, int]:
         return {**self.clock.counters(), "invalid": self.invalid}
 
@@ -104,7 +102,7 @@ class TrendStage:
         check_snapshot(snapshot, SNAPSHOT_VERSION, "trend stage")
         stage = cls.__new__(cls)
         stage.kinds = tuple(snapshot["kinds"])
-        stage.invalid = snapshot["invalid"]
+        stage.reader = ItemReader(snapshot["invalid"])
         stage.clock = EventClock.restore(snapshot["clock"])
         stage.detectors = [TrendDetector.restore(d) for d in snapshot["detectors"]]
         stage.options = stage.detectors[0].options

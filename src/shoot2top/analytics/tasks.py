@@ -34,9 +34,8 @@ from typing import Any
 
 from shoot2top.analytics.detector import TrendDetector
 from shoot2top.analytics.events import TrendEvent
-from shoot2top.analytics.terms import KINDS, TermUse, read_item
+from shoot2top.analytics.terms import KINDS, ItemReader, TermUse
 from shoot2top.analytics.watermark import EventClock, Watermark
-from shoot2top.posts import InvalidPost
 from shoot2top.runtime.state import replace_file
 
 SNAPSHOT_VERSION = 1
@@ -95,7 +94,7 @@ class ClockTask:
         self.keys: dict[float, set[str]] = {}  # open and recently closed buckets' items
         self.history: dict[float, tuple[tuple[str, int], ...]] = {}  # closed: traffic
         self.last: Watermark | None = None
-        self.invalid = 0
+        self.reader = ItemReader()
 
     @classmethod
     def open(
@@ -119,7 +118,7 @@ class ClockTask:
             float(start): tuple((str(p), int(n)) for p, n in counts)
             for start, counts in snapshot["history"]
         }
-        task.invalid = snapshot["invalid"]
+        task.reader = ItemReader(snapshot["invalid"])
         if snapshot["last"] is not None:
             task.last = Watermark.from_record(snapshot["last"])
         return task
@@ -133,20 +132,15 @@ class ClockTask:
         emits them, then calls `save` before acking the items it holds."""
         out = Forward()
         clock = self.clock
-        for item in items:
-            try:
-                key, platform, at, uses = read_item(item)
-            except InvalidPost:
-                self.invalid += 1
-                continue
+        for key, platform, at, uses in self.reader.read(items):
             start = clock.bucket(at)
-            late = clock.late
+            dropped = clock.late, clock.refreshes
             if clock.admit(key, platform, at):
                 self.keys.setdefault(start, set()).add(key)
-            elif clock.late != late and key not in self.keys.get(start, ()):
-                continue  # late the first time it came: dropped (and counted) for good
-            elif clock.late != late:
-                clock.late -= 1  # a redelivery of a counted item, not a late one
+            elif (clock.late, clock.refreshes) != dropped:
+                if key not in self.keys.get(start, ()):
+                    continue  # late, or a refresh after its bucket closed: dropped for good
+                clock.late, clock.refreshes = dropped  # a redelivery of a counted item
                 clock.duplicates += 1
             out.uses.extend(use for use in uses if use.kind in self.kinds)
         out.watermark = self._marker(clock.advance())
@@ -185,7 +179,7 @@ class ClockTask:
                 [start, [list(c) for c in counts]] for start, counts in sorted(self.history.items())
             ],
             "last": None if self.last is None else self.last.to_record(),
-            "invalid": self.invalid,
+            "invalid": self.reader.invalid,
         }
 
     def save(self) -> None:

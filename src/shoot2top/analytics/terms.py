@@ -9,12 +9,13 @@ volume of those terms when it happened.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import regex
 
+from shoot2top.posts import InvalidPost
 from shoot2top.warehouse import features
 from shoot2top.warehouse.features import URL, complete_words, extract
 
@@ -71,6 +72,21 @@ def read_item(item: Mapping[str, Any]) -> ItemTerms:
     )
     uses = [TermUse(term, kind, found.platform, key, publisher, at) for term, kind in terms]
     return ItemTerms(key, found.platform, at, uses)
+
+
+class ItemReader:
+    """Reads a stream's items one by one (`read_item`), counting those that are not
+    streamable objects (`invalid`) instead of failing the batch they came in."""
+
+    def __init__(self, invalid: int = 0) -> None:
+        self.invalid = invalid
+
+    def read(self, items: Iterable[Mapping[str, Any]]) -> Iterator[ItemTerms]:
+        for item in items:
+            try:
+                yield read_item(item)
+            except InvalidPost:
+                self.invalid += 1
 
 
 def cashtags(text: str) -> list[str]:

@@ -3,8 +3,8 @@
 Wiring (``topologies/trends.py``): the pipeline's spouts (live or lake replay) and item
 sinks as in the other topologies, plus, for its trends stage (``"analytics": [{"type":
 "trends", ...}]``): a terms bolt (one task: the event clock sees every item in arrival
-order) reading every spout → a detector bolt, fields grouping on ``term`` for the term
-uses and all grouping for the watermarks (the stage's ``parallelism`` tasks, default
+order) reading every spout → a detector bolt, fields grouping on the term's ``shard`` for
+the term uses and all grouping for the watermarks (the stage's ``parallelism`` tasks, default
 2) → an events bolt (one task) writing the stage's trend sinks. Each task keeps
 its state in the pipeline's state directory (`tasks.state_file`).
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from shoot2top.analytics.events import TrendEvent
 from shoot2top.analytics.outputs import EventSink
+from shoot2top.analytics.sketch import shard_of
 from shoot2top.analytics.tasks import ClockTask, DetectorTask, state_file
 from shoot2top.analytics.terms import TermUse
 from shoot2top.config import LakeSourceConfig, PipelineConfig, TrendsConfig
@@ -26,7 +27,9 @@ from shoot2top.runtime.components import build_trend_sinks
 from shoot2top.runtime.state import pipeline_dir
 from shoot2top.runtime.topology import pipeline_of
 
-USE_FIELDS = [f.name for f in fields(TermUse)]  # term first: the fields grouping's key
+# A use's fields and its term's shard, the fields grouping's key: a detector task holds
+# whole shards, so its sketches decide as one detector of all terms would (sketch.py).
+USE_FIELDS = [*(f.name for f in fields(TermUse)), "shard"]
 EVENT_FIELDS = [f.name for f in fields(TrendEvent)]
 EVENT_STREAM_FIELDS = ["event"]  # one JSON string: `event_values`
 
@@ -113,11 +116,11 @@ def event_sinks(storm_conf: dict[str, Any]) -> list[EventSink]:
 
 
 def use_values(use: TermUse) -> list[Any]:
-    return [getattr(use, name) for name in USE_FIELDS]
+    return [*(getattr(use, name) for name in USE_FIELDS[:-1]), shard_of(use.term)]
 
 
 def use_of(values: Sequence[Any]) -> TermUse:
-    return TermUse(*values)
+    return TermUse(*values[:-1])
 
 
 def event_values(event: TrendEvent) -> str:

@@ -4,9 +4,11 @@ One `EventClock` sees every item in arrival order (in-process: the stage; on Sto
 one task the items pass before the terms are spread over detectors). Time is the item's
 own ``created_at``, cut in buckets of `bucket_s`. The watermark is the newest item time
 seen minus `lateness_s`: a bucket that ends at or before it is closed. An item of a
-closed bucket is late: it is dropped and counted (`late`), never silently. An item key
-seen before in an open bucket (an at-least-once redelivery, a metric refresh) is counted
-as a duplicate and adds neither volume nor traffic.
+closed bucket is dropped and counted, never silently: as a `refresh` if its key was
+counted before (a metric refresh of a tracked item: the keys of closed buckets go into a
+bounded `KeyFilter`), else as `late` (a new item that came too late). An item key seen
+before in an open bucket (an at-least-once redelivery, an early refresh) is counted as a
+duplicate and adds neither volume nor traffic.
 
 When buckets close, `advance` gives one `Watermark` marker for them, carrying each
 closed bucket's platform-wide traffic (distinct items per platform): every detector,
@@ -19,7 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-SNAPSHOT_VERSION = 1
+from shoot2top.analytics.sketch import KeyFilter
+
+SNAPSHOT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +73,18 @@ class EventClock:
         self.emitted_until: float | None = None  # markers given up to here
         self._keys: dict[float, set[str]] = {}  # open bucket -> item keys counted in it
         self._traffic: dict[float, dict[str, int]] = {}
+        self.counted = KeyFilter()  # keys counted in closed buckets (a refresh's)
         self.admitted = 0
         self.duplicates = 0
-        self.late = 0
+        self.late = 0  # new items of a closed bucket
+        self.refreshes = 0  # items counted before, seen again after their bucket closed
 
     def bucket(self, at: float) -> float:
         return math.floor(at / self.bucket_s) * self.bucket_s
 
     def admit(self, item_key: str, platform: str, at: float) -> bool:
         """Whether this item's terms count: True once per item key, while its bucket is
-        open; False for a duplicate or a late item (counted)."""
+        open; False for a duplicate, a late item or a late refresh (counted)."""
         if at > self.max_at:
             self.max_at = at
             until = self.bucket(at - self.lateness_s)
@@ -86,7 +92,10 @@ class EventClock:
                 self.closed_until = until
         start = self.bucket(at)
         if self.closed_until is not None and start < self.closed_until:
-            self.late += 1
+            if item_key in self.counted or item_key in self._keys.get(start, ()):
+                self.refreshes += 1
+            else:
+                self.late += 1
             return False
         keys = self._keys.get(start)
         if keys is None:
@@ -127,7 +136,7 @@ class EventClock:
         traffic = []
         start = first
         while start < until:
-            self._keys.pop(start, None)
+            self.counted.add_all(self._keys.pop(start, ()))
             counts = self._traffic.pop(start, {})
             traffic.append((start, tuple(sorted(counts.items()))))
             start += self.bucket_s
@@ -135,7 +144,12 @@ class EventClock:
         return Watermark(self.bucket_s, until, tuple(traffic), final)
 
     def counters(self) -> dict[str, int]:
-        return {"admitted": self.admitted, "duplicates": self.duplicates, "late": self.late}
+        return {
+            "admitted": self.admitted,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "refreshes": self.refreshes,
+        }
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -149,11 +163,15 @@ class EventClock:
                 [start, sorted(keys), self._traffic[start]]
                 for start, keys in sorted(self._keys.items())
             ],
+            "counted": self.counted.to_record(),
             "counters": self.counters(),
         }
 
     @classmethod
     def restore(cls, snapshot: dict[str, Any]) -> EventClock:
+        if isinstance(snapshot, dict) and snapshot.get("version") == 1:  # no key filter
+            snapshot = {**snapshot, "version": SNAPSHOT_VERSION, "counted": None,
+                        "counters": {**snapshot["counters"], "refreshes": 0}}  # fmt: skip
         check_snapshot(snapshot, SNAPSHOT_VERSION, "event clock")
         clock = cls(snapshot["bucket_s"], snapshot["lateness_s"])
         clock.max_at = -math.inf if snapshot["max_at"] is None else snapshot["max_at"]
@@ -164,7 +182,9 @@ class EventClock:
             clock._traffic[float(start)] = dict(traffic)
         counters = snapshot["counters"]
         clock.admitted, clock.duplicates = counters["admitted"], counters["duplicates"]
-        clock.late = counters["late"]
+        clock.late, clock.refreshes = counters["late"], counters["refreshes"]
+        if snapshot["counted"] is not None:
+            clock.counted = KeyFilter.from_record(snapshot["counted"])
         return clock
 
 

@@ -1,6 +1,6 @@
 """An evaluation world with planted truth, for `bench/recommend.py` and the tests.
 
-Several weeks of posts by the sample's twelve publishers (`shoot2top.sample.generate`), in the
+Several weeks of posts by the sample's twelve publishers (`shoot2top.sample`), in the
 platforms' API shapes (the sample's own renderers), observed from 10 minutes to 8 days
 after publication, with effects whose truth is known:
 
@@ -34,25 +34,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shoot2top.sample.generate import (
-    _METRIC_LAG,
-    PUBLISHERS,
-    TOPICS,
-    Publisher,
-    _Copy,
-    _draw_engagement,
-    _Engagement,
-    _IdMint,
-    _Item,
-    _observe,
-    _pick_hashtags,
-    _pick_language,
-    _post_static,
-    _rng,
-    _tweet_static,
-    _video_static,
-    _write_copy,
-)
+from shoot2top.sample.engagement import METRIC_LAG, Engagement, draw_engagement
+from shoot2top.sample.generate import STATIC_BUILDERS, observe
+from shoot2top.sample.ids import IdMint, seeded_random
+from shoot2top.sample.items import Item
+from shoot2top.sample.world import PUBLISHERS, TOPICS, Publisher
+from shoot2top.sample.writing import Copy, pick_hashtags, pick_language, write_copy
 from shoot2top.warehouse.features import extract
 
 START = datetime(2026, 10, 5, tzinfo=UTC)  # a Monday
@@ -210,14 +197,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class _Growth(_Engagement):
+class _Growth(Engagement):
     """The sample's saturating curve, plus an optional second wave."""
 
     second_share: float = 0.0
     second_at_h: float = 0.0
 
     def exact(self, metric: str, hours: float) -> float:
-        tau = self.tau_hours * _METRIC_LAG.get(metric, 1.0)
+        tau = self.tau_hours * METRIC_LAG.get(metric, 1.0)
         value = self.final_reach * self.rates[metric] * (1 - math.exp(-hours / tau))
         if self.second_share and hours > self.second_at_h:
             late = hours - self.second_at_h
@@ -245,7 +232,7 @@ class World:
     trends: list[TrendTruth]
     matches: dict[tuple[str, str, str], frozenset[str]]  # (term, platform, publisher) -> ids
     outcomes: dict[tuple[str, str], Outcome] = field(default_factory=dict)
-    items: list[_Item] = field(default_factory=list, repr=False)
+    items: list[Item] = field(default_factory=list, repr=False)
 
     @property
     def observations(self) -> int:
@@ -258,7 +245,7 @@ class World:
              for moment in item.observations),
         )  # fmt: skip
         for begin in range(0, len(schedule), size):
-            yield [_observe(self.items[i], moment) for moment, i in schedule[begin : begin + size]]
+            yield [observe(self.items[i], moment) for moment, i in schedule[begin : begin + size]]
 
 
 def generate(seed: int = 11, *, weeks: int = 4, posts_per_day: float = 10.0) -> World:
@@ -266,8 +253,8 @@ def generate(seed: int = 11, *, weeks: int = 4, posts_per_day: float = 10.0) -> 
     8 days after the last post. Deterministic for a seed."""
     if weeks < 2:
         raise ValueError(f"weeks must be at least 2 (training and test), got {weeks}")
-    rng = _rng(seed, "recommend-eval")
-    ids = _IdMint(rng)
+    rng = seeded_random(seed, "recommend-eval")
+    ids = IdMint(rng)
     test_start = START + (weeks - 1) * WEEK
     published_until = START + weeks * WEEK
     observed_until = published_until + timedelta(minutes=OFFSETS_MIN[-1]) + DAY
@@ -275,12 +262,12 @@ def generate(seed: int = 11, *, weeks: int = 4, posts_per_day: float = 10.0) -> 
         (p.platform, p.id): _publisher_truth(rng, p) for ps in PUBLISHERS.values() for p in ps
     }
     world = World(seed, START, weeks, test_start, published_until, observed_until, truths, [], {})
-    items: list[tuple[_Item, Publisher]] = []
+    items: list[tuple[Item, Publisher]] = []
     for publisher in (p for ps in PUBLISHERS.values() for p in ps):
         truth = truths[(publisher.platform, publisher.id)]
         for published in _posting_times(rng, truth, posts_per_day, START, published_until):
             topic = rng.choice(publisher.topics)
-            copy = _write_copy(rng, publisher, topic, [])
+            copy = write_copy(rng, publisher, topic, [])
             items.append((_make(rng, ids, publisher, truth, copy, topic, published), publisher))
     for story in STORIES:
         trend = _trend_window(rng, story, test_start, published_until)
@@ -360,13 +347,13 @@ def _story_copy(
     *,
     with_term: bool = False,
     variant: int | None = None,
-) -> _Copy:
+) -> Copy:
     """Words about a story: a burst post (`with_term`: it carries the trending term) or
     back-catalog variant `variant` (0: the exact hashtag; last: the publisher's language
     where it has one; others: the English ways of writing it)."""
     topic = TOPICS[story.topic]
     a, b = rng.sample(topic.names, 2)
-    language = _pick_language(rng, publisher)
+    language = pick_language(rng, publisher)
     foreign = publisher.language != "en" and (
         variant == MATCHES_PER_PUBLISHER - 1 or (variant is None and language != "en")
     )
@@ -377,38 +364,36 @@ def _story_copy(
         language = "en"
         index = rng.randrange(len(story.headlines)) if variant is None else variant
         headline = story.headlines[index % len(story.headlines)].format(a=a, b=b)
-    hashtags = _pick_hashtags(rng, topic, language)
+    hashtags = pick_hashtags(rng, topic, language)
     if story.kind == "hashtag" and (with_term or variant == 0):
         hashtags.append(story.spelling)
     if story.kind == "keyword" and with_term and story.term not in headline.casefold():
         headline = f"{headline} ({story.term})"
-    return _Copy(language, headline, None, None, tuple(hashtags), (a, b))
+    return Copy(language, headline, None, None, tuple(hashtags), (a, b))
 
 
 def _make(
     rng: random.Random,
-    ids: _IdMint,
+    ids: IdMint,
     publisher: Publisher,
     truth: PublisherTruth,
-    copy: _Copy,
+    copy: Copy,
     topic: str,
     published: datetime,
     boost: float = 1.0,
     *,
     video: bool = False,
-) -> _Item:
+) -> Item:
     """An item with the planted effects on its reach; `video`: drawn until it is one."""
-    builders = {"x": _tweet_static, "youtube": _video_static, "facebook": _post_static}
-    static = builders[publisher.platform](rng, ids, publisher, copy, topic, published)
+    build = STATIC_BUILDERS[publisher.platform]
+    static = build(rng, ids, publisher, copy, topic, published)
     while video and not _is_video(publisher.platform, static):
-        static = builders[publisher.platform](rng, ids, publisher, copy, topic, published)
+        static = build(rng, ids, publisher, copy, topic, published)
     effect = boost * truth.factor(published) * truth.term_factor(copy.hashtags)
-    base = _draw_engagement(rng, publisher, effect)
+    base = draw_engagement(rng, publisher, effect)
     second = rng.uniform(0.3, 1.5) if rng.random() < 0.25 else 0.0
     growth = _Growth(base.final_reach, base.tau_hours, base.rates, second, rng.uniform(6, 120))
-    return _Item(
-        publisher.platform, topic, published, growth, static, _observations(rng, published)
-    )
+    return Item(publisher.platform, topic, published, growth, static, _observations(rng, published))
 
 
 def _is_video(platform: str, static: dict[str, Any]) -> bool:
@@ -430,14 +415,14 @@ def _observations(rng: random.Random, published: datetime) -> list[datetime]:
     return times
 
 
-def _warehouse_key(item: _Item) -> tuple[str, str]:
+def _warehouse_key(item: Item) -> tuple[str, str]:
     """The item's (platform, id) as the warehouse keys it (a Facebook post of the Page's
     own video is the video)."""
-    features = extract(_observe(item, item.published + timedelta(minutes=10)))
+    features = extract(observe(item, item.published + timedelta(minutes=10)))
     return (features.platform, features.item_id)
 
 
-def _outcome(item: _Item) -> Outcome:
+def _outcome(item: Item) -> Outcome:
     growth = item.engagement
     assert isinstance(growth, _Growth)
     static = item.static

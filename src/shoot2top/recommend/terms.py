@@ -6,9 +6,11 @@ on indicators of the terms it carries (hashtags and keywords used on at least
 `min_support` scored posts). Fitting all terms together keeps a term that merely rides
 along with a good one (a topic's words next to its hashtag) from taking its credit;
 terms that always appear together cannot be told apart and are reported as one row
-(`group`). The prior on every effect is N(0, τ²), with τ² and the noise fitted by
-evidence maximisation (`stats.bayesian_ridge`; τ no less than `MIN_PRIOR_SD`, so thin
-data never fits "no effect" with certainty): the lift of a term is
+(`group`). Most terms do nothing and a few do a lot, so the prior on every effect is a
+spike and slab (`stats.spike_and_slab`): within ±`SPIKE_SD` (no effect) or drawn from a
+slab whose width and share are fitted from the data, separately for hashtags and for
+keywords (a publisher chooses its hashtags; its keywords come with the topic, and dozens
+of nil keywords must not shrink a strong hashtag). The lift of a term is
 ``exp(posterior mean)`` — × the score of the same post without it — with the posterior
 interval. A term *helps* (or *hurts*) when its whole interval lies above (below) ×1.
 
@@ -26,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from shoot2top.recommend.catalog import Catalog, RecommendError
-from shoot2top.recommend.stats import bayesian_ridge, z_value
+from shoot2top.recommend.stats import spike_and_slab, z_value
 from shoot2top.recommend.trends import ActiveTrend
 
 HASHTAG, KEYWORD = "hashtag", "keyword"
 MIN_SUPPORT = 5
-MIN_PRIOR_SD = 0.1  # a term may move a post's score by ±10% before any data says so
+SPIKE_SD = 0.1  # an effect within ±10% of a post's score counts as none
 HELPS, HURTS, UNCLEAR, NO_HISTORY = "helps", "hurts", "unclear", "trending, never used"
 
 
@@ -57,7 +59,7 @@ class Terms:
     items: int  # scored posts behind the fit
     candidates: int  # terms with enough support
     noise_sd: float
-    prior_sd: float  # τ: how large term effects are, as fitted
+    effect_sd: dict[str, float]  # per kind: how large the effects that exist are, as fitted
 
     def verdicts(self, verdict: str) -> list[TermLift]:
         return [row for row in self.terms if row.verdict == verdict]
@@ -98,7 +100,8 @@ def recommend_terms(
     groups = _identical_columns(columns, candidates)
     heads = [members[0] for members in groups]
     design = columns[:, [candidates.index(head) for head in heads]]
-    fit = bayesian_ridge(design - design.mean(axis=0), values, min_prior_var=MIN_PRIOR_SD**2)
+    kinds = [kind for kind, _ in heads]
+    fit = spike_and_slab(design - design.mean(axis=0), values, kinds, spike_var=SPIKE_SD**2)
     z = z_value(level)
     trending = _trending(trends)
     rows = []
@@ -130,7 +133,7 @@ def recommend_terms(
             )
     return Terms(
         platform, publisher_id, rows, len(posts), len(candidates),
-        math.sqrt(fit.noise_var), math.sqrt(fit.prior_var),
+        math.sqrt(fit.noise_var), {kind: math.sqrt(v) for kind, v in fit.slab_var.items()},
     )  # fmt: skip
 
 

@@ -1,18 +1,23 @@
 """Build sources and sinks from their configuration, resolving secrets only here.
 
-The one place that maps a config ``type`` to a class, shared by the in-process runner
-and the Storm adapters.
+The one place that maps a config ``type`` to a class (a live source's: its platform's,
+`shoot2top.platforms`), shared by the in-process runner and the Storm adapters.
 """
 
 from __future__ import annotations
 
 from typing import Any, overload
 
+from shoot2top import platforms
 from shoot2top.analytics.inprocess import CHECKPOINT_PREFIX, TrendsHook, trends_stage
-from shoot2top.analytics.outputs import EventSink, JsonLinesEvents, WarehouseEvents
+from shoot2top.analytics.outputs import (
+    EventSink,
+    ItemSinkEvents,
+    JsonLinesEvents,
+    WarehouseEvents,
+)
 from shoot2top.config import (
     ConfigError,
-    FacebookSourceConfig,
     LakeSinkConfig,
     LakeSourceConfig,
     PostgresSinkConfig,
@@ -23,8 +28,6 @@ from shoot2top.config import (
     SourceConfig,
     TrendFileSinkConfig,
     TrendsConfig,
-    XSourceConfig,
-    YouTubeSourceConfig,
 )
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeStore, S3Settings, open_store
@@ -35,10 +38,7 @@ from shoot2top.sinks.lake import LakeSink
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.sinks.socket import SocketSink
 from shoot2top.sources.base import Source
-from shoot2top.sources.facebook import FacebookSource
 from shoot2top.sources.lake import LakeSource
-from shoot2top.sources.x import XSource
-from shoot2top.sources.youtube import YouTubeSource
 from shoot2top.warehouse.database import resolve_dsn
 from shoot2top.warehouse.loader import WarehouseLoader
 
@@ -94,16 +94,12 @@ def build_source(
             shard=shard,
         )
     where = f"source {config.name!r}"
-    if isinstance(config, XSourceConfig):
-        token = reveal(config.bearer_token, f"{where}.bearer_token")
-        return XSource(config, bearer_token=token, resume=resume, dead_letters=dead_letters)
-    if isinstance(config, YouTubeSourceConfig):
-        key = reveal(config.api_key, f"{where}.api_key")
-        return YouTubeSource(config, api_key=key, resume=resume, dead_letters=dead_letters)
-    if isinstance(config, FacebookSourceConfig):
-        token = reveal(config.access_token, f"{where}.access_token")
-        return FacebookSource(config, access_token=token, resume=resume, dead_letters=dead_letters)
-    raise TypeError(f"no source for config type {type(config).__name__}")
+    platform = platforms.by_name(config.type)  # a live source: its platform's
+    secrets = {name: reveal(getattr(config, name), f"{where}.{name}") for name in platform.secrets}
+    source = platform.resolve("source")(config, **secrets, resume=resume, dead_letters=dead_letters)
+    if not isinstance(source, Source):
+        raise TypeError(f"platform {platform.name!r}: {platform.source!r} built no Source")
+    return source
 
 
 def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | None = None) -> Sink:
@@ -137,12 +133,15 @@ def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | N
 
 
 def build_trend_sinks(config: TrendsConfig, state_dir: str) -> list[EventSink]:
-    """The trend sinks of a trends stage (in-process, and the Storm events bolt)."""
+    """The trend sinks of a trends stage (in-process, and the Storm events bolt); an
+    ordinary sink (socket, lake) gets each event's record as an item."""
     sinks: list[EventSink] = []
     for sink in config.sinks:
         where = f"analytics {config.name!r} sink {sink.name!r}"
         if isinstance(sink, TrendFileSinkConfig):
             sinks.append(JsonLinesEvents(sink.path, sink.name))
+        elif isinstance(sink, SocketSinkConfig | LakeSinkConfig):
+            sinks.append(ItemSinkEvents(build_sink(sink, state_dir)))
         else:
             dsn = resolve_dsn(reveal(sink.dsn, f"{where}.dsn"), state_dir)
             sinks.append(WarehouseEvents(dsn, sink.name))

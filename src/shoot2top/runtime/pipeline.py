@@ -236,9 +236,12 @@ class Pipeline:
 
     def _interleave(self, summary: RunSummary, limit: int | None) -> Iterator[list[Item]]:
         """A batch from every source in turn ([] when one has nothing right now), never
-        more than `limit` items in all; a source error names the source."""
+        more than `limit` items in all; a source error names the source. When a round
+        brought nothing, wait what the sources say nothing comes (`idle_s`), a tick at
+        most: the runner waits, not the sources."""
         active = list(self.sources)
         while active:
+            idle = True
             for source in list(active):
                 room = BATCH_ITEMS if limit is None else min(BATCH_ITEMS, limit - summary.items)
                 try:
@@ -249,9 +252,12 @@ class Pipeline:
                     active.remove(source)
                     continue
                 if batch:
+                    idle = False
                     self.items_per_source[source.name] += len(batch)
                     self.last_item_per_source[source.name] = batch[-1]
                 yield batch
+            if idle and active:
+                time.sleep(min([TICK_EVERY_S, *(source.idle_s() for source in active)]))
 
 
 class _SourceFailure(Exception):
@@ -267,11 +273,15 @@ class _SinkFailure(Exception):
 
 @contextmanager
 def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs."""
+    """Turn SIGINT/SIGTERM into an orderly stop of `pipeline` while the block runs; a
+    sink waiting (for room, for a reader) is interrupted, its item not accepted."""
     previous: dict[signal.Signals, Any] = {}
 
     def handle(signum: int, _frame: Any) -> None:
-        pipeline.request_stop(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        pipeline.request_stop(name)
+        for sink in pipeline.sinks:
+            sink.interrupt(f"stopped by {name}")
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous[signum] = signal.signal(signum, handle)

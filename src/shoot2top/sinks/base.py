@@ -109,6 +109,11 @@ class Sink(ABC):
         """Flush and release resources; the sink is not used afterwards."""
         self.flush()
 
+    def interrupt(self, reason: str = "interrupted") -> None:
+        """Make a write or close that waits (for room, for a reader) give up now, with an
+        error naming `reason`. Called by the runner's SIGINT/SIGTERM handler, so it must
+        be safe in one: set a flag, never wait for a lock. Most sinks never wait: no-op."""
+
     def abandon(self) -> None:
         """Drop whatever is buffered and release resources, without storing: after a
         failed write, when the caller will have everything not durable sent again."""

@@ -1,8 +1,9 @@
 """What every source is: a stream of items that can report and restore its position.
 
 Iterating yields streamable objects; a live source may also yield ``None`` to say
-"nothing right now", so the runner can flush sinks whose batches aged out. After each
-yield, ``snapshot()`` returns a JSON-able resume state covering exactly the items
+"nothing right now", so the runner can flush sinks whose batches aged out, and
+`idle_s()` then says how long nothing will come: the runner (not the source) waits. After
+each yield, ``snapshot()`` returns a JSON-able resume state covering exactly the items
 yielded so far; a source built with that state continues after them.
 
 The runners take items by ``next_batch``: what a source holds at once (a lake file's
@@ -59,6 +60,11 @@ class Source(ABC):
     @abstractmethod
     def snapshot(self) -> dict[str, Any]:
         """Resume state after the last yielded item."""
+
+    def idle_s(self) -> float:
+        """After yielding None: how long the runner may wait before asking again, since
+        nothing will come sooner (0: ask again soon)."""
+        return 0.0
 
     def close(self) -> None:
         """Release connections and files."""

@@ -1,8 +1,10 @@
-"""Facebook Graph API source: configured Pages' posts and videos, and their metrics over time.
+"""Facebook Graph API source: configured Pages' posts, videos and live videos, and their
+metrics over time.
 
-Every ``poll_interval_s`` each Page's ``/posts`` and ``/videos`` are listed since that
-listing's watermark (cursor paging until the end or older items), and the new objects are
-emitted oldest first as ``{"post": <Graph object>}`` with the Page as topic. A Page video
+Every ``poll_interval_s`` each Page's ``/posts``, ``/videos`` and ``/live_videos`` are
+listed since that listing's watermark (cursor paging until the end or older items), and
+the new objects are emitted oldest first as ``{"post": <Graph object>}`` with the Page as
+topic. A Page video
 is the Video node (it has ``length``) with its ``video_insights`` edge merged in
 field-expansion shape (``{"data": [total_video_views]}``), which is where the warehouse
 reads views. Emitted items are tracked (`RefreshTracker`) and re-read on the decaying
@@ -12,6 +14,15 @@ comes without ``from`` belongs to the Page that was listed: the item carries tha
 (``{"id", "name"}``, read once per Page per run) under the reserved key ``_page``. Posts
 carry ``status_type``, so the warehouse can tell a Page's own video post (one item with
 its Video node) from a share.
+
+A live video is a LiveVideo node (``creation_time``, ``status`` — ``LIVE``, ``VOD``,
+``SCHEDULED_UNPUBLISHED``… —, ``live_views``, and ``video``: the Video node of the
+broadcast), emitted as a ``post`` like the others; the warehouse makes it one item with
+that Video node. The source tracks the upload once: a live video with a Video node is
+tracked as that Video node (``videos:<video id>``, refreshed with its views), so the
+``/videos`` listing does not emit it a second time as new, and a live video whose Video
+node is already tracked is emitted (its status) but not tracked again. A live video
+without one (scheduled, not yet broadcast) is tracked and refreshed as a LiveVideo.
 
 Resume state: per Page and listing, the watermark (created time, unix s, of the newest
 emitted object) and the ids emitted at that very second. The next listing asks for
@@ -27,12 +38,11 @@ from typing import Any
 from urllib.parse import quote
 
 from shoot2top.config import FacebookSourceConfig
-from shoot2top.posts import PAGE, POST, InvalidPost, describe, parse_time
+from shoot2top.posts import PAGE, POST, InvalidPost, parse_time
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.graph_api import GraphClient, GraphError, GraphMalformed, clean, redact
-from shoot2top.sources.live import SYSTEM_CLOCK, Clock, LiveSource
-from shoot2top.sources.tracking import RefreshTracker
+from shoot2top.sources.live import GONE, SYSTEM_CLOCK, Clock, Current, LiveSource
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +53,16 @@ FIELDS = {
     + ",attachments{media_type,type,url,title,target}",
     "videos": "id,created_time,updated_time,title,description,length,permalink_url,from,"
     + _METRICS,
+    "live_videos": "id,creation_time,status,title,description,permalink_url,from,live_views,"
+    "broadcast_start_time,video{id}," + _METRICS,
 }
-EDGES = tuple(FIELDS)  # a Page's listings: posts, then videos
+EDGES = tuple(FIELDS)  # a Page's listings: posts, videos, then live videos
+CREATED = {"live_videos": "creation_time"}  # a LiveVideo's created time; else created_time
 VIEWS_METRIC = "total_video_views"
 PAGE_SIZE = 100  # `limit` of a listing page (the Graph API's maximum for these edges)
 MAX_LISTING_PAGES = 100  # a runaway paging loop stops here
 MULTI_ID_MAX = 50  # ids per multi-id read
 DEFAULT_LOOKBACK_S = 86_400.0  # first poll of a Page, when tracking is off
-STATE_VERSION = 1
 
 
 class _Watermark:
@@ -80,7 +92,10 @@ class _Watermark:
 class FacebookSource(LiveSource):
     """Polls configured Pages' posts and videos; refreshes tracked ones' metrics."""
 
-    platform_source = "facebook"
+    payload_type = POST
+    platform = "facebook"
+    secret_name = "access_token"
+    refresh_batch = MULTI_ID_MAX
 
     def __init__(
         self,
@@ -91,18 +106,13 @@ class FacebookSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(
-            config.name, clock=clock, secrets=[access_token], dead_letters=dead_letters
-        )
-        if not access_token:
-            raise ValueError(f"facebook source {config.name!r}: access_token is empty")
+        super().__init__(config, secret=access_token, clock=clock, dead_letters=dead_letters)
         self.config = config
         self.pages = list(dict.fromkeys(config.pages))
-        self.tracker = RefreshTracker.from_options(config.tracking)
         self.lookback_s = self.tracker.window_s or DEFAULT_LOOKBACK_S
         self.version = config.api_version
         self.graph = GraphClient(
-            name=f"facebook source {config.name!r}",
+            name=self.label,
             api_url=config.api_url,
             token=access_token,
             clock=clock,
@@ -111,12 +121,9 @@ class FacebookSource(LiveSource):
             on_response=self._count_response,
         )
         self.marks = {page: {edge: _Watermark() for edge in EDGES} for page in self.pages}
-        self.topics: dict[str, str] = {}  # tracked key -> the Page it was found under
         self._page_nodes: dict[str, dict[str, Any]] = {}  # configured Page -> {id, name}
         self._next_poll = dict.fromkeys(self.pages, 0.0)
-        self.refreshes = 0
-        self.forgotten = 0
-        self._restore(resume or {})
+        self._resume(resume)
 
     # ------------------------------------------------------------------ the stream
 
@@ -127,22 +134,19 @@ class FacebookSource(LiveSource):
                 if self._next_poll[page] <= started:
                     yield from self._poll(page)
                     self._next_poll[page] = started + self.config.poll_interval_s
-            yield from self._refresh_due()
-            next_refresh = self.tracker.next_due()
-            upcoming = min(self._next_poll.values())
-            if next_refresh is not None:
-                upcoming = min(upcoming, next_refresh)
-            yield from self.wait_until(upcoming)
+            yield from self.refresh_until(min(self._next_poll.values()))
 
     def _poll(self, page: str) -> Iterator[Item | None]:
-        """List a Page's new posts and videos and emit them, oldest first."""
+        """List a Page's new posts, videos and live videos and emit them, oldest first."""
         for edge in EDGES:
             mark = self.marks[page][edge]
             since = mark.at if mark.at is not None else int(self.clock.time() - self.lookback_s)
             path = f"/{self.version}/{quote(page, safe='')}/{edge}"
             params = {"fields": FIELDS[edge], "since": str(since), "limit": str(PAGE_SIZE)}
             try:
-                found = yield from self._list(path, params, since)
+                found = yield from self._list(
+                    path, params, since, CREATED.get(edge, "created_time")
+                )
             except GraphError as error:
                 self._failed(self.graph.describe(path, params), error)
                 continue
@@ -150,23 +154,22 @@ class FacebookSource(LiveSource):
                 item_id = str(obj["id"])
                 if mark.covers(created, item_id):
                     continue  # the watermark second, listed again by the inclusive `since`
-                key = f"{edge}:{item_id}"
-                if key in self.tracker:  # emitted already, under another Page
-                    self.duplicates_dropped += 1
+                key = _key(edge, obj)
+                if key in self.tracker and edge != "live_videos":  # emitted already
+                    self.duplicates_dropped += 1  # (under another Page, or as a live video)
                     mark.advance(created, item_id)
                     continue
                 if edge == "videos":
                     obj = yield from self._with_views(obj)
                 payload = redact(obj, self.graph.token)
                 mark.advance(created, item_id)
-                if not self._valid(payload, self.graph.describe(path, params)):
+                if self.valid(payload, self.graph.describe(path, params)) is None:
                     continue
-                self.tracker.track(key, created, self.clock.time())
-                self.topics[key] = page
+                self.track(key, created, page)
                 yield (yield from self._stamped(payload, edge, page))
 
     def _list(
-        self, path: str, params: dict[str, str], since: int
+        self, path: str, params: dict[str, str], since: int, created_field: str
     ) -> Generator[None, None, list[tuple[int, dict[str, Any]]]]:
         """Every object of a listing created at or after `since`, following the cursors."""
         found: list[tuple[int, dict[str, Any]]] = []
@@ -178,7 +181,7 @@ class FacebookSource(LiveSource):
                 raise GraphMalformed(f"GET {where}: the answer has no 'data' list")
             reached_older = False
             for obj in data:
-                created = self._created(obj, where)
+                created = self._created(obj, where, created_field)
                 if created is None:
                     continue
                 if created < since:
@@ -239,34 +242,27 @@ class FacebookSource(LiveSource):
 
     # ------------------------------------------------------------------ refreshes
 
-    def _refresh_due(self) -> Iterator[Item | None]:
-        """Re-read one batch of tracked objects whose refresh is due."""
-        keys = self.tracker.due(self.clock.time(), MULTI_ID_MAX)
+    def _read_current(self, keys: list[str]) -> Generator[None, None, Current]:
+        """The tracked objects now, one multi-id read per listing; videos with their
+        views."""
         by_edge: dict[str, list[str]] = {}
         for key in keys:
             edge, _, item_id = key.partition(":")
             by_edge.setdefault(edge, []).append(item_id)
+        current: Current = {}
         for edge, ids in by_edge.items():
             found = yield from self._read_many(edge, ids)
-            for item_id in ids:
-                key = f"{edge}:{item_id}"
-                if item_id not in found:  # failed this time: try again at the next step
-                    self.tracker.refreshed(key, self.clock.time())
-                    continue
-                obj = found[item_id]
-                if obj is None:
-                    log.info("%s: %s %s no longer exists; forgotten", self.name, edge, item_id)
-                    self.tracker.forget(key)
-                    self.topics.pop(key, None)
-                    self.forgotten += 1
-                    continue
-                if edge == "videos":
+            for item_id, obj in found.items():
+                if obj is not None and edge == "videos":
                     obj = yield from self._with_views(obj)
-                payload = redact(obj, self.graph.token)
-                self.tracker.refreshed(key, self.clock.time())
-                if self._valid(payload, f"refresh of {key}"):
-                    self.refreshes += 1
-                    yield (yield from self._stamped(payload, "refresh", self.topics.get(key)))
+                current[f"{edge}:{item_id}"] = GONE if obj is None else obj
+        return current
+
+    def _observed(self, key: str, payload: dict[str, Any]) -> Generator[None, None, Item | None]:
+        payload = redact(payload, self.graph.token)
+        if self.valid(payload, f"refresh of {key}") is None:
+            return None
+        return (yield from self._stamped(payload, "refresh", self.topic_of.get(key)))
 
     def _read_many(
         self, edge: str, ids: list[str]
@@ -298,66 +294,38 @@ class FacebookSource(LiveSource):
 
     # ------------------------------------------------------------------ state
 
-    def snapshot(self) -> dict[str, Any]:
-        self.topics = {key: page for key, page in self.topics.items() if key in self.tracker}
+    def _position(self) -> dict[str, Any]:
         return {
-            "version": STATE_VERSION,
             "pages": {
                 page: {edge: mark.state() for edge, mark in edges.items()}
                 for page, edges in self.marks.items()
-            },
-            "tracker": self.tracker.snapshot(),
-            "topics": dict(self.topics),
+            }
         }
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        if not state:
-            return
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"facebook source {self.name!r}: resume state version {state.get('version')!r}"
-                f" is not {STATE_VERSION}; start over with --no-resume"
-            )
+    def _restore_position(self, state: dict[str, Any]) -> None:
         for page, edges in (state.get("pages") or {}).items():
             if page not in self.marks:
                 continue  # a Page no longer configured
             for edge, mark in (edges or {}).items():
                 if edge in self.marks[page]:
                     self.marks[page][edge] = _Watermark(mark.get("watermark"), mark.get("seen"))
-        self.tracker.restore(state.get("tracker"), self.clock.time())
-        self.topics = {
-            key: page for key, page in (state.get("topics") or {}).items() if key in self.tracker
-        }
 
     # ------------------------------------------------------------------ helpers
 
-    def _created(self, obj: Any, where: str) -> int | None:
+    def _created(self, obj: Any, where: str, field: str) -> int | None:
         """An object's created time (unix s), or None after dead-lettering it."""
         if not isinstance(obj, dict) or not obj.get("id"):
-            self._reject(where, "listing entry without an id", obj)
+            self.dead_letter(where, "listing entry without an id", obj)
             return None
         try:
-            return int(parse_time(obj.get("created_time"), "created_time").timestamp())
+            return int(parse_time(obj.get(field), field).timestamp())
         except InvalidPost as error:
-            self._reject(where, f"{obj['id']}: {error}", obj)
+            self.dead_letter(where, f"{obj['id']}: {error}", obj)
             return None
-
-    def _valid(self, payload: dict[str, Any], where: str) -> bool:
-        try:
-            describe({POST: payload})
-        except InvalidPost as error:
-            self._reject(where, str(error), payload)
-            return False
-        return True
 
     def _failed(self, where: str, error: GraphError) -> None:
-        """A call that failed for good: logged, and dead-lettered with the body excerpt."""
-        log.warning("%s: %s (dead-lettered)", self.name, self.scrub_text(str(error)))
+        """A call that failed for good (a ``skip``): dead-lettered with the body excerpt."""
         self.dead_letter(where, str(error), error.body)
-
-    def _reject(self, where: str, reason: str, item: Any = None) -> None:
-        log.warning("%s: %s: %s (dead-lettered)", self.name, *map(self.scrub_text, (where, reason)))
-        self.dead_letter(where, reason, item)
 
     def scrub_text(self, text: str) -> str:
         """`text` without the token, and without token parameters in URLs."""
@@ -371,7 +339,14 @@ class FacebookSource(LiveSource):
         self.graph.close()
 
     def report(self) -> str:
-        return (
-            f"{super().report()}; {self.refreshes:,} refreshes, {self.forgotten:,} deleted "
-            f"objects forgotten, {self.graph.throttled_s:,.0f} s throttled"
-        )
+        return f"{super().report()}; {self.graph.throttled_s:,.0f} s throttled"
+
+
+def _key(edge: str, obj: dict[str, Any]) -> str:
+    """What a listed object is tracked as: ``<edge>:<id>``; a live video with a Video node
+    is tracked as that Video node (one upload, one series of refreshes)."""
+    video = obj.get("video") if edge == "live_videos" else None
+    video_id = video.get("id") if isinstance(video, dict) else None
+    if isinstance(video_id, str | int) and not isinstance(video_id, bool) and str(video_id):
+        return f"videos:{video_id}"
+    return f"{edge}:{obj['id']}"

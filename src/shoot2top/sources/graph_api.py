@@ -24,6 +24,7 @@ from shoot2top.sources.live import (
     Backoff,
     Clock,
     SourceAuthError,
+    SourceFailure,
     mask_parameters,
     scrub,
     scrub_all,
@@ -49,8 +50,9 @@ TIMEOUT_S = (10.0, 60.0)  # connect, read
 BODY_EXCERPT = 300
 
 
-class GraphError(RuntimeError):
-    """A call that failed for good (not retried); the message names the URL and the code."""
+class GraphError(SourceFailure):
+    """A call that failed for good (a ``skip``: not retried); the message names the URL
+    and the code."""
 
     def __init__(
         self,
@@ -61,7 +63,7 @@ class GraphError(RuntimeError):
         status: int | None = None,
         body: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, kind="skip")
         self.code = code
         self.subcode = subcode
         self.status = status

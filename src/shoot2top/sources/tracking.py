@@ -25,19 +25,15 @@ class RefreshStep(NamedTuple):
     every_s: float
 
 
-DEFAULT_SCHEDULE = (
-    RefreshStep(3600, 300),  # first hour: every 5 minutes
-    RefreshStep(6 * 3600, 900),  # to 6 h: every 15 minutes
-    RefreshStep(48 * 3600, 3600),  # to 48 h: hourly
-)
-
-
 class RefreshTracker:
-    """Tracked item ids with their publication time and next refresh time (epoch s)."""
+    """Tracked item ids with their publication time and next refresh time (epoch s).
+
+    The schedule has no default here: a source's comes from its ``tracking``
+    configuration (`TrackingOptions`, which holds the one default schedule)."""
 
     def __init__(
         self,
-        schedule: Sequence[tuple[float, float]] = DEFAULT_SCHEDULE,
+        schedule: Sequence[tuple[float, float]],
         *,
         max_items: int = 100_000,
     ) -> None:

@@ -22,29 +22,32 @@ An edited tweet's versions share ``edit_history_tweet_ids``: when a refresh or a
 tweet shows a newer version, the source tracks the newest version instead of the older
 ones, so its refreshes read the text and metrics that are live.
 
-Failures are retried on X's documented schedule: network errors linearly from 250 ms to
-16 s, HTTP errors exponentially from 5 s to 320 s, 429 exponentially from 60 s or until
-``x-rate-limit-reset`` when X says; refused credentials stop the source at once.
+Calls go through `x_api` (tweepy's clients, X's retry schedules, the error taxonomy of
+`live`): network errors retry linearly from 250 ms to 16 s, HTTP errors exponentially
+from 5 s to 320 s, 429 exponentially from 60 s or until ``x-rate-limit-reset`` when X
+says; refused credentials stop the source at once; any other 4xx is dead-lettered and
+skipped (a search pass resumes at the next poll, refreshes at their next step, the
+stream reconnects on the HTTP schedule). A stream rule X rejects stops the run.
 
-Resume state: per topic the newest tweet id yielded (``since_id``), any search pass in
-progress (``passes``: its ``since_id`` and the oldest id it yielded, so a restart fetches
-exactly the rest), the refresh tracker (which also recognises duplicates) and each tracked
-tweet's topic. After a restart in stream mode, and after every reconnect during a run,
-the stream is connected first, then recent search catches up from each watermark while
-the stream buffers: nothing inside recent search's 7-day window is lost, and what is
-emitted twice is at most what was yielded between the last checkpoint and the crash.
+Resume state (`LiveSource.snapshot`): per topic the newest tweet id yielded
+(``since_id``), any search pass in progress (``passes``: its ``since_id`` and the oldest
+id it yielded, so a restart fetches exactly the rest), the refresh tracker (which also
+recognises duplicates) and each tracked tweet's topic. After a restart in stream mode,
+and after every reconnect during a run, the stream is connected first, then recent
+search catches up from each watermark while the stream buffers: nothing inside recent
+search's 7-day window is lost, and what is emitted twice is at most what was yielded
+between the last checkpoint and the crash.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-import requests
 import tweepy
 
 from shoot2top import codec, posts
@@ -53,21 +56,15 @@ from shoot2top.posts import snowflake_time
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
+    GONE,
     SYSTEM_CLOCK,
-    WAIT_SLICE_S,
-    Backoff,
     Clock,
+    Current,
     LiveSource,
-    SourceAuthError,
+    SourceFailure,
 )
-from shoot2top.sources.tracking import RefreshTracker
-from shoot2top.sources.x_stream import (
-    FIELDS,
-    StreamConnection,
-    protect,
-    rest_client,
-    rules_client,
-)
+from shoot2top.sources.x_api import Schedule, XApi, dicts, problem
+from shoot2top.sources.x_stream import FIELDS, StreamConnection, protect
 
 log = logging.getLogger(__name__)
 
@@ -75,46 +72,10 @@ SEARCH_PAGE = 100  # recent search's max_results ceiling
 LOOKUP_IDS = 100  # GET /2/tweets takes at most 100 ids
 RECENT_WINDOW_S = 7 * 86400  # recent search reaches 7 days back
 WINDOW_MARGIN_S = 60.0
-GONE = ("resource-not-found", "not-authorized-for-resource")  # deleted, protected…
+STREAM_POLL_S = 0.02  # a stream read waits this long (real time) for data, then yields None
+GONE_TYPES = ("resource-not-found", "not-authorized-for-resource")  # deleted, protected…
 
 Window = dict[str, int | None]  # a search pass: {"since_id": …, "until_id": …}
-
-
-class XSourceError(RuntimeError):
-    """X refused a request that retrying cannot fix (a rejected rule, a bad request)."""
-
-
-class Failure(NamedTuple):
-    """A failed call: which schedule applies, why, and how long to wait before retrying."""
-
-    kind: str  # "network", "http" or "rate_limit"
-    reason: str
-    delay: float
-
-
-class Schedule:
-    """X's retry schedule, one counter per kind of failure; `reset()` after a success."""
-
-    def __init__(self) -> None:
-        self.network = Backoff.linear(0.25, 0.25, 16.0)
-        self.http = Backoff.exponential(5.0, 320.0)
-        self.rate_limit = Backoff.exponential(60.0, 900.0)  # X's rate windows are 15 min
-
-    def reset(self) -> None:
-        for backoff in (self.network, self.http, self.rate_limit):
-            backoff.reset()
-
-    def after_network(self, reason: str) -> Failure:
-        return Failure("network", reason, self.network.next_delay())
-
-    def after_http(self, reason: str) -> Failure:
-        return Failure("http", reason, self.http.next_delay())
-
-    def after_rate_limit(self, reason: str, reset_at: float | None, now: float) -> Failure:
-        if reset_at is not None and reset_at > now:
-            when = datetime.fromtimestamp(reset_at, UTC).strftime("%H:%M:%S")
-            return Failure("rate_limit", f"{reason} until {when} UTC", reset_at - now)
-        return Failure("rate_limit", reason, self.rate_limit.next_delay())
 
 
 class Includes(NamedTuple):
@@ -140,7 +101,7 @@ def envelope(tweet: dict[str, Any], includes: Includes, **extra: Any) -> dict[st
     with their authors and media."""
     referenced = [
         includes.tweets[ref_id]
-        for ref in _dicts(tweet.get("referenced_tweets"))
+        for ref in dicts(tweet.get("referenced_tweets"))
         if isinstance(ref_id := ref.get("id"), str) and ref_id in includes.tweets
     ]
     chosen: dict[str, Any] = {}
@@ -171,7 +132,10 @@ def latest_version(tweet: dict[str, Any]) -> str | None:
 class XSource(LiveSource):
     """Tweets about the configured topics, with refreshed metrics; see the module doc."""
 
-    platform_source = "x"
+    payload_type = "tweet"
+    platform = "x"
+    secret_name = "bearer_token"
+    refresh_batch = LOOKUP_IDS
 
     def __init__(
         self,
@@ -182,69 +146,58 @@ class XSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(
-            config.name, clock=clock, secrets=[bearer_token], dead_letters=dead_letters
-        )
-        if not bearer_token:
-            raise ValueError(f"source {config.name!r}: bearer_token is empty")
+        super().__init__(config, secret=bearer_token, clock=clock, dead_letters=dead_letters)
         protect(bearer_token)
         self.config = config
         self.api_url = config.api_url.rstrip("/")
         self._token = bearer_token
-        self._client = rest_client(bearer_token, self.api_url)
-        self._rules = rules_client(bearer_token, self.api_url)
+        self.api = XApi(
+            label=self.label,
+            bearer_token=bearer_token,
+            api_url=self.api_url,
+            token_variable=config.bearer_token.variable,
+            clock=clock,
+            wait=self.wait,
+            scrub=self.scrub_text,
+            on_response=self._count_response,
+            on_wait=self._note_wait,
+        )
         self._connection: StreamConnection | None = None
-        self.tracker = RefreshTracker.from_options(config.tracking)
         self._since: dict[str, int] = {}
         self._passes: dict[str, Window] = {}
-        self._topic_of: dict[str, str] = {}
         self._stream_schedule = Schedule()
         self._refresh_schedule = Schedule()
-        self._refresh_blocked_until = 0.0
         self._foreign_rules: set[Any] = set()  # rules seen matching that are not ours, logged
         self.waits: deque[tuple[str, float]] = deque(maxlen=1000)
         """The retry waits taken, (kind, seconds), newest last: for reports and tests."""
         self.connections = 0
-        self.refreshes = 0
-        self.forgotten = 0
-        self._restore(resume or {})
+        self._resume(resume)
 
     # ------------------------------------------------------------------ state
 
-    def snapshot(self) -> dict[str, Any]:
+    def _position(self) -> dict[str, Any]:
         return {
             "since_id": {topic: str(tweet_id) for topic, tweet_id in self._since.items()},
             "passes": {
                 topic: {key: _text(value) for key, value in window.items()}
                 for topic, window in self._passes.items()
             },
-            "tracking": self.tracker.snapshot(),
-            "topic_of": {i: t for i, t in self._topic_of.items() if i in self.tracker},
         }
 
-    def _restore(self, state: dict[str, Any]) -> None:
+    def _restore_position(self, state: dict[str, Any]) -> None:
         topics = self.config.topics
-        try:
-            self._since = {
-                topic: int(tweet_id)
-                for topic, tweet_id in (state.get("since_id") or {}).items()
-                if topic in topics
+        self._since = {
+            topic: int(tweet_id)
+            for topic, tweet_id in (state.get("since_id") or {}).items()
+            if topic in topics
+        }
+        self._passes = {
+            topic: {
+                "since_id": _number(window.get("since_id")),
+                "until_id": _number(window.get("until_id")),
             }
-            self._passes = {
-                topic: {
-                    "since_id": _number(window.get("since_id")),
-                    "until_id": _number(window.get("until_id")),
-                }
-                for topic, window in (state.get("passes") or {}).items()
-                if topic in topics
-            }
-            self.tracker.restore(state.get("tracking"), self.clock.time())
-        except (AttributeError, TypeError, ValueError) as error:
-            raise ValueError(f"source {self.name!r}: unusable resume state ({error})") from None
-        self._topic_of = {
-            tweet_id: topic
-            for tweet_id, topic in (state.get("topic_of") or {}).items()
-            if tweet_id in self.tracker
+            for topic, window in (state.get("passes") or {}).items()
+            if topic in topics
         }
         if self.config.mode == "stream":
             self._schedule_catch_up()
@@ -266,17 +219,24 @@ class XSource(LiveSource):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        self._client.session.close()
-        self._rules.session.close()
+        self.api.close()
 
     def report(self) -> str:
-        return (
-            f"{super().report()}, {self.refreshes:,} refreshes, {len(self.tracker):,} tracked, "
-            f"{self.forgotten:,} forgotten, {len(self.waits):,} retry waits"
-        )
+        return f"{super().report()}, {len(self.waits):,} retry waits"
+
+    def _count_response(self, size: int) -> None:
+        self.api_calls += 1
+        self.bytes_read += size
+
+    def _note_wait(self, failure: SourceFailure) -> None:
+        self.waits.append((failure.schedule, failure.delay))
 
     def _stream_mode(self) -> Iterator[Item | None]:
-        yield from self._sync_rules()
+        try:
+            yield from self._sync_rules()
+        except SourceFailure as refused:  # a skip was dead-lettered: the stream is read
+            if refused.stops_run:  # with the rules it has
+                raise
         while True:
             connection = self._connection = StreamConnection(
                 self._token, self.api_url, self.config.keepalive_timeout_s
@@ -289,27 +249,27 @@ class XSource(LiveSource):
             finally:
                 connection.close()
                 self._connection = None
-            yield from self._back_off(f"GET {connection.url}", failure)
+            yield from self.api.back_off(f"GET {connection.url}", failure)
             self._schedule_catch_up()  # the gap while it was down
 
     def _search_mode(self) -> Iterator[Item | None]:
         while True:
             for topic in self.config.topics:
                 yield from self._search_pass(topic)
-                if self._refresh_due():
+                if self.refresh_due():
                     yield from self._refresh()
-            yield from self._idle_until(self.clock.time() + self.config.poll_interval_s)
+            yield from self.refresh_until(self.clock.time() + self.config.poll_interval_s)
 
     # ------------------------------------------------------------------ filtered stream
 
     def _sync_rules(self) -> Generator[None, None, None]:
         """Make the stream's rules exactly one per topic, tagged with the topic's name."""
         url = f"{self.api_url}/2/tweets/search/stream/rules"
-        body = yield from self._rest(f"GET {url}", self._rules.get_rules)
+        body = yield from self._rules_call(f"GET {url}", self.api.rules.get_rules)
         wanted = {(query, topic) for topic, query in self.config.topics.items()}
         present: set[tuple[Any, Any]] = set()
         stale = []
-        for rule in _dicts(body.get("data")):
+        for rule in dicts(body.get("data")):
             key = (rule.get("value"), rule.get("tag"))
             if key in wanted and key not in present:
                 present.add(key)
@@ -317,7 +277,7 @@ class XSource(LiveSource):
                 stale.append(str(rule.get("id")))
         if stale:
             what = f"POST {url} (deleting stale rules {', '.join(stale)})"
-            yield from self._rest(what, partial(self._rules.delete_rules, stale))
+            yield from self._rules_call(what, partial(self.api.rules.delete_rules, stale))
         missing = [
             tweepy.StreamRule(value=query, tag=topic)
             for topic, query in self.config.topics.items()
@@ -325,7 +285,7 @@ class XSource(LiveSource):
         ]
         if missing:
             what = f"POST {url} (adding rules for {', '.join(r.tag for r in missing)})"
-            body = yield from self._rest(what, partial(self._rules.add_rules, missing))
+            body = yield from self._rules_call(what, partial(self.api.rules.add_rules, missing))
             self._check_added(body, what)
         log.info(
             "%s: stream rules synced: %d kept, %d added, %d deleted",
@@ -337,24 +297,35 @@ class XSource(LiveSource):
 
     def _check_added(self, body: dict[str, Any], what: str) -> None:
         by_query = {query: topic for topic, query in self.config.topics.items()}
-        for error in _dicts(body.get("errors")):
+        for error in dicts(body.get("errors")):
             if error.get("title") == "DuplicateRule":
                 continue  # already there: fine
             value = error.get("value")
-            details = "; ".join(map(str, error.get("details") or [])) or _problem(error)
+            details = "; ".join(map(str, error.get("details") or [])) or problem(error)
             topic = by_query.get(value, "?") if isinstance(value, str) else "?"
-            raise XSourceError(
-                f"source {self.name!r}: X rejected the rule for topic "
-                f"{topic!r} ({value!r}): {details} [{what}]"
+            raise SourceFailure(
+                f"{self.label}: X rejected the rule for topic "
+                f"{topic!r} ({value!r}): {details} [{what}]",
+                kind="fatal",
             )
 
-    def _read(self, connection: StreamConnection) -> Generator[Item | None, None, Failure]:
-        """Emit a connection's tweets until it ends; refreshes run between reads."""
+    def _rules_call(self, what: str, call: Any) -> Generator[None, None, dict[str, Any]]:
+        """A rules call; a refused one is dead-lettered before its failure is raised."""
+        try:
+            return (yield from self.api.request(what, call))
+        except SourceFailure as failure:
+            if not failure.stops_run:
+                self.dead_letter(what, failure.reason)
+            raise
+
+    def _read(self, connection: StreamConnection) -> Generator[Item | None, None, SourceFailure]:
+        """Emit a connection's tweets until it ends (the failure says when to reconnect);
+        refreshes run between reads."""
         healthy = False
         while True:
-            if self._refresh_due():
+            if self.refresh_due():
                 yield from self._refresh()
-            event = connection.next_event(WAIT_SLICE_S)
+            event = connection.next_event(STREAM_POLL_S)
             if event is None:
                 yield None
                 continue
@@ -363,9 +334,13 @@ class XSource(LiveSource):
                 continue
             if event.kind == "http_error":
                 what = f"GET {connection.url}"
-                return self._judge(
+                failure = self.api.judge(
                     what, event.status, event.headers, event.body, self._stream_schedule
                 )
+                if failure.kind == "skip":  # refused as made: reconnect on the HTTP schedule
+                    self.dead_letter(what, failure.reason)
+                    failure = self._stream_schedule.after_http(failure.reason)
+                return failure
             if event.kind == "dropped":
                 return self._stream_schedule.after_network(f"stream dropped: {event.reason}")
             if not healthy:  # data flows again: the next failure starts a fresh schedule
@@ -375,12 +350,12 @@ class XSource(LiveSource):
             if event.kind == "line":
                 self.bytes_read += len(event.line) + 2
                 message = self._stream_message(event.line, connection.url)
-                if isinstance(message, Failure):
+                if isinstance(message, SourceFailure):
                     return message
                 outcome = message
             yield outcome  # None for a keep-alive, a duplicate…: the runner keeps ticking
 
-    def _stream_message(self, raw: bytes, url: str) -> Item | Failure | None:
+    def _stream_message(self, raw: bytes, url: str) -> Item | SourceFailure | None:
         try:
             message = codec.loads(raw)
         except codec.DecodeError as error:
@@ -396,14 +371,14 @@ class XSource(LiveSource):
             topic = self._topic_of_rules(rules)
             includes = Includes.of(message.get("includes"))
             return self._accept(tweet, includes, "filtered_stream", topic, url, extra)
-        errors = _dicts(message.get("errors"))
+        errors = dicts(message.get("errors"))
         for reported in errors:
             if reported.get("title") == "operational-disconnect" or "disconnect_type" in reported:
                 return self._stream_schedule.after_network(
-                    f"X disconnected the stream: {_problem(reported)}"
+                    f"X disconnected the stream: {problem(reported)}"
                 )
         if errors:
-            log.warning("%s: the stream reported: %s", self.name, _problem(errors[0]))
+            log.warning("%s: the stream reported: %s", self.name, problem(errors[0]))
             return None
         self.dead_letter(url, "stream message has neither data nor errors", raw)
         return None
@@ -412,7 +387,7 @@ class XSource(LiveSource):
         """The first configured topic among the rules' tags; None when only rules that
         are not this source's matched (logged once per rule: see the module doc)."""
         topic = None
-        for rule in _dicts(rules):
+        for rule in dicts(rules):
             tag = rule.get("tag")
             if isinstance(tag, str) and tag in self.config.topics:
                 topic = topic or tag
@@ -462,7 +437,7 @@ class XSource(LiveSource):
         while params is not None:
             paging = {"next_token": token} if token else {}
             call = partial(
-                self._client.search_recent_tweets,
+                self.api.client.search_recent_tweets,
                 query,
                 max_results=SEARCH_PAGE,
                 sort_order="recency",
@@ -470,9 +445,15 @@ class XSource(LiveSource):
                 **paging,
                 **FIELDS,
             )
-            body = yield from self._rest(url, call)
+            try:
+                body = yield from self.api.request(url, call)
+            except SourceFailure as failure:
+                if failure.stops_run:
+                    raise
+                self.dead_letter(url, failure.reason)
+                return  # the pass stays in the resume state: the next poll resumes it
             includes = Includes.of(body.get("includes"))
-            page = _dicts(body.get("data"))
+            page = dicts(body.get("data"))
             if window is None:
                 page.reverse()
             for tweet in page:
@@ -518,77 +499,41 @@ class XSource(LiveSource):
 
     # ------------------------------------------------------------------ metric refreshes
 
-    def _refresh_due(self) -> bool:
-        due = self.tracker.next_due()
-        now = self.clock.time()
-        return due is not None and due <= now and now >= self._refresh_blocked_until
-
-    def _refresh(self) -> Iterator[Item]:
-        """Re-read the tweets whose refresh is due (100 per call) and emit them again.
-
-        A failed call does not block the stream: those refreshes are skipped and the next
-        ones wait for the retry schedule.
-        """
-        now = self.clock.time()
-        ids = self.tracker.due(now, LOOKUP_IDS)
-        if not ids:
-            return
+    def _read_current(self, keys: list[str]) -> Generator[None, None, Current]:
+        """Up to 100 tweets with one ``GET /2/tweets``; a failed call is not retried here
+        (the base skips those refreshes and holds the next for the failure's delay)."""
         url = f"GET {self.api_url}/2/tweets"
-        result = self._attempt(
-            url, partial(self._client.get_tweets, ids, **FIELDS), self._refresh_schedule
-        )
-        if isinstance(result, Failure):
-            for tweet_id in ids:
-                self.tracker.refreshed(tweet_id, now)
-            self._refresh_blocked_until = now + result.delay
-            self.waits.append((result.kind, result.delay))
-            log.warning(
-                "%s: %s: %s; %d refreshes skipped, next in %.2f s",
-                self.name,
-                url,
-                result.reason,
-                len(ids),
-                result.delay,
+        call = partial(self.api.client.get_tweets, keys, **FIELDS)
+        result = self.api.attempt(url, call, self._refresh_schedule)
+        if isinstance(result, SourceFailure):
+            if result.kind == "retry":
+                self._note_wait(result)
+            else:
+                self.dead_letter(url, result.reason)
+            raise SourceFailure(
+                f"{url}: {result.reason}",
+                kind=result.kind,
+                delay=result.delay,
+                schedule=result.schedule,
             )
-            return
         self._refresh_schedule.reset()
-        wanted = set(ids)
-        found = {
-            read_id: tweet
-            for tweet in _dicts(result.get("data"))
-            if isinstance(read_id := tweet.get("id"), str) and read_id in wanted
-        }
-        for error in _dicts(result.get("errors")):
-            gone_id = error.get("resource_id") or error.get("value")
-            gone = str(error.get("type", "")).endswith(GONE)
-            if gone and isinstance(gone_id, str) and gone_id in wanted and gone_id not in found:
-                self.tracker.forget(gone_id)
-                self._topic_of.pop(gone_id, None)
-                self.forgotten += 1
-                wanted.discard(gone_id)
-        for tweet_id in wanted - found.keys():
-            self.tracker.refreshed(tweet_id, now)  # not answered: try again next time
+        wanted = set(keys)
+        current: Current = {}
         includes = Includes.of(result.get("includes"))
-        for tweet_id, tweet in found.items():
-            payload = envelope(tweet, includes)
-            self.tracker.refreshed(tweet_id, now)
-            topic = self._topic_of.get(tweet_id)
-            self._follow_edits(tweet, tweet_id, topic, now)
-            if self._valid(payload, url):
-                self.refreshes += 1
-                yield self.stamp("tweet", payload, "refresh", topic)
+        for tweet in dicts(result.get("data")):
+            if isinstance(read_id := tweet.get("id"), str) and read_id in wanted:
+                current[read_id] = envelope(tweet, includes)
+        for error in dicts(result.get("errors")):
+            gone_id = error.get("resource_id") or error.get("value")
+            gone = str(error.get("type", "")).endswith(GONE_TYPES)
+            if gone and isinstance(gone_id, str) and gone_id in wanted and gone_id not in current:
+                current[gone_id] = GONE
+        return current
+        yield  # a generator, like every `_read_current`
 
-    def _idle_until(self, moment: float) -> Iterator[Item | None]:
-        """Wait until `moment`, running refreshes as they fall due."""
-        while self.clock.time() < moment:
-            if self._refresh_due():
-                yield from self._refresh()
-                continue
-            wake = moment
-            due = self.tracker.next_due()
-            if due is not None:
-                wake = min(wake, max(due, self._refresh_blocked_until))
-            yield from self.wait_until(wake)
+    def _observed(self, key: str, payload: dict[str, Any]) -> Generator[None, None, Item | None]:
+        self._follow_edits(payload["data"], key, self.topic_of.get(key), self.clock.time())
+        return (yield from super()._observed(key, payload))
 
     # ------------------------------------------------------------------ items
 
@@ -603,23 +548,21 @@ class XSource(LiveSource):
     ) -> Item | None:
         """A new tweet as an item (tracked, watermarked); None if a duplicate or bad."""
         tweet_id = tweet.get("id")
-        if isinstance(tweet_id, str) and tweet_id in self.tracker:  # else `_valid` judges
+        if isinstance(tweet_id, str) and tweet_id in self.tracker:  # else `valid` judges
             self.duplicates_dropped += 1
             return None
         payload = envelope(tweet, includes, **(extra or {}))
-        info = self._valid(payload, where)
+        info = self.valid(payload, where)
         if info is None:
             return None
         now = self.clock.time()
-        self.tracker.track(info.item_id, info.created_at.timestamp(), now)
+        ours = topic if topic in self.config.topics else None
+        self.track(info.item_id, info.created_at.timestamp(), ours)
         self._follow_edits(tweet, info.item_id, topic, now)
-        if topic is not None and topic in self.config.topics:
-            self._topic_of[info.item_id] = topic
-            if len(self._topic_of) > 2 * max(len(self.tracker), 1000):
-                self._topic_of = {i: t for i, t in self._topic_of.items() if i in self.tracker}
+        if ours is not None:
             number = _number(info.item_id)
-            if number is not None and number > self._since.get(topic, 0):
-                self._since[topic] = number
+            if number is not None and number > self._since.get(ours, 0):
+                self._since[ours] = number
         return self.stamp("tweet", payload, how, topic)
 
     def _follow_edits(
@@ -639,101 +582,7 @@ class XSource(LiveSource):
         if newest not in self.tracker and published is not None:
             self.tracker.track(newest, published, now)
             if topic is not None:
-                self._topic_of[newest] = topic
-
-    def _valid(self, payload: dict[str, Any], where: str) -> posts.PostInfo | None:
-        try:
-            return posts.describe({"tweet": payload})
-        except posts.InvalidPost as error:
-            self.dead_letter(where, f"not a valid tweet: {error}", payload)
-            return None
-
-    # ------------------------------------------------------------------ calls and retries
-
-    def _rest(
-        self, what: str, call: Callable[[], requests.Response]
-    ) -> Generator[None, None, dict[str, Any]]:
-        """One REST call, retried on X's schedule (yielding while it waits)."""
-        schedule = Schedule()
-        while True:
-            result = self._attempt(what, call, schedule)
-            if not isinstance(result, Failure):
-                return result
-            yield from self._back_off(what, result)
-
-    def _attempt(
-        self, what: str, call: Callable[[], requests.Response], schedule: Schedule
-    ) -> dict[str, Any] | Failure:
-        """Make one call: its decoded body, or how long to wait before the next try.
-        Refused credentials raise `SourceAuthError`; other 4xx raise `XSourceError`."""
-        self.api_calls += 1
-        try:
-            response = call()
-        except tweepy.HTTPException as error:
-            answer = error.response
-            return self._judge(what, answer.status_code, answer.headers, answer.text, schedule)
-        except requests.RequestException as error:
-            return schedule.after_network(self.scrub_text(f"{type(error).__name__}: {error}"))
-        self.bytes_read += len(response.content)
-        try:
-            body = codec.loads(response.content)
-        except codec.DecodeError:
-            body = None
-        if not isinstance(body, dict):
-            return schedule.after_http(f"{response.status_code} answer is not a JSON object")
-        return body
-
-    def _judge(
-        self, what: str, status: int, headers: Mapping[str, str], body: str, schedule: Schedule
-    ) -> Failure:
-        """An HTTP error: raise if retrying cannot help, else which schedule applies."""
-        problem = _problem_text(self.scrub_text(body))  # before it is cut to an excerpt
-        if status in (401, 403):
-            variable = self.config.bearer_token.variable
-            raise SourceAuthError(
-                self.scrub_text(
-                    f"source {self.name!r}: X refused the bearer token (${{{variable}}}) with "
-                    f"{status} {problem} at {what}; check the token and the app's access level"
-                )
-            )
-        if status in (420, 429):  # 420: the v1.1 streams' "enhance your calm"
-            reset = headers.get("x-rate-limit-reset")
-            reset_at = float(reset) if reset and reset.strip().isdigit() else None
-            return schedule.after_rate_limit(f"{status} {problem}", reset_at, self.clock.time())
-        if status >= 500:
-            return schedule.after_http(f"{status} {problem}")
-        raise XSourceError(
-            self.scrub_text(f"source {self.name!r}: {what} failed: {status} {problem}")
-        )
-
-    def _back_off(self, what: str, failure: Failure) -> Iterator[None]:
-        self.waits.append((failure.kind, failure.delay))
-        log.warning(
-            "%s: %s: %s; retrying in %.2f s",
-            self.name,
-            what,
-            self.scrub_text(failure.reason),
-            failure.delay,
-        )
-        yield from self.wait(failure.delay)
-
-
-def _problem_text(body: str) -> str:
-    try:
-        parsed = codec.loads(body)
-    except (codec.DecodeError, TypeError):
-        return body.strip()[:200]
-    if isinstance(parsed, dict):
-        errors = _dicts(parsed.get("errors"))
-        return _problem(parsed if "title" in parsed or not errors else errors[0])
-    return body.strip()[:200]
-
-
-def _problem(problem: dict[str, Any]) -> str:
-    """An X v2 problem as ``Title: detail``."""
-    title = problem.get("title") or ""
-    detail = problem.get("detail") or problem.get("message") or ""
-    return f"{title}: {detail}" if title and detail else str(title or detail or problem)
+                self.topic_of[newest] = topic
 
 
 def _media_keys(tweet: dict[str, Any]) -> list[str]:
@@ -744,11 +593,7 @@ def _media_keys(tweet: dict[str, Any]) -> list[str]:
 
 def _index(entries: Any, key: str) -> dict[Any, dict[str, Any]]:
     """Entries by their id (entries whose id is not a string are left out)."""
-    return {entry[key]: entry for entry in _dicts(entries) if isinstance(entry.get(key), str)}
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+    return {entry[key]: entry for entry in dicts(entries) if isinstance(entry.get(key), str)}
 
 
 def _number(value: Any) -> int | None:

@@ -34,19 +34,22 @@ from googleapiclient.errors import HttpError
 
 from shoot2top import codec
 from shoot2top.config import YouTubeSourceConfig
-from shoot2top.posts import VIDEO, InvalidPost, PostInfo, describe, format_time, parse_time
+from shoot2top.posts import VIDEO, InvalidPost, format_time, parse_time
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.base import Item
 from shoot2top.sources.live import (
+    GONE,
     SYSTEM_CLOCK,
     Backoff,
     Clock,
+    Current,
     LiveSource,
     ScrubLogs,
     SourceAuthError,
+    SourceFailure,
     mask_parameters,
+    retry,
 )
-from shoot2top.sources.tracking import RefreshTracker
 from shoot2top.sources.youtube_quota import SEARCH, UNITS, QuotaLedger
 
 log = logging.getLogger(__name__)
@@ -87,11 +90,6 @@ AUTH_REASONS = frozenset(
     }
 )
 KEY_PARAMETERS = ("key",)  # the API key travels in the URL: mask any key= value
-
-
-class _Abandon(Exception):
-    """The operation in progress stops (quota spent, request refused, malformed answer);
-    why was already logged or dead-lettered. What it emitted stays emitted."""
 
 
 @dataclass
@@ -147,6 +145,12 @@ class _Topic:
 class YouTubeSource(LiveSource):
     """New videos per topic and refreshed statistics, within the daily quota."""
 
+    payload_type = VIDEO
+    platform = "youtube"
+    secret_name = "the API key"
+    refresh_batch = IDS_PER_CALL
+    refresh_ahead_s = REFRESH_AHEAD_S
+
     def __init__(
         self,
         config: YouTubeSourceConfig,
@@ -156,38 +160,20 @@ class YouTubeSource(LiveSource):
         dead_letters: DeadLetters | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        super().__init__(config.name, clock=clock, secrets=[api_key], dead_letters=dead_letters)
-        if not api_key:
-            raise ValueError(f"youtube source {config.name!r}: the API key is empty")
+        super().__init__(config, secret=api_key, clock=clock, dead_letters=dead_letters)
         url = urlsplit(config.api_url)
         if url.scheme not in ("http", "https") or not url.netloc:
-            raise ValueError(
-                f"youtube source {config.name!r}: api_url {config.api_url!r} is not an http(s) URL"
-            )
+            raise ValueError(f"{self.label}: api_url {config.api_url!r} is not an http(s) URL")
         self.config = config
         self._key_variable = getattr(config.api_key, "variable", "the api_key variable")
-        state = resume or {}
         now = clock.time()
-        self.ledger = QuotaLedger(
-            {SEARCH: config.daily_search_calls, UNITS: config.daily_quota_units},
-            now,
-            state.get("quota"),
-        )
-        self.tracker = RefreshTracker.from_options(config.tracking)
-        self.tracker.restore(state.get("tracker"), now)
-        self._topic_of: dict[str, str] = {
-            video_id: topic
-            for video_id, topic in state.get("topic_of", {}).items()
-            if video_id in self.tracker
-        }
+        limits = {SEARCH: config.daily_search_calls, UNITS: config.daily_quota_units}
+        self.ledger = QuotaLedger(limits, now)
         start = datetime.fromtimestamp(now - config.poll_interval_s, UTC).replace(microsecond=0)
-        saved_topics = state.get("topics", {})
         self.topics = {
-            name: _Topic.restore(name, query, saved_topics.get(name), start)
-            for name, query in config.topics.items()
+            name: _Topic.restore(name, query, None, start) for name, query in config.topics.items()
         }
-        self.refreshes = 0
-        self.forgotten = 0
+        self._resume(resume)
         self._quota_noted: set[tuple[str, str]] = set()
         self._http = httplib2.Http(timeout=HTTP_TIMEOUT_S)
         self._api = build(
@@ -303,7 +289,9 @@ class YouTubeSource(LiveSource):
                 for start in range(0, len(fresh), IDS_PER_CALL):
                     yield from self._emit_new(topic, fresh[start : start + IDS_PER_CALL])
                 request = self._api.search().list_next(request, page)
-        except _Abandon:
+        except SourceFailure as failure:
+            if failure.stops_run:
+                raise
             return  # the watermark stays; the next poll repeats it, skipping `handled`
         topic.complete(newest, at_newest)
         log.debug("%s: topic %r polled; watermark %s", self.name, topic.name, topic.state())
@@ -341,47 +329,24 @@ class YouTubeSource(LiveSource):
         request = self._api.videos().list(part=VIDEO_PARTS, id=",".join(batch))
         response = yield from self._execute("videos.list", request)
         videos = self._videos(response, request)
-        now = self.clock.time()
         for video_id in batch:
             topic.handled.add(video_id)
             video = videos.get(video_id)
-            info = None if video is None else self._describe(video, request)
+            info = None if video is None else self.valid(video, self._where("videos.list", request))
             if video is None or info is None:
                 continue  # gone between the search and the read, or dead-lettered
-            self.tracker.track(video_id, info.created_at.timestamp(), now)
-            self._topic_of[video_id] = topic.name
+            self.track(video_id, info.created_at.timestamp(), topic.name)
             yield self.stamp(VIDEO, video, "search", topic.name)
 
     # ------------------------------------------------------------------ refresh
 
-    def _refresh(self) -> Iterator[Item | None]:
-        """Re-read up to 50 tracked videos that are due; emit them again, forget the gone."""
-        ids = self.tracker.due(self.clock.time() + REFRESH_AHEAD_S, IDS_PER_CALL)
-        if not ids:
-            return
-        request = self._api.videos().list(part=VIDEO_PARTS, id=",".join(ids))
-        try:
-            response = yield from self._execute("videos.list", request)
-            videos = self._videos(response, request)
-        except _Abandon:
-            later = self.clock.time()
-            for video_id in ids:  # try again at their next step (after a quota reset)
-                self.tracker.refreshed(video_id, later)
-            return
-        now = self.clock.time()
-        for video_id in ids:
-            video = videos.get(video_id)
-            if video is None:
-                self.tracker.forget(video_id)
-                self._topic_of.pop(video_id, None)
-                self.forgotten += 1
-                log.debug("%s: video %s no longer returned; forgotten", self.name, video_id)
-                continue
-            self.tracker.refreshed(video_id, now)
-            if self._describe(video, request) is None:
-                continue
-            self.refreshes += 1
-            yield self.stamp(VIDEO, video, "refresh", self._topic_of.get(video_id))
+    def _read_current(self, keys: list[str]) -> Generator[None, None, Current]:
+        """Up to 50 videos with one videos.list call; a video not returned (deleted,
+        made private) is gone."""
+        request = self._api.videos().list(part=VIDEO_PARTS, id=",".join(keys))
+        response = yield from self._execute("videos.list", request)
+        videos = self._videos(response, request)
+        return {video_id: videos.get(video_id, GONE) for video_id in keys}
 
     # ------------------------------------------------------------------ answers
 
@@ -401,8 +366,7 @@ class YouTubeSource(LiveSource):
             reason = "response is not a list response (no items array)"
             evidence = body
         self._dead_letter(method, request, reason, evidence)
-        log.warning("%s: %s %s; skipped", self.name, method, reason)
-        raise _Abandon
+        raise SourceFailure(f"{method}: {reason}")
 
     def _videos(self, body: Any, request: Any) -> dict[str, dict[str, Any]]:
         """videos.list items by id; an item without an id is dead-lettered."""
@@ -415,45 +379,39 @@ class YouTubeSource(LiveSource):
                 self._dead_letter("videos.list", request, "video resource has no id", item)
         return found
 
-    def _describe(self, video: dict[str, Any], request: Any) -> PostInfo | None:
-        try:
-            return describe({VIDEO: video})
-        except InvalidPost as error:
-            self._dead_letter("videos.list", request, str(error), video)
-            return None
-
     # ------------------------------------------------------------------ calls
 
     def _execute(self, method: str, request: Any) -> Generator[None, None, Any]:
         """Make one API call within the day's budget, backing off on transient failures.
 
-        Returns the decoded body; raises `_Abandon` when the quota is spent or the
-        request was refused, `SourceAuthError` when the key is refused.
+        Returns the decoded body; raises `SourceFailure` (skip) when the quota is spent
+        or the request was refused, `SourceAuthError` when the key is refused.
         """
         backoff = Backoff.exponential(BACKOFF_FIRST_S, BACKOFF_CAP_S)
         while True:
             now = self.clock.time()
             if not self.ledger.can_spend(method, now):
                 self._note_quota(method, by_api=False)
-                raise _Abandon
+                raise SourceFailure(f"{method}: today's quota is spent")
             self.ledger.spend(method, now)
             self.api_calls += 1
-            outcome = self._attempt(method, request)
-            if not isinstance(outcome, _Failure):
+            outcome = self._attempt(method, request, backoff)
+            if not isinstance(outcome, SourceFailure):
                 return outcome
-            delay = backoff.next_delay()
+            delay = outcome.delay
             log.warning(
                 "%s: %s failed (%s); retry %d in %.0f s",
                 self.name,
                 method,
-                outcome.text,
+                outcome.reason,
                 backoff.attempts,
                 delay,
             )
             yield from self.wait(delay)
 
-    def _attempt(self, method: str, request: Any) -> Any:
-        """One HTTP exchange: the body, or a `_Failure` worth retrying."""
+    def _attempt(self, method: str, request: Any, backoff: Backoff) -> Any:
+        """One HTTP exchange: the body, or a `SourceFailure` worth retrying (see the
+        taxonomy in `live`: a plain 4xx is dead-lettered and skipped)."""
         error_status, content = 0, b""
         try:
             return request.execute(num_retries=0)
@@ -462,7 +420,7 @@ class YouTubeSource(LiveSource):
         except UnicodeDecodeError:
             return "<a response body that is not UTF-8>"
         except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as error:
-            return _Failure(self.scrub_text(f"{type(error).__name__}: {error}"))
+            return retry(self.scrub_text(f"{type(error).__name__}: {error}"), backoff.next_delay())
         # outside the handler: nothing raised below chains the client's error (its URL)
         reasons, message = _error_details(content)
         what = self.scrub_text(
@@ -471,19 +429,18 @@ class YouTubeSource(LiveSource):
         if reasons & QUOTA_REASONS:
             self.ledger.exhaust(method, self.clock.time())
             self._note_quota(method, by_api=True)
-            raise _Abandon
+            raise SourceFailure(f"{method}: {what}")
         if error_status >= 500 or error_status == 429 or reasons & RATE_REASONS:
-            return _Failure(what)
+            return retry(what, backoff.next_delay())
         if error_status in (400, 401, 403) and (
             error_status != 400 or reasons & AUTH_REASONS or "API key" in message
         ):
             raise SourceAuthError(
-                f"youtube source {self.name!r}: {self.scrub_text(self.config.api_url)} refused the "
+                f"{self.label}: {self.scrub_text(self.config.api_url)} refused the "
                 f"API key ({what}) on {method}; check the key in ${{{self._key_variable}}}"
             )
         self._dead_letter(method, request, f"request refused: {what}", None)
-        log.warning("%s: %s refused (%s); skipped", self.name, method, what)
-        raise _Abandon
+        raise SourceFailure(f"{method} refused: {what}")
 
     # ------------------------------------------------------------------ reporting
 
@@ -519,41 +476,41 @@ class YouTubeSource(LiveSource):
             if not self.ledger.can_spend(method, now):
                 self._note_quota(method, by_api=False)
 
+    def _where(self, method: str, request: Any) -> str:
+        return f"{method} GET {getattr(request, 'uri', '')}"
+
     def _dead_letter(self, method: str, request: Any, reason: str, item: Any) -> None:
-        self.dead_letter(f"{method} GET {getattr(request, 'uri', '')}", reason, item)
+        self.dead_letter(self._where(method, request), reason, item)
 
     def scrub_text(self, text: str) -> str:
         """`text` without the API key, raw or URL-encoded, and with any ``key=`` value of a
         URL masked."""
         return mask_parameters(super().scrub_text(text), KEY_PARAMETERS)
 
-    def snapshot(self) -> dict[str, Any]:
-        tracked = self.tracker.snapshot()
-        self._topic_of = {vid: t for vid, t in self._topic_of.items() if vid in tracked}
+    def _position(self) -> dict[str, Any]:
         return {
             "topics": {name: topic.state() for name, topic in self.topics.items()},
-            "tracker": tracked,
-            "topic_of": dict(self._topic_of),
             "quota": self.ledger.snapshot(),
         }
 
+    def _restore_position(self, state: dict[str, Any]) -> None:
+        now = self.clock.time()
+        limits = {SEARCH: self.config.daily_search_calls, UNITS: self.config.daily_quota_units}
+        self.ledger = QuotaLedger(limits, now, state.get("quota"))
+        saved = state.get("topics") or {}
+        for name, topic in self.topics.items():
+            start = topic.published_after
+            self.topics[name] = _Topic.restore(name, topic.query, saved.get(name), start)
+
     def report(self) -> str:
         return (
-            f"{super().report()}, {self.refreshes:,} refreshes, {self.forgotten:,} videos gone; "
-            f"quota today (Pacific): {self.ledger.summary(self.clock.time())}"
+            f"{super().report()}; quota today (Pacific): {self.ledger.summary(self.clock.time())}"
         )
 
     def close(self) -> None:
         for name in LIBRARY_LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
         self._api.close()
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """A transient failure (5xx, 429, rate limit, network): back off and retry."""
-
-    text: str
 
 
 def _error_details(content: bytes) -> tuple[set[str], str]:

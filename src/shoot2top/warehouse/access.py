@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def _pg_ctl(server: Any, args: list[str]) -> None:
     try:
         pg_ctl(["-l", str(server.log), *args], pgdata=server.pgdata, user=server.system_user,
                timeout=60)  # fmt: skip
-    except Exception as error:  # CalledProcessError, TimeoutExpired: the server log says why
+    except (subprocess.SubprocessError, OSError) as error:  # the server log says why
         raise WarehouseError(
             f"pg_ctl {args[-1]} of the embedded PostgreSQL in {server.pgdata} failed ({error}); "
             f"see {server.log}"

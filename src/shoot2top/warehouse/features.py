@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 
 import regex
 
-from shoot2top.posts import PAGE, POST, TWEET, VIDEO, describe, snowflake_time
+from shoot2top import platforms
+from shoot2top.posts import PAGE, PLATFORM_OF_TYPE, describe, snowflake_time
 
 # `regex`, not `re`: words must keep their combining marks (Devanagari vowel signs…).
 HASHTAG = regex.compile(r"(?<![\w&])#([\p{L}\p{M}\p{N}_]+)")
@@ -142,26 +143,39 @@ def extract(obj: dict[str, Any]) -> Features:
         publisher=None,
         topic=info.topic if isinstance(info.topic, str) else None,
     )
-    _EXTRACTORS[info.type](payload, features, info.publisher_id, obj)
+    extractor = _EXTRACTORS.get(info.type) or _extractor(info.type)
+    extractor(payload, features, info.publisher_id, obj)
     words = " ".join(filter(None, (features.text, features.title, features.description)))
     features.keywords = keywords(words) if features.stored else []
     return features
 
 
+Extractor = Callable[[dict[str, Any], Features, str | None, dict[str, Any]], None]
+_EXTRACTORS: dict[str, Extractor] = {}  # type key -> its platform's, imported on first use
+
+
+def _extractor(type_key: str) -> Extractor:
+    """The feature extractor of the platform whose items have `type_key`."""
+    platform = platforms.by_name(PLATFORM_OF_TYPE[type_key])
+    extractor: Extractor = platform.resolve("extractor")
+    _EXTRACTORS[type_key] = extractor
+    return extractor
+
+
 # ----------------------------------------------------------------------------- X
 
 
-def _tweet(
+def extract_tweet(
     payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
 ) -> None:
     if "data" not in payload:
         return _legacy_tweet(payload, out, publisher_id)
     data = _dict(payload.get("data"))
     includes = _dict(payload.get("includes"))
-    users = {user.get("id"): user for user in _dicts(includes.get("users"))}
+    users = _by_key(includes.get("users"), "id")
     if "referenced_tweets" not in data:  # most tweets: no retweet, quote or reply
         return _tweet_item(data, includes, users, out, publisher_id, (), primary=True)
-    tweets = {tweet.get("id"): tweet for tweet in _dicts(includes.get("tweets"))}
+    tweets = _by_key(includes.get("tweets"), "id")
     referenced = [
         (kind, ref_id if isinstance(ref_id, str) else str(ref_id))
         for ref in _dicts(data.get("referenced_tweets"))
@@ -257,7 +271,7 @@ def _tweet_item(
     keys = [key for key in _media_keys(data) if key not in foreign_media]
     media = []
     if keys:
-        catalog = {m.get("media_key"): m for m in _dicts(includes.get("media"))}
+        catalog = _by_key(includes.get("media"), "media_key")
         media = [catalog[key] for key in keys if key in catalog]
     known_media = len(media) == len(keys)  # a lookup without includes knows no media
     out.detailed = known_media and publisher_id is not None
@@ -382,7 +396,7 @@ def _legacy_fields(payload: dict[str, Any], out: Features, publisher_id: str | N
 # ----------------------------------------------------------------------------- YouTube
 
 
-def _video(
+def extract_video(
     payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
 ) -> None:
     snippet = _dict(payload.get("snippet"))
@@ -411,7 +425,7 @@ def _video(
 # ----------------------------------------------------------------------------- Facebook
 
 
-def _post(
+def extract_post(
     payload: dict[str, Any], out: Features, publisher_id: str | None, obj: dict[str, Any]
 ) -> None:
     """A Page post, a Page video (a Video node: it has ``length``) or a live video (a
@@ -473,7 +487,7 @@ def _is_own_video(post: dict[str, Any], attachment: dict[str, Any]) -> bool:
     """The attachment is the Page's own upload of a video (not a share of someone's)."""
     return (
         attachment.get("media_type") == "video"
-        and attachment.get("type") in NATIVE_VIDEO_ATTACHMENTS
+        and _str(attachment.get("type")) in NATIVE_VIDEO_ATTACHMENTS
         and post.get("status_type") in (None, "added_video")
     )
 
@@ -485,9 +499,6 @@ def _rekey(out: Features, video_id: Any, kind: str) -> None:
         out.aliases = ((out.item_id, kind),)
         out.item_id = str(video_id)
         out.detailed = False
-
-
-_EXTRACTORS = {TWEET: _tweet, VIDEO: _video, POST: _post}
 
 
 # ----------------------------------------------------------------------------- text
@@ -574,8 +585,11 @@ def _keywords(text: str) -> tuple[str, ...]:
 
 def iso_duration(value: Any) -> float | None:
     """Seconds in an ISO-8601 duration such as ``PT4M13S`` (YouTube's contentDetails)."""
-    if not isinstance(value, str):
-        return None
+    return _iso_seconds(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1024)  # a video's duration is the same at every observation
+def _iso_seconds(value: str) -> float | None:
     match = ISO_DURATION.match(value)
     if not match:
         return None
@@ -594,6 +608,11 @@ def iso_duration(value: Any) -> float | None:
 def _hashtag(tag: Any) -> str | None:
     if not isinstance(tag, str) or not tag:
         return None
+    return _normalized(tag)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)  # tags recur across items
+def _normalized(tag: str) -> str:
     return unicodedata.normalize("NFKC", tag).casefold()
 
 
@@ -602,7 +621,8 @@ def _lower(value: Any) -> str | None:
 
 
 def _unique(values: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(value for value in values if value))
+    """The values in order of first appearance, once each, without None and ""."""
+    return list(filter(None, dict.fromkeys(values)))
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -613,12 +633,22 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
+def _by_key(value: Any, key: str) -> dict[Any, dict[str, Any]]:
+    """The objects of an `includes` list by their id; one whose id is not a string or an
+    integer (a malformed payload) cannot be referred to, so it is left out."""
+    return {entry[key]: entry for entry in _dicts(value) if isinstance(entry.get(key), str | int)}
+
+
 def _str(value: Any) -> str | None:
+    if type(value) is str:  # the hot path: no isinstance
+        return value or None
     return value if isinstance(value, str) and value != "" else None
 
 
 def _int(value: Any) -> int | None:
     """Counters arrive as ints (X, Facebook) or decimal strings (YouTube)."""
+    if type(value) is int:  # the hot path: no isinstance
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

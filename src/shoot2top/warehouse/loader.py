@@ -38,7 +38,12 @@ from shoot2top.runtime.retry import Exhausted, RetryPolicy, first_line
 from shoot2top.warehouse import dialect
 from shoot2top.warehouse.database import WarehouseError, WarehouseUnavailable, connect
 from shoot2top.warehouse.features import Features
-from shoot2top.warehouse.rows import Observation, batch_rows, copy_buffers, observe
+from shoot2top.warehouse.rows import (
+    Observation,
+    batch_rows,
+    copy_buffers,
+    observe,
+)
 from shoot2top.warehouse.schema import migrate, require_current
 
 log = logging.getLogger(__name__)
@@ -131,9 +136,15 @@ class WarehouseLoader:
     def prepare(self, items: Sequence[Item]) -> PreparedBatch:
         """The CPU half of a load, no database: features, rows and their COPY text.
 
-        An item that cannot be extracted or stored is rejected alone, with its reason.
+        An item that is not a streamable object (`InvalidPost`: what extraction raises
+        for a malformed item) is rejected alone, with its reason. Any other error is a bug,
+        not bad input: it propagates and fails the batch, which was not stored.
         Safe to run in another thread than `commit`, on a batch to commit after it.
         """
+        with codec.fewer_collections(every=None):
+            return self._prepare(items)
+
+    def _prepare(self, items: Sequence[Item]) -> PreparedBatch:
         observed: list[Observation] = []
         rejected: list[tuple[Item, str]] = []
         for item in items:
@@ -141,8 +152,6 @@ class WarehouseLoader:
                 observed.append(observe(item))
             except InvalidPost as error:
                 rejected.append((item, f"not storable: {error}"))
-            except Exception as error:  # a malformed field nobody foresaw: still one item
-                rejected.append((item, f"not storable: {type(error).__name__}: {error}"))
         epoch = self._sets_epoch  # read before the memory (`_connect` replaces it first)
         buffers = copy_buffers(batch_rows(observed, self._known_sets))
         return PreparedBatch(
@@ -332,7 +341,7 @@ def _identity(item: Any) -> PostInfo | None:
     try:
         info = describe(item)
         "".join(value for value in info if isinstance(value, str)).encode()
-    except Exception:
+    except Exception:  # the error path of a rejected item, which may be anything
         return None
     return info
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -271,13 +271,66 @@ def copy_text(rows: Sequence[Row]) -> bytes:
         return b""
     kinds = [type(value) for value in rows[0]]
     if bytes not in kinds:
-        return ("\n".join(["\t".join(map(_copy_field, row)) for row in rows]) + "\n").encode()
-    if kinds.index(bytes) == len(kinds) - 1:
-        return b"".join([
-            ("\t".join(map(_copy_field, row[:-1])) + "\t").encode() + _copy_bytes(row[-1]) + b"\n"
-            for row in rows
-        ])  # fmt: skip
+        return (_text_lines(rows) + "\n").encode()
+    if len(kinds) > 1 and kinds.index(bytes) == len(kinds) - 1:
+        # The text columns of all rows at once (escaped text holds no raw newline), then
+        # each line joined to its row's bytes.
+        lines = _text_lines([row[:-1] for row in rows]).encode().split(b"\n")
+        raw = map(_copy_bytes, [row[-1] for row in rows])
+        return b"\n".join(map(b"\t".join, zip(lines, raw, strict=True))) + b"\n"
     return b"".join([b"\t".join(map(_copy_bytes, row)) + b"\n" for row in rows])
+
+
+def _text_lines(rows: Sequence[Row]) -> str:
+    """Rows as COPY text lines, without the last newline.
+
+    Rendered a column at a time, so that a column of one type is converted by one C
+    call (`str`, `datetime.isoformat`) and a column of strings is searched once for
+    what must be escaped; only a column that needs it is escaped value by value
+    (`_copy_field`). The text is the same as escaping every field.
+    """
+    try:  # rows of strings only (the text-feature sets): all in C
+        text = "\n".join(["\t".join(row) for row in rows])
+    except TypeError:
+        pass
+    else:
+        if "\\" not in text and "\r" not in text:
+            tabs, newlines = text.count("\t"), text.count("\n")
+            if tabs == len(rows) * (len(rows[0]) - 1) and newlines == len(rows) - 1:
+                return text
+    columns = [_column_text(column) for column in zip(*rows, strict=True)]
+    return "\n".join(map("\t".join, zip(*columns, strict=True)))
+
+
+def _column_text(column: tuple[Any, ...]) -> Sequence[str]:
+    """One column's values as COPY text (see `_text_lines`)."""
+    kinds = set(map(type, column))
+    nulls = type(None) in kinds
+    if nulls:
+        kinds.discard(type(None))
+    if kinds == {str} or not kinds:
+        strings = [value for value in column if value is not None] if nulls else column
+        joined = "".join(strings)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return list(map(_copy_field, column))
+        return ["\\N" if value is None else value for value in column] if nulls else column
+    if len(kinds) > 1:
+        return list(map(_copy_field, column))
+    (kind,) = kinds
+    if kind is int:
+        render: Any = str
+    elif kind is datetime:  # observations repeat their times: texts cached
+        texts = list(map(_ISO_TEXT.get, column))
+        if None not in texts:
+            return cast(list[str], texts)
+        return [text or _copy_field(value) for value, text in zip(column, texts, strict=True)]
+    elif kind is bool:
+        render = {True: "t", False: "f"}.__getitem__
+    else:
+        return list(map(_copy_field, column))
+    if nulls:
+        return ["\\N" if value is None else render(value) for value in column]
+    return list(map(render, column))
 
 
 def _copy_bytes(value: Any) -> bytes:
