@@ -23,7 +23,9 @@ dependency (`pip install -e '.[bench]'`).
     python bench/peer.py [--items 200000] [--rounds 3]
 
 Last line: {"items_per_s", "bytewax_items_per_s", "ratio_to_bytewax", "floor_items_per_s",
-"ratio_to_floor", "floor_same_work_items_per_s", "ratio_to_floor_same_work", ...}
+"ratio_to_floor", "floor_same_work_items_per_s", "ratio_to_floor_same_work", ...}; the
+`cpu_ratio_*` keys are the same ratios of CPU seconds, which other work on a shared
+machine moves less than wall time.
 """
 
 from __future__ import annotations
@@ -190,22 +192,23 @@ def run_bytewax(lake: Path, out: Path, validated: bool) -> None:
     run_main(flow)
 
 
-def contestant(name: str, lake: Path, out: Path, work: Path) -> float:
-    """Inside a contestant process: the seconds of one run, its imports done before the
-    clock starts (the CLI's take seconds on a loaded machine: they are no part of a run)."""
+def contestant(name: str, lake: Path, out: Path, work: Path) -> tuple[float, float]:
+    """Inside a contestant process: the seconds of one run and the CPU seconds it used
+    (less moved by other work on a shared machine), its imports done before the clock
+    starts (the CLI's take seconds on a loaded machine: they are no part of a run)."""
     if name == "project":
         import shoot2top.cli  # noqa: F401
     elif name.startswith("bytewax"):
         import bytewax.operators
         import bytewax.testing  # noqa: F401
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if name == "project":
         run_project(lake, out, work)
     elif name.startswith("bytewax"):
         run_bytewax(lake, out, validated=name == "bytewax_validated")
     else:
         run_floor(lake, out, same_work=name == "floor_same_work")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 # ------------------------------------------------------------------ the harness
@@ -220,7 +223,8 @@ def observations(root: Path) -> Counter[str]:
     return counts
 
 
-def timed(name: str, lake: Path, scratch: Path, expected: Counter[str]) -> float:
+def timed(name: str, lake: Path, scratch: Path, expected: Counter[str]) -> tuple[float, float]:
+    """Seconds and CPU seconds of one run of `name`, its output checked."""
     out, work = scratch / f"out-{name}", scratch / f"work-{name}"
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
@@ -232,10 +236,10 @@ def timed(name: str, lake: Path, scratch: Path, expected: Counter[str]) -> float
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{result.stderr[-4000:]}")
-    seconds = float(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
+    reported = json.loads(result.stdout.strip().splitlines()[-1])
     got = observations(out)
     assert got == expected, f"{name}: output differs from the input ({sum(got.values()):,} items)"
-    return seconds
+    return float(reported["seconds"]), float(reported["cpu_seconds"])
 
 
 def main() -> None:
@@ -249,8 +253,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.contestant:
-        seconds = contestant(args.contestant, args.lake, args.out, args.work)
-        print(json.dumps({"contestant": args.contestant, "seconds": seconds}))
+        seconds, cpu = contestant(args.contestant, args.lake, args.out, args.work)
+        print(json.dumps({"contestant": args.contestant, "seconds": seconds, "cpu_seconds": cpu}))
         return
     scratch = Path(tempfile.mkdtemp(prefix="bench-peer-", dir=args.dir))
     try:
@@ -260,20 +264,22 @@ def main() -> None:
         count = sum(expected.values())
         print(f"{count:,} items in {sum(len(f) for f in input_files(lake)):,} files", flush=True)
         load_before = os.getloadavg()[0]
-        rounds = []
+        rounds, cpu_rounds = [], []
         for number in range(args.rounds):
             shift = number % len(CONTESTANTS)
             order = CONTESTANTS[shift:] + CONTESTANTS[:shift]
-            seconds = {name: timed(name, lake, scratch, expected) for name in order}
+            measured = {name: timed(name, lake, scratch, expected) for name in order}
+            seconds = {name: wall for name, (wall, _) in measured.items()}
             rounds.append(seconds)
+            cpu_rounds.append({name: cpu for name, (_, cpu) in measured.items()})
             rates = ", ".join(f"{n} {count / seconds[n]:,.0f}/s" for n in CONTESTANTS)
             print(f"round {number + 1}/{args.rounds}: {rates}", flush=True)
 
         def rate(name: str) -> int:
             return round(count / statistics.median(r[name] for r in rounds))
 
-        def ratio(other: str) -> float:
-            return round(statistics.median(r[other] / r["project"] for r in rounds), 3)
+        def ratio(other: str, measured: list[dict[str, float]] = rounds) -> float:
+            return round(statistics.median(r[other] / r["project"] for r in measured), 3)
 
         summary = {
             "items": count,
@@ -288,6 +294,9 @@ def main() -> None:
             "ratio_to_floor": ratio("floor"),
             "floor_same_work_items_per_s": rate("floor_same_work"),
             "ratio_to_floor_same_work": ratio("floor_same_work"),
+            "cpu_ratio_to_bytewax": ratio("bytewax", cpu_rounds),
+            "cpu_ratio_to_floor": ratio("floor", cpu_rounds),
+            "cpu_ratio_to_floor_same_work": ratio("floor_same_work", cpu_rounds),
             "goal_ratio_to_bytewax": GOAL_RATIO_TO_BYTEWAX,
             "goal_ratio_to_floor_same_work": GOAL_RATIO_TO_FLOOR_SAME_WORK,
             "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
