@@ -17,26 +17,8 @@ echo
 $s2t report videos --limit 10
 $s2t report publishers
 # Amplification (docs/warehouse.md): a retweet is an observation of the original item,
-# credited to its author; the retweeter is kept as its amplifier (item_references). No
-# report shows that yet, so a query names who amplified what.
-.venv/bin/python - "$SHOOT2TOP_STATE" <<'EOF'
-import sys
-from shoot2top.warehouse.database import connect, existing_dsn
-connection = connect(existing_dsn(None, sys.argv[1], guess=False)[0])
-with connection.cursor() as cursor:
-    cursor.execute("""
-        SELECT amplifier.name, author.name, r.referenced_id, left(i.text, 40), count(*)
-        FROM item_references r
-        JOIN items i ON (i.platform, i.item_id) = (r.platform, r.referenced_id)
-        JOIN publishers amplifier
-          ON (amplifier.platform, amplifier.publisher_id) = (r.platform, r.publisher_id)
-        JOIN publishers author ON (author.platform, author.publisher_id) = (i.platform, i.publisher_id)
-        WHERE r.kind = 'retweeted'
-        GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 3 LIMIT 5""")
-    for amplifier, author, item, text, times in cursor.fetchall():
-        print(f"amplified: {amplifier} retweeted {author}'s {item} ({text}…) {times}×")
-connection.close()
-EOF
+# credited to its author; the retweeter is kept as its amplifier. Who spread whose posts:
+$s2t report amplification --now latest --hours 72 --limit 5
 # The sample is from November 2026: report "live" as of its newest observation.
 $s2t report live --now latest --hours 12 --limit 15 --chart "$SHOOT2TOP_STATE/live.png"
 # Recommendations (docs/recommend.md). The sample spans three days: few posts have a 24 h

@@ -11,10 +11,11 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -44,6 +45,12 @@ from shoot2top.runtime.status import StatusFile
 from shoot2top.sinks.socket import SocketSinkError
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.access import ADMIN_ROLE, READER_ROLE, start_tcp
+from shoot2top.warehouse.amplification import (
+    AMPLIFICATION_COLUMNS,
+    AMPLIFICATION_TABLE_COLUMNS,
+    amplification_report,
+    latest_amplification,
+)
 from shoot2top.warehouse.database import (
     WarehouseError,
     connect,
@@ -73,6 +80,7 @@ from shoot2top.warehouse.reports import (
 from shoot2top.warehouse.schema import latest_version, migrate, require_current
 
 log = logging.getLogger("shoot2top")
+T = TypeVar("T")
 
 
 class Failure(click.ClickException):
@@ -460,7 +468,9 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["videos", "publishers", "live", "trends"]))
+@click.argument(
+    "kind", type=click.Choice(["videos", "publishers", "live", "trends", "amplification"])
+)
 @click.option("--dsn", envvar="SHOOT2TOP_DSN", show_envvar=True, help="A PostgreSQL DSN.")
 @click.option(
     "--state-dir",
@@ -476,7 +486,9 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     "every column in CSV and JSON).",
 )
 @click.option("--platform", type=click.Choice(PLATFORM_NAMES), help="One platform.")
-@click.option("--publisher", help="One publisher id.")
+@click.option(
+    "--publisher", help="One publisher id (amplification: the publisher of the posts spread)."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
 @click.option("--all-media", is_flag=True, help="videos: include items that are not videos.")
 @click.option(
@@ -484,15 +496,16 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     default=24.0,
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
-    help="live: published in the last N hours; trends: detected in the last N hours.",
+    help="live: published in the last N hours; trends: detected in the last N hours; "
+    "amplification: retweeted or quoted in the last N hours.",
 )
 @click.option(
     "--now",
     "now_text",
     default="now",
     show_default=True,
-    help="live: the moment to report at (ISO-8601 UTC), or 'latest' for the newest "
-    "observation (a replayed warehouse, the demo).",
+    help="live, trends, amplification: the moment to report at (ISO-8601 UTC), or "
+    "'latest' for the newest observation (a replayed warehouse, the demo).",
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
 @click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
@@ -519,16 +532,18 @@ def report(
     watch: float | None,
 ) -> None:
     """Reports from the warehouse: videos after the fact, publishers, live performance,
-    trends (docs/trends.md).
+    trends (docs/trends.md), amplification (who retweeted or quoted whose posts).
 
     Reads an existing warehouse (--dsn, SHOOT2TOP_DSN, or the embedded one of the state
     directory) and never creates one."""
     try:
-        available = {**REPORT_COLUMNS, "trends": TREND_COLUMNS}[kind]
-        table = {**TABLE_COLUMNS, "trends": TREND_TABLE_COLUMNS}[kind]
+        available = {**REPORT_COLUMNS, **OTHER_COLUMNS}[kind]
+        table = {**TABLE_COLUMNS, **OTHER_TABLE_COLUMNS}[kind]
         shown = choose_columns(columns, available, table if fmt == "table" else available)
     except RenderError as error:
         raise Failure(str(error)) from None
+    if chart_path and kind == "amplification":
+        raise Failure("--chart: the amplification report has no chart")
     if chart_path:
         _check_writable(chart_path, "--chart")
     request = ReportRequest(
@@ -554,6 +569,9 @@ def report(
 
 
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
+OTHER_COLUMNS = {"trends": TREND_COLUMNS, "amplification": AMPLIFICATION_COLUMNS}
+"""The columns of the reports that are not in `shoot2top.warehouse.reports`."""
+OTHER_TABLE_COLUMNS = {"trends": TREND_TABLE_COLUMNS, "amplification": AMPLIFICATION_TABLE_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -578,6 +596,8 @@ def _report_text(dsn: str, request: ReportRequest) -> str:
     """The report as text, with its chart written; hints go to stderr."""
     if request.kind == "trends":
         return _trends_text(dsn, request)
+    if request.kind == "amplification":
+        return _amplification_text(dsn, request)
     try:
         connection = connect(dsn)
         try:
@@ -612,17 +632,27 @@ def _report_text(dsn: str, request: ReportRequest) -> str:
     return text
 
 
-def _trends_text(dsn: str, request: ReportRequest) -> str:
+def _read_warehouse(
+    dsn: str, now_text: str, read: Callable[[Any, datetime], T]
+) -> tuple[datetime, T]:
+    """`read(connection, now)` on a warehouse whose schema is current, with --now
+    resolved; a warehouse error is a one-line failure."""
     try:
         connection = connect(dsn)
         try:
             require_current(connection)
-            now = _report_time(request.now_text, connection)
-            rows = trend_report(connection, now, request.hours)
+            now = _report_time(now_text, connection)
+            return now, read(connection, now)
         finally:
             connection.close()
     except WarehouseError as error:
         raise Failure(str(error)) from None
+
+
+def _trends_text(dsn: str, request: ReportRequest) -> str:
+    now, rows = _read_warehouse(
+        dsn, request.now_text, lambda connection, now: trend_report(connection, now, request.hours)
+    )
     if request.platform:
         rows = [row for row in rows if row["scope"] == request.platform]
     rows = rows[: request.limit] if request.limit else rows
@@ -634,6 +664,38 @@ def _trends_text(dsn: str, request: ReportRequest) -> str:
         where = trend_chart(rows, request.chart_path, title)
         click.echo(f"chart: {where}", err=True)
     return render(rows, request.fmt, title, request.columns, drop_to_fit=request.default_columns)
+
+
+def _amplification_text(dsn: str, request: ReportRequest) -> str:
+    def read(connection: Any, now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        rows = amplification_report(
+            connection, now, request.hours, platform=request.platform, publisher=request.publisher
+        )
+        return rows, None if rows else latest_amplification(connection)
+
+    now, (rows, latest) = _read_warehouse(dsn, request.now_text, read)
+    rows = rows[: request.limit] if request.limit else rows
+    window = f"the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    if not rows:
+        _hint_amplification(request, window, now, latest)
+    title = f"Amplification: retweets and quotes by other publishers in {window}"
+    return render(rows, request.fmt, title, request.columns, drop_to_fit=request.default_columns)
+
+
+def _hint_amplification(
+    request: ReportRequest, window: str, now: datetime, latest: datetime | None
+) -> None:
+    """Say why an amplification report is empty and what to try."""
+    if latest is None:
+        click.echo("the warehouse holds no retweet or quote of another publisher's post",
+                   err=True)  # fmt: skip
+        return
+    mine = f" of publisher {request.publisher}'s posts" if request.publisher else ""
+    hint = f"no retweet or quote{mine} by another publisher in {window}"
+    if latest < now - timedelta(hours=request.hours):
+        hint += (f": the warehouse's newest is from {latest:%Y-%m-%d %H:%M} UTC (a replay or"
+                 " the demo?); try --now latest or more --hours")  # fmt: skip
+    click.echo(hint, err=True)
 
 
 def _hint_live(request: ReportRequest, now: datetime, latest: datetime | None) -> None:

@@ -25,8 +25,9 @@ from shoot2top import codec
 from shoot2top.warehouse.performance import ENGAGEMENT, VIEWS, Series, benchmark
 
 FORMATS = ("table", "csv", "json")
-TEXT_COLUMNS = ("title", "best_title", "worst_title", "publisher")
-"""Columns that give up width first: they shrink and end in "…" so a row stays one line."""
+TEXT_COLUMNS = ("title", "best_title", "worst_title", "publisher", "amplified_by")
+"""Columns that give up width first: they shrink and end in "…" so a row stays one line
+(the amplifiers named in `amplified_by` too)."""
 MIN_TEXT_WIDTH = 10
 LOG_SCALE_SPAN = 100.0
 """Charts switch to a log scale when the largest value is this many times the smallest."""
