@@ -20,7 +20,7 @@ dropped afterwards; the phase process reads its input before the clock starts. E
 round runs the three phases in a rotated order and ratios are taken within a round;
 figures are medians over rounds.
 
-The input is the sample generator's items (`shoot2top.sample.generate_items`): every
+The input is the sample generator's items (`shoot2top.sample.generate.generate_items`): every
 video is observed several times, with the same text each time, as a live source's
 refreshes are; no item is repeated beyond that. A row's key therefore repeats across
 batches: the loader stages and upserts every copy, but plain COPY cannot, so the limit

@@ -28,7 +28,7 @@ $s2t recommend terms --publisher UCq7xMvN2cJ8wL0pR5tYb3Kd --now latest --min-sup
 # Trends (docs/trends.md): the ingest above ran the trends stage into the warehouse's
 # trends table; the sample plants #midnightdrop and a keyword burst. The same detector
 # replays the lake directly (the algorithm-development loop), with the sample's settings.
-.venv/bin/python -c 'from shoot2top.sample.generate import planted_trends
+.venv/bin/python -c 'from shoot2top.sample.trends import planted_trends
 for t in planted_trends(): print(f"planted: {t.kind} {t.term} {t.start:%Y-%m-%d %H:%M}-{t.end:%H:%M} UTC")'
 $s2t trends detect --lake data/sample-lake --all-only --bucket-s 900 --lateness-s 900 \
   --min-volume 3 --z-on 2.5 --format table

@@ -13,8 +13,8 @@ import pytest
 from shoot2top.analytics.outputs import WarehouseEvents
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.lake.store import LocalStore
-from shoot2top.sample.generate import planted_trends
 from shoot2top.sample.lake import write_sample_lake
+from shoot2top.sample.trends import planted_trends
 from shoot2top.sources.lake import LakeSource
 
 CLI = [sys.executable, "-m", "shoot2top.cli"]

@@ -16,8 +16,9 @@ from shoot2top import codec
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.lake.store import LocalStore
 from shoot2top.recommend.trends import active_trends
-from shoot2top.sample.generate import DEFAULT_START, planted_trends
 from shoot2top.sample.lake import write_sample_lake
+from shoot2top.sample.trends import planted_trends
+from shoot2top.sample.world import DEFAULT_START
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.database import connect
 from waits import wait_for

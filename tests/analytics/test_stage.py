@@ -11,7 +11,8 @@ import pytest
 
 from shoot2top.analytics.detector import DetectorOptions
 from shoot2top.analytics.stage import TrendStage
-from shoot2top.sample.generate import generate_items, planted_trends
+from shoot2top.sample.generate import generate_items
+from shoot2top.sample.trends import planted_trends
 
 
 @functools.cache

@@ -12,15 +12,9 @@ from typing import Any
 
 import pytest
 
-from shoot2top.sample.generate import (
-    DEFAULT_START,
-    PUBLISHERS,
-    SPAN,
-    TOPICS,
-    PlantedTrend,
-    generate_items,
-    planted_trends,
-)
+from shoot2top.sample.generate import generate_items
+from shoot2top.sample.trends import PlantedTrend, planted_trends
+from shoot2top.sample.world import DEFAULT_START, PUBLISHERS, SPAN, TOPICS
 from shoot2top.warehouse.features import extract
 
 TYPE_KEYS = {"tweet", "video", "post"}

@@ -50,30 +50,19 @@ from shoot2top.sample.world import (
     PLATFORMS,
     PUBLISHERS,
     SPAN,
-    TOPICS,
-    Publisher,
     normalize_start,
 )
 from shoot2top.sample.writing import write_copy
 from shoot2top.sample.x import quote_static, render_tweet, retweet_static, tweet_static
 from shoot2top.sample.youtube import render_video, video_static
 
-__all__ = [
-    "DEFAULT_START",
-    "OBSERVATION_OFFSETS",
-    "PLATFORMS",
-    "PUBLISHERS",
+__all__ = [  # what this module owns; the world, trends and items are their modules'
     "SOURCE",
-    "SPAN",
     "STATIC_BUILDERS",
-    "TOPICS",
     "TYPE_OF_PLATFORM",
-    "PlantedTrend",
-    "Publisher",
     "generate_items",
     "iter_items",
     "observe",
-    "planted_trends",
 ]
 
 SOURCE = "sample"

@@ -17,7 +17,8 @@ from datetime import datetime
 from shoot2top.lake.store import LakeStore
 from shoot2top.posts import observed_time, post_type
 from shoot2top.runtime.progress import ProgressReporter
-from shoot2top.sample.generate import DEFAULT_START, iter_items
+from shoot2top.sample.generate import iter_items
+from shoot2top.sample.world import DEFAULT_START
 from shoot2top.sinks.lake import LakeSink
 
 
