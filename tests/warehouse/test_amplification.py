@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.amplification import AMPLIFICATION_COLUMNS, amplification_report
 from shoot2top.warehouse.database import connect
+from shoot2top.warehouse.frames import Warehouse
 from shoot2top.warehouse.loader import WarehouseLoader
 
 CLI = [sys.executable, "-m", "shoot2top.cli"]
@@ -224,6 +226,10 @@ def test_what_the_warehouse_does_not_know_is_unknown_not_zero(edgy):
     assert row["retweets"] == 2 and row["quotes"] == 0
     assert row["amplifiers"] is None  # one amplifier unknown: how many differ is unknown
     assert row["amplified_by"] == "Fan, unknown"
+    frame = Warehouse.open(edgy).amplification(at(0)).set_index("item_id")  # notebooks: NaN
+    assert (
+        math.isnan(frame.loc[UNSEEN_ID, "amplifiers"]) and frame.loc[ORIGINAL_ID, "amplifiers"] == 2
+    )
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import pytest
 
 from shoot2top.lake.store import LocalStore
 from shoot2top.sources.lake import LakeSource
+from shoot2top.warehouse.amplification import AMPLIFICATION_COLUMNS, amplification_report
 from shoot2top.warehouse.database import WarehouseError
 from shoot2top.warehouse.frames import Warehouse, find_state_dir
 from shoot2top.warehouse.loader import WarehouseLoader
@@ -42,6 +43,17 @@ def test_live_is_as_of_the_newest_observation_by_default(warehouse):
     expected = live_report(warehouse.series(until=latest), latest, hours=12)
     assert live["item_id"].tolist() == [row["item_id"] for row in expected]
     assert live["score"].notna().sum() > 5
+
+
+def test_amplification_is_the_report_as_of_the_newest_observation(warehouse):
+    frame = warehouse.amplification(hours=72)
+    assert frame.attrs["as_of"] == warehouse.latest()
+    with warehouse._connection() as connection:
+        rows = amplification_report(connection, warehouse.latest(), 72)
+    assert list(frame.columns) == list(AMPLIFICATION_COLUMNS)
+    assert frame["item_id"].tolist() == [row["item_id"] for row in rows] and rows
+    assert pd.api.types.is_numeric_dtype(frame["amplifiers"])
+    assert pd.api.types.is_datetime64_any_dtype(frame["last_at"])
 
 
 def test_an_items_performance_is_what_its_chart_and_score_use(warehouse):

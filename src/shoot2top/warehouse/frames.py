@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from shoot2top.warehouse.amplification import AMPLIFICATION_COLUMNS, amplification_report
 from shoot2top.warehouse.database import connect, existing_dsn
 from shoot2top.warehouse.performance import COUNTERS, ENGAGEMENT, VIEWS, Series, benchmark
 from shoot2top.warehouse.render import known_curve, peers_known
@@ -126,6 +127,25 @@ class Warehouse:
         frame.attrs["as_of"] = moment
         return frame
 
+    def amplification(
+        self,
+        now: datetime | str = "latest",
+        *,
+        hours: float = 24.0,
+        platform: str | None = None,
+        publisher: str | None = None,
+    ) -> pd.DataFrame:
+        """`shoot2top report amplification`: items retweeted or quoted by other
+        publishers in the `hours` before `now` ('latest' by default, as `live`)."""
+        moment = self._moment(now)
+        with self._connection() as connection:
+            rows = amplification_report(
+                connection, moment, hours, platform=platform, publisher=publisher
+            )
+        frame = _frame(rows, AMPLIFICATION_COLUMNS)
+        frame.attrs["as_of"] = moment
+        return frame
+
     def observations(self, item_id: str, platform: str | None = None) -> pd.DataFrame:
         """One item's observations: when, how old, and each counter as reported (NaN
         where the platform did not report it), with engagement."""
@@ -215,7 +235,7 @@ def _find(series: list[Series], item_id: str, platform: str | None) -> Series:
 NOT_NUMBERS = frozenset({
     "platform", "item_id", "publisher_id", "publisher", "media_type", "title", "published",
     "ranked_on", "scored_on", "best_item", "best_title", "worst_item", "worst_title",
-    "observed_at", "metric",
+    "observed_at", "metric", "first_at", "last_at", "amplified_by",
 })  # fmt: skip
 """Report columns that hold text or times; every other one is a number (NaN: unknown)."""
 
