@@ -29,6 +29,7 @@ from shoot2top.analytics.report import (
 )
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.analytics.terms import KINDS
+from shoot2top.analytics.watermark import LATENESS_S
 from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
@@ -961,7 +962,7 @@ DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_
 
 DETECT_TUNING = (  # option, type, default, help: the detector's main settings
     ("--bucket-s", click.IntRange(60, 3600), 300, "Time bucket, seconds (divides an hour)."),
-    ("--lateness-s", click.FloatRange(min=0), 600, "Allowed lateness (event time), seconds."),
+    ("--lateness-s", click.FloatRange(min=0), LATENESS_S, "Allowed lateness (event time), seconds."),
     ("--min-volume", click.IntRange(min=1), 5, "Items in a bucket to trend."),
     ("--min-publishers", click.IntRange(min=1), 3, "Distinct publishers in a bucket to trend."),
     ("--z-on", click.FloatRange(min=0, min_open=True), 4.0, "signitrend: z-score to trend."),

@@ -58,9 +58,32 @@ def test_a_burst_of_a_new_term_trends_and_ends() -> None:
     assert (rising.status, ended.status) == ("rising", "ended")
     assert rising.identity == ended.identity
     assert rising.onset_at == T0 + 6 * HOUR
-    assert rising.detected_at == T0 + 6 * HOUR + 300
+    # decided when an item at the bucket's end + the allowed lateness (600 s) arrived
+    assert rising.detected_at == T0 + 6 * HOUR + 300 + 600
     assert ended.ended_at == T0 + 6 * HOUR + 6 * 300
     assert ended.volume == 72 and ended.publishers == 6
+
+
+def test_detected_at_is_the_event_time_of_the_decision_whatever_the_batching() -> None:
+    """A bucket closes only once an item at or after its end + the lateness arrives:
+    that is the decision's event time, the same item by item or all at once."""
+    items = sorted(background(8) + burst("newtag", T0 + 6 * HOUR, 6, 12, 6), key=lambda i: i[2])
+    for lateness in (0, 120, 600):
+        clock = EventClock(300, lateness)
+        detector = TrendDetector(DetectorOptions())
+        events, first_after = [], None
+        for key, platform, at, publisher, terms in items:
+            if clock.admit(key, platform, at):
+                detector.add_item(key, platform, publisher, at, [(t, "hashtag") for t in terms])
+            if (marker := clock.advance()) is not None:
+                fresh = [e for e in detector.advance(marker) if e.term == "newtag"]
+                if fresh and first_after is None:
+                    first_after = at  # the item whose time closed the bucket
+                events += fresh
+        rising = next(e for e in events if e.status == "rising" and e.scope == "all")
+        assert rising.detected_at == T0 + 6 * HOUR + 300 + lateness
+        assert first_after is not None and first_after >= rising.detected_at
+        assert first_after - rising.detected_at < 60  # the background's next item
 
 
 def test_a_platform_wide_surge_is_not_a_trend_for_signitrend_but_is_for_ratio() -> None:

@@ -154,6 +154,7 @@ class TrendDetector:
         self._decay = 1.0 - self._alpha
         self._method = METHODS[options.method]
         self.closed_until: float | None = None
+        self._lateness_s = 0.0  # of the marker being applied (`detected_at`)
         self.first_bucket: float | None = None
         self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
         self.sketched = 0  # uses past their shard's exact room, counted in a sketch
@@ -252,6 +253,7 @@ class TrendDetector:
                 f"detector's {self.options.bucket_s}"
             )
         events: list[TrendEvent] = []
+        self._lateness_s = watermark.lateness_s
         for start, traffic in watermark.traffic:
             if self.closed_until is not None and start < self.closed_until:
                 continue  # a marker replayed after a restore
@@ -381,7 +383,7 @@ class TrendDetector:
     ) -> TrendEvent:
         trend = _Trend(
             onset=state[RISING_SINCE],
-            detected=start + self.options.bucket_s,
+            detected=start + self.options.bucket_s + self._lateness_s,  # decided_at
             peak=count,
             peak_at=start,
             volume=state[RISE_VOLUME],
