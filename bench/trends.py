@@ -194,8 +194,7 @@ class Stream:
             return rank
         rank = rng.randrange(0, POPULAR_RANKS)
         while rank in used or (
-            (multiplier - 1) * self._base_per_min(self.vocabulary[rank]) * minutes
-            > MAX_EXTRA_ITEMS
+            (multiplier - 1) * self._base_per_min(self.vocabulary[rank]) * minutes > MAX_EXTRA_ITEMS
         ):
             rank += 1
         return rank
@@ -267,14 +266,15 @@ def evaluate(stream: Stream, events: list) -> dict:
         "false_alarm_kinds": _false_alarm_kinds(stream, after_warmup, by_term),
         "recall_by_band": by_band,  # bursts >= 30 min, by the term's own rate
         "recall_by_multiplier": by_multiplier,  # 2x: outside the recall target
-        "recall_popular_3x": round(
-            sum(id(b) in delays for b in popular_3x) / len(popular_3x), 3
-        ) if popular_3x else None,  # fmt: skip
+        "recall_popular_3x": round(sum(id(b) in delays for b in popular_3x) / len(popular_3x), 3)
+        if popular_3x
+        else None,
         "missed": [
             f"{b.term} {b.multiplier}x {round((b.end - b.start) / 60)}min "
             f"base {b.base_per_min:.2f}/min"
-            for b in counted if id(b) not in delays
-        ],  # fmt: skip
+            for b in counted
+            if id(b) not in delays
+        ],
         "bursts_counted": len(counted),
         "bursts_found_any": sum(1 for b in stream.bursts if id(b) in delays),
         "bursts_all": len(stream.bursts),
@@ -367,8 +367,11 @@ def main() -> None:
     parser.add_argument("--flood-distinct", type=int, default=2_000_000)
     parser.add_argument("--bucket-s", type=int, default=DetectorOptions().bucket_s)
     parser.add_argument("--lateness-s", type=float, default=LATENESS_S)
-    parser.add_argument("--methods", default=",".join(sorted(METHODS)),
-                        help="comma-separated; the shipped one is needed for the summary")
+    parser.add_argument(
+        "--methods",
+        default=",".join(sorted(METHODS)),
+        help="comma-separated; the shipped one is needed for the summary",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the RSS runs")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--flood-child", help=argparse.SUPPRESS)

@@ -962,7 +962,12 @@ DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_
 
 DETECT_TUNING = (  # option, type, default, help: the detector's main settings
     ("--bucket-s", click.IntRange(60, 3600), 300, "Time bucket, seconds (divides an hour)."),
-    ("--lateness-s", click.FloatRange(min=0), LATENESS_S, "Allowed lateness (event time), seconds."),
+    (
+        "--lateness-s",
+        click.FloatRange(min=0),
+        LATENESS_S,
+        "Allowed lateness (event time), seconds.",
+    ),
     ("--min-volume", click.IntRange(min=1), 5, "Items in a bucket to trend."),
     ("--min-publishers", click.IntRange(min=1), 3, "Distinct publishers in a bucket to trend."),
     ("--z-on", click.FloatRange(min=0, min_open=True), 4.0, "signitrend: z-score to trend."),

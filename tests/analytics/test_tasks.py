@@ -51,7 +51,9 @@ class Topology:
 
     def __init__(self, tmp: Path, detectors: int) -> None:
         self.tmp, self.count = tmp, detectors
-        self.clock = ClockTask.open(state_file(tmp, "terms", 0), bucket_s=300, lateness_s=LATENESS_S)
+        self.clock = ClockTask.open(
+            state_file(tmp, "terms", 0), bucket_s=300, lateness_s=LATENESS_S
+        )
         self.detectors = [self.detector(i) for i in range(detectors)]
         self.events: list[TrendEvent] = []
 
