@@ -293,6 +293,27 @@ def _false_alarm_kinds(stream: Stream, events: list, by_term: dict) -> dict[str,
     return kinds
 
 
+def stage_throughput(items: int = 30_000) -> dict:
+    """The stage end to end — term extraction from raw platform posts (`read_item`),
+    the clock and the detector — over the sample generator's items (new posts and
+    metric refreshes of the three platforms): items/s wall clock and per CPU second."""
+    from shoot2top.analytics.stage import TrendStage
+    from shoot2top.sample.generate import generate_items
+
+    posts = generate_items(items=items)
+    stage = TrendStage()
+    cpu, started = time.process_time(), time.perf_counter()
+    for start in range(0, len(posts), 1000):
+        stage.process(posts[start : start + 1000])
+    stage.finish()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "stage_items_per_s": round(len(posts) / seconds),
+        "stage_items_per_cpu_s": round(len(posts) / cpu),
+        "stage_items": len(posts),
+    }
+
+
 def memory_child(method: str, distinct: int) -> None:
     """In a subprocess: the detector over `distinct` distinct terms; prints peak RSS."""
     rng = random.Random(5)
@@ -373,6 +394,7 @@ def main() -> None:
         help="comma-separated; the shipped one is needed for the summary",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the RSS runs")
+    parser.add_argument("--stage-only", action="store_true", help="only the stage end to end")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--flood-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -381,6 +403,9 @@ def main() -> None:
         return
     if args.flood_child:
         flood_child(args.flood_child, args.distinct)
+        return
+    if args.stage_only:
+        print(json.dumps({**stage_throughput(), "load_avg_1m": round(os.getloadavg()[0], 2)}))
         return
     started = time.perf_counter()
     stream = Stream(args.seed, args.days, args.rate).generate()
@@ -414,6 +439,7 @@ def main() -> None:
         "flood_rss_mb": shipped.get("flood_rss_mb"),
         "flood_distinct_terms_one_bucket": args.flood_distinct,
         "items_per_cpu_s": shipped["items_per_cpu_s"],
+        **stage_throughput(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }
