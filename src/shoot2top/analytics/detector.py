@@ -20,8 +20,9 @@ Two methods share this machinery (`METHODS`):
 - ``signitrend``: SigniTrend-style EWMA mean and variance of the term's *share* of the
   scope's traffic. Expected volume is that share × the bucket's traffic, so the daily
   and weekly cycle and platform-wide surges, which move all terms, are corrected; the
-  score is a z-score with the Poisson noise of the expected count. A trend also needs
-  `min_publishers` distinct publishers (one account flooding a tag is not a trend).
+  score is a z-score with the Poisson noise of the expected count, of the bucket or of
+  the whole rise since its onset (`z_run`). A trend also needs `min_publishers`
+  distinct publishers (one account flooding a tag is not a trend).
 - ``seasonal``: the same, but the share is of the traffic the scope's hour-of-day
   profile predicts (an EWMA per hour of day over days), not of the bucket's actual
   traffic: the cycle-corrected model, without the surge correction (bench/trends.py
@@ -157,7 +158,7 @@ class TrendDetector:
         self._decay = 1.0 - self._alpha
         self._method = METHODS[options.method]
         self.closed_until: float | None = None
-        self._lateness_s = 0.0  # of the marker being applied (`detected_at`)
+        self._marker: Watermark | None = None  # the one being applied (`detected_at`)
         self.first_bucket: float | None = None
         self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
         self.sketched = 0  # uses past their shard's exact room, counted in a sketch
@@ -256,7 +257,7 @@ class TrendDetector:
                 f"detector's {self.options.bucket_s}"
             )
         events: list[TrendEvent] = []
-        self._lateness_s = watermark.lateness_s
+        self._marker = watermark
         for start, traffic in watermark.traffic:
             if self.closed_until is not None and start < self.closed_until:
                 continue  # a marker replayed after a restore
@@ -388,7 +389,7 @@ class TrendDetector:
     ) -> TrendEvent:
         trend = _Trend(
             onset=state[RISING_SINCE],
-            detected=start + self.options.bucket_s + self._lateness_s,  # decided_at
+            detected=self._decided_at(start),
             peak=count,
             peak_at=start,
             volume=state[RISE_VOLUME],
@@ -402,6 +403,12 @@ class TrendDetector:
         state[RISING_SINCE] = None
         self._active[key] = trend
         return self._event(key, trend, RISING, None)
+
+    def _decided_at(self, start: float) -> float:
+        """The event time of a decision on the bucket at `start` (its marker's)."""
+        if self._marker is None:  # decisions are only made while applying a marker
+            raise RuntimeError("a trend decision outside TrendDetector.advance")
+        return self._marker.decided_at(start)
 
     def _continue(
         self,
