@@ -4,8 +4,13 @@ The stream (seeded, reproducible) has what makes trend detection hard: Zipf-dist
 term popularity over several scripts (Latin, Japanese, Arabic, Devanagari, Cyrillic) and
 kinds, a daily and a weekly cycle, slowly rising terms (not bursts), a platform-wide
 traffic surge, single-account floods, and planted bursts of 2x-50x lasting 10 min to
-12 h (new terms and known ones). Each method runs the library's `EventClock` and
-`TrendDetector` (what the stage and the Storm bolts run) on the same term uses.
+12 h: on new terms, on popular known terms (ranks 0-50) and on rare known ones (ranks
+50-2000). A burst of a known term is `multiplier` x the term's own rate at that time of
+day (its Zipf rate x the traffic cycle); only where that is below `FLOOR_PER_MIN` (rare
+terms, new terms) is it `multiplier` x the floor instead, and labelled so (band
+"rare (floor)"): recall is also reported by base-rate band and by multiplier. Each
+method runs the library's `EventClock` and `TrendDetector` (what the stage and the Storm
+bolts run) on the same term uses.
 
 Per method: precision (rising events, scope "all", that are a planted burst),
 recall (bursts >= 3x lasting >= 30 min that are detected during the burst),
@@ -17,6 +22,7 @@ with 2,000,000 distinct terms in a single bucket (`flood_rss_mb`: the sketch's b
 Last line: a JSON summary; its top level holds the shipped method's figures.
 
     python bench/trends.py [--days 7] [--rate 60] [--seed 11] [--distinct 1000000]
+                           [--bucket-s 300] [--lateness-s 300] [--methods a,b]
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from itertools import accumulate
 
 from shoot2top.analytics.detector import METHODS, SHIPPED_METHOD, DetectorOptions, TrendDetector
 from shoot2top.analytics.terms import TermUse
-from shoot2top.analytics.watermark import EventClock
+from shoot2top.analytics.watermark import LATENESS_S, EventClock
 
 START = 1_795_132_800.0  # 2026-11-19T00:00Z, a Thursday
 DAY = 86_400.0
@@ -50,7 +56,11 @@ TERMS_PER_ITEM = 3
 WARMUP_DAYS = 1.0
 MULTIPLIERS = (2, 3, 5, 10, 20, 50)
 DURATIONS_MIN = (10, 30, 60, 180, 720)
-FLOOR_PER_MIN = 0.4  # a burst is at least multiplier x this many items per minute
+FLOOR_PER_MIN = 0.4  # a burst of a rarer term is multiplier x this many items a minute
+POPULAR_RANKS = 51  # known terms with a meaningful own rate: ranks 0-50 (>= 0.35/min)
+MAX_EXTRA_ITEMS = 30_000  # a popular burst's extra items at most (a rarer term if more)
+BANDS = ((0.0, "new (floor)"), (1e-9, "rare (floor)"), (FLOOR_PER_MIN, "0.4-2/min"),
+         (2.0, ">=2/min"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,11 @@ class Burst:
     start: float
     end: float
     multiplier: int
+    base_per_min: float = 0.0  # the term's own mean rate (0: a new term)
+
+    @property
+    def band(self) -> str:
+        return [name for low, name in BANDS if self.base_per_min >= low][-1]
 
     @property
     def counted(self) -> bool:  # what recall is measured on
@@ -142,25 +157,47 @@ class Stream:
             publisher = rng.choice(self.publishers)
             for at in self._poisson_times(begin, begin + 3600, 20):
                 self._item(at, [term, self._zipf_term()], publisher=publisher)
-        # Bursts: every multiplier with every duration, on new and on known terms.
-        n = 0
+        # Bursts: every multiplier with every duration, on a new, a popular and a rare term.
+        n, used = 0, set()
         for multiplier in MULTIPLIERS:
             for minutes in DURATIONS_MIN:
-                for known in (False, True):
+                for variant in ("new", "popular", "rare"):
                     n += 1
-                    if known:  # a known term of middling popularity
-                        term = self.vocabulary[rng.randrange(50, 2000)]
-                        base = self._base_per_min(term)
-                    else:
+                    if variant == "new":
                         term, base = (f"new{n}", rng.choice(("hashtag", "keyword"))), 0.0
+                    else:
+                        rank = self._known_rank(variant, multiplier, minutes, used)
+                        used.add(rank)
+                        term = self.vocabulary[rank]
+                        base = self._base_per_min(term)
                     begin = START + rng.uniform(WARMUP_DAYS + 0.1, self.days - 0.6) * DAY
-                    burst = Burst(term[0], term[1], begin, begin + minutes * 60, multiplier)
+                    burst = Burst(term[0], term[1], begin, begin + minutes * 60, multiplier, base)
                     self.bursts.append(burst)
-                    extra = multiplier * max(base, FLOOR_PER_MIN) - base
-                    for at in self._poisson_times(burst.start, burst.end, extra):
-                        self._item(at, [term, self._zipf_term()])
+                    for minute in range(minutes):
+                        at0 = burst.start + minute * 60
+                        own = base * traffic_factor(at0)  # the term's rate now
+                        # multiplier x its own rate; x the floor where that is too rare
+                        extra = multiplier * max(own, FLOOR_PER_MIN) - own
+                        for at in self._poisson_times(at0, at0 + 60, extra):
+                            self._item(at, [term, self._zipf_term()])
         self.items.sort(key=lambda item: item[2])
         return self
+
+    def _known_rank(self, variant: str, multiplier: int, minutes: int, used: set) -> int:
+        """A popular rank (0-50; rarer while the burst would add more than
+        `MAX_EXTRA_ITEMS`) or a rare one (50-2000), not used by another burst."""
+        rng = self.rng
+        if variant == "rare":
+            rank = rng.randrange(POPULAR_RANKS, 2000)
+            while rank in used:
+                rank = rng.randrange(POPULAR_RANKS, 2000)
+            return rank
+        rank = rng.randrange(0, POPULAR_RANKS)
+        while rank in used or (
+            (multiplier - 1) * self._base_per_min(self.vocabulary[rank]) * minutes > MAX_EXTRA_ITEMS
+        ):
+            rank += 1
+        return rank
 
     def _base_per_min(self, term: tuple[str, str]) -> float:
         rank = self.vocabulary.index(term)
@@ -168,10 +205,12 @@ class Stream:
         return self.rate * share * TERMS_PER_ITEM
 
 
-def run_method(stream: Stream, method: str) -> tuple[list, float, int, float]:
+def run_method(
+    stream: Stream, method: str, bucket_s: int = 300, lateness_s: float = LATENESS_S
+) -> tuple[list, float, int, float]:
     """(events, seconds, items, CPU seconds) of clock + detector over the stream."""
-    clock = EventClock(300, 600)
-    detector = TrendDetector(DetectorOptions(method=method))
+    clock = EventClock(bucket_s, lateness_s)
+    detector = TrendDetector(DetectorOptions(method=method, bucket_s=bucket_s))
     events = []
     cpu = time.process_time()
     started = time.perf_counter()
@@ -203,6 +242,19 @@ def evaluate(stream: Stream, events: list) -> dict:
         delays[id(match)] = min(delays.get(id(match), delay), delay)
     counted = [b for b in stream.bursts if b.counted]
     found = [delays[id(b)] for b in counted if id(b) in delays]
+    by_band, by_multiplier = {}, {}
+    for name, group in (("band", by_band), ("multiplier", by_multiplier)):
+        for burst in sorted(stream.bursts, key=lambda b: (b.base_per_min, b.multiplier)):
+            if burst.end - burst.start < 1800:
+                continue  # recall's bursts last >= 30 min (2x ones are listed too)
+            label = burst.band if name == "band" else f"{burst.multiplier}x"
+            entry = group.setdefault(label, {"bursts": 0, "found": 0})
+            entry["bursts"] += 1
+            entry["found"] += id(burst) in delays
+    for group in (by_band, by_multiplier):
+        for entry in group.values():
+            entry["recall"] = round(entry["found"] / entry["bursts"], 3)
+    popular_3x = [b for b in counted if b.multiplier == 3 and b.base_per_min >= FLOOR_PER_MIN]
     days = stream.days - WARMUP_DAYS
     quantiles = statistics.quantiles(found, n=10) if len(found) >= 2 else [math.nan] * 9
     return {
@@ -212,6 +264,17 @@ def evaluate(stream: Stream, events: list) -> dict:
         "p90_detect_min": round(quantiles[8], 1) if found else None,
         "false_alarms_per_day": round((len(after_warmup) - true_positive) / days, 2),
         "false_alarm_kinds": _false_alarm_kinds(stream, after_warmup, by_term),
+        "recall_by_band": by_band,  # bursts >= 30 min, by the term's own rate
+        "recall_by_multiplier": by_multiplier,  # 2x: outside the recall target
+        "recall_popular_3x": round(sum(id(b) in delays for b in popular_3x) / len(popular_3x), 3)
+        if popular_3x
+        else None,
+        "missed": [
+            f"{b.term} {b.multiplier}x {round((b.end - b.start) / 60)}min "
+            f"base {b.base_per_min:.2f}/min"
+            for b in counted
+            if id(b) not in delays
+        ],
         "bursts_counted": len(counted),
         "bursts_found_any": sum(1 for b in stream.bursts if id(b) in delays),
         "bursts_all": len(stream.bursts),
@@ -230,10 +293,31 @@ def _false_alarm_kinds(stream: Stream, events: list, by_term: dict) -> dict[str,
     return kinds
 
 
+def stage_throughput(items: int = 30_000) -> dict:
+    """The stage end to end — term extraction from raw platform posts (`read_item`),
+    the clock and the detector — over the sample generator's items (new posts and
+    metric refreshes of the three platforms): items/s wall clock and per CPU second."""
+    from shoot2top.analytics.stage import TrendStage
+    from shoot2top.sample.generate import generate_items
+
+    posts = generate_items(items=items)
+    stage = TrendStage()
+    cpu, started = time.process_time(), time.perf_counter()
+    for start in range(0, len(posts), 1000):
+        stage.process(posts[start : start + 1000])
+    stage.finish()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "stage_items_per_s": round(len(posts) / seconds),
+        "stage_items_per_cpu_s": round(len(posts) / cpu),
+        "stage_items": len(posts),
+    }
+
+
 def memory_child(method: str, distinct: int) -> None:
     """In a subprocess: the detector over `distinct` distinct terms; prints peak RSS."""
     rng = random.Random(5)
-    clock = EventClock(300, 600)
+    clock = EventClock(300, LATENESS_S)
     detector = TrendDetector(DetectorOptions(method=method))
     per_item = 2  # each item: one never-seen term and one common one
     items = distinct  # one day
@@ -258,7 +342,7 @@ def memory_child(method: str, distinct: int) -> None:
 def flood_child(method: str, distinct: int) -> None:
     """In a subprocess: `distinct` distinct one-off terms in one bucket (100 items);
     prints peak RSS and the detector's state size at its largest."""
-    clock = EventClock(300, 600)
+    clock = EventClock(300, LATENESS_S)
     detector = TrendDetector(DetectorOptions(method=method))
     per_item = max(distinct // 100, 1)
     largest = {"open_keys": 0, "sketch_cells": 0, "terms": 0}
@@ -302,6 +386,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--distinct", type=int, default=1_000_000)
     parser.add_argument("--flood-distinct", type=int, default=2_000_000)
+    parser.add_argument("--bucket-s", type=int, default=DetectorOptions().bucket_s)
+    parser.add_argument("--lateness-s", type=float, default=LATENESS_S)
+    parser.add_argument(
+        "--methods",
+        default=",".join(sorted(METHODS)),
+        help="comma-separated; the shipped one is needed for the summary",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the RSS runs")
+    parser.add_argument("--stage-only", action="store_true", help="only the stage end to end")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--flood-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -311,20 +404,24 @@ def main() -> None:
     if args.flood_child:
         flood_child(args.flood_child, args.distinct)
         return
+    if args.stage_only:
+        print(json.dumps({**stage_throughput(), "load_avg_1m": round(os.getloadavg()[0], 2)}))
+        return
     started = time.perf_counter()
     stream = Stream(args.seed, args.days, args.rate).generate()
     print(f"stream: {len(stream.items):,} items over {args.days:g} days, "
           f"{len(stream.bursts)} bursts, generated in {time.perf_counter() - started:.1f} s",
           flush=True)  # fmt: skip
     methods = {}
-    for method in sorted(METHODS):
-        events, seconds, items, cpu = run_method(stream, method)
+    for method in args.methods.split(","):
+        events, seconds, items, cpu = run_method(stream, method, args.bucket_s, args.lateness_s)
         figures = evaluate(stream, events)
         figures["items_per_s"] = round(items / seconds)
         figures["items_per_cpu_s"] = round(items / cpu)  # less hurt by a loaded machine
-        figures.update(peak_rss(method, args.distinct))
-        if method == SHIPPED_METHOD:
-            figures.update(peak_rss(method, args.flood_distinct, "--flood-child"))
+        if not args.no_memory:
+            figures.update(peak_rss(method, args.distinct))
+            if method == SHIPPED_METHOD:
+                figures.update(peak_rss(method, args.flood_distinct, "--flood-child"))
         methods[method] = figures
         print(f"{method}: {json.dumps(figures)}", flush=True)
     shipped = methods[SHIPPED_METHOD]
@@ -332,14 +429,17 @@ def main() -> None:
              "false_alarms_per_day", "items_per_s", "peak_rss_mb")  # fmt: skip
     summary = {
         "method": SHIPPED_METHOD,
-        **{name: shipped[name] for name in names},
+        **{name: shipped.get(name) for name in names},
         "methods": methods,
         "stream_items": len(stream.items),
         "days": args.days,
+        "bucket_s": args.bucket_s,
+        "lateness_s": args.lateness_s,
         "distinct_terms_memory": args.distinct,
-        "flood_rss_mb": shipped["flood_rss_mb"],
+        "flood_rss_mb": shipped.get("flood_rss_mb"),
         "flood_distinct_terms_one_bucket": args.flood_distinct,
         "items_per_cpu_s": shipped["items_per_cpu_s"],
+        **stage_throughput(),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }

@@ -30,11 +30,12 @@ from shoot2top.analytics.report import (
 )
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.analytics.terms import KINDS
+from shoot2top.analytics.watermark import LATENESS_S
 from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_secrets
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
-from shoot2top.posts import PLATFORM_NAMES
+from shoot2top.posts import PLATFORM_NAMES, InvalidPost, parse_time
 from shoot2top.runtime.components import build_analytics, build_sink, build_source
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.logsummary import install as install_summary
@@ -1021,9 +1022,29 @@ DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_
                   "volume", "expected", "score", "publishers")  # fmt: skip
 
 
+class _UtcTime(click.ParamType):
+    """An ISO-8601 time as the rest of the CLI takes it (``…Z``, an offset, or naive =
+    UTC): `posts.parse_time`, an aware UTC datetime."""
+
+    name = "ISO-8601 time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_time(value, "time")
+        except InvalidPost:
+            self.fail(f"{value!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)", param, ctx)
+
+
 DETECT_TUNING = (  # option, type, default, help: the detector's main settings
     ("--bucket-s", click.IntRange(60, 3600), 300, "Time bucket, seconds (divides an hour)."),
-    ("--lateness-s", click.FloatRange(min=0), 600, "Allowed lateness (event time), seconds."),
+    (
+        "--lateness-s",
+        click.FloatRange(min=0),
+        LATENESS_S,
+        "Allowed lateness (event time), seconds.",
+    ),
     ("--min-volume", click.IntRange(min=1), 5, "Items in a bucket to trend."),
     ("--min-publishers", click.IntRange(min=1), 3, "Distinct publishers in a bucket to trend."),
     ("--z-on", click.FloatRange(min=0, min_open=True), 4.0, "signitrend: z-score to trend."),
@@ -1040,8 +1061,8 @@ def _tuning_options(command: Any) -> Any:
 @trends.command("detect")
 @click.option("--lake", "uri", required=True, help="The lake to replay: a path or s3://…")
 @click.option("--glob", help="Partition folders to select, e.g. '2026-11-20T*'.")
-@click.option("--since", type=click.DateTime(), help="Observed at or after (UTC).")
-@click.option("--until", type=click.DateTime(), help="Observed before (UTC).")
+@click.option("--since", type=_UtcTime(), help="Observed at or after (ISO 8601, UTC).")
+@click.option("--until", type=_UtcTime(), help="Observed before (ISO 8601, UTC).")
 @click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint.")
 @click.option("--kinds", default=",".join(KINDS), show_default=True,
               help="Term kinds, comma-separated.")  # fmt: skip

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from shoot2top import codec, platforms
+from shoot2top.analytics.watermark import LATENESS_S
 from shoot2top.lake.store import url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.state import PIPELINE_NAME
@@ -339,7 +340,7 @@ class TrendsConfig(Strict):
     method: Literal["signitrend", "seasonal", "ratio"] = "signitrend"
     kinds: list[TermKind] = Field(default_factory=lambda: list(TERM_KINDS), min_length=1)
     bucket_s: int = Field(300, ge=60, le=3600, description="time bucket (event time)")
-    lateness_s: float = Field(600, ge=0, description="allowed lateness of an item")
+    lateness_s: float = Field(LATENESS_S, ge=0, description="allowed lateness of an item")
     half_life_s: float = Field(6 * 3600, gt=0)
     warmup_s: float = Field(3 * 3600, ge=0, description="learn before deciding")
     min_volume: int = Field(5, ge=1, description="items in a bucket to trend")

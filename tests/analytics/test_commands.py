@@ -16,6 +16,8 @@ from shoot2top.lake.store import LocalStore
 from shoot2top.sample.lake import write_sample_lake
 from shoot2top.sample.trends import planted_trends
 from shoot2top.sources.lake import LakeSource
+from shoot2top.warehouse.database import connect
+from shoot2top.warehouse.loader import WarehouseLoader
 
 CLI = [sys.executable, "-m", "shoot2top.cli"]
 
@@ -77,6 +79,12 @@ def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Pat
     sink = WarehouseEvents(pg_dsn)
     sink.send(stage.process(items) + stage.finish())
     sink.close()
+    first = _trend_rows(pg_dsn)
+    replay = TrendStage()  # the same lake replayed again into the same table
+    sink = WarehouseEvents(pg_dsn)
+    sink.send(replay.process(items) + replay.finish())
+    sink.close()
+    assert first and _trend_rows(pg_dsn) == first  # upserted on the identity: same rows
     trend = planted_trends()[0]
     moment = (trend.start.replace(minute=0) + (trend.end - trend.start) / 2).isoformat()
     chart = tmp_path / "trends.png"
@@ -94,3 +102,35 @@ def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Pat
     assert empty.returncode == 0 and "no trend detected" in empty.stderr
     bad = run("report", "trends", "--dsn", pg_dsn, "--now", "soon")
     assert bad.returncode == 1 and "--now 'soon' is not" in bad.stderr
+    nothing = run("report", "trends", "--dsn", pg_dsn, "--now", "latest")
+    assert nothing.returncode == 1 and "no observations yet" in nothing.stderr
+    WarehouseLoader(pg_dsn).load(items)  # the newest observation: 2026-11-22
+    latest = run("report", "trends", "--dsn", pg_dsn, "--now", "latest", "--hours", "72",
+                 "--format", "json")  # fmt: skip
+    assert latest.returncode == 0, latest.stderr
+    assert {r["label"] for r in json.loads(latest.stdout)} >= {"#midnightdrop", "hailstorm"}
+
+
+def _trend_rows(dsn: str) -> list[tuple]:
+    with connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM trends ORDER BY term, kind, scope, onset_at")
+        return cursor.fetchall()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "terms"),
+    [
+        (["--since", "2026-11-21T00:00:00Z"], {"hailstorm"}),  # Z accepted
+        (["--until", "2026-11-21T00:00:00+00:00"], {"midnightdrop"}),
+        (["--since", "2026-11-20T00:00:00", "--until", "2026-11-21T00:00:00Z"], {"midnightdrop"}),
+        (["--glob", "2026-11-21T*"], {"hailstorm"}),
+        ([], {"midnightdrop", "hailstorm"}),
+    ],
+)
+def test_detect_selects_by_glob_since_and_until(lake: Path, args, terms) -> None:
+    """The planted trends are a day apart (#midnightdrop on the 20th, hailstorm on the
+    21st): selecting the partitions or the observed times selects them."""
+    result = run("trends", "detect", "--lake", str(lake), "--all-only", *args)
+    assert result.returncode == 0, result.stderr
+    assert {json.loads(line)["term"] for line in result.stdout.splitlines()} == terms

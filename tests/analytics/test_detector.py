@@ -58,9 +58,49 @@ def test_a_burst_of_a_new_term_trends_and_ends() -> None:
     assert (rising.status, ended.status) == ("rising", "ended")
     assert rising.identity == ended.identity
     assert rising.onset_at == T0 + 6 * HOUR
-    assert rising.detected_at == T0 + 6 * HOUR + 300
+    # decided when an item at the bucket's end + the allowed lateness (600 s) arrived
+    assert rising.detected_at == T0 + 6 * HOUR + 300 + 600
     assert ended.ended_at == T0 + 6 * HOUR + 6 * 300
     assert ended.volume == 72 and ended.publishers == 6
+
+
+def test_detected_at_is_the_event_time_of_the_decision_whatever_the_batching() -> None:
+    """A bucket closes only once an item at or after its end + the lateness arrives:
+    that is the decision's event time, the same item by item or all at once."""
+    items = sorted(background(8) + burst("newtag", T0 + 6 * HOUR, 6, 12, 6), key=lambda i: i[2])
+    for lateness in (0, 120, 600):
+        clock = EventClock(300, lateness)
+        detector = TrendDetector(DetectorOptions())
+        events, first_after = [], None
+        for key, platform, at, publisher, terms in items:
+            if clock.admit(key, platform, at):
+                detector.add_item(key, platform, publisher, at, [(t, "hashtag") for t in terms])
+            if (marker := clock.advance()) is not None:
+                fresh = [e for e in detector.advance(marker) if e.term == "newtag"]
+                if fresh and first_after is None:
+                    first_after = at  # the item whose time closed the bucket
+                events += fresh
+        rising = next(e for e in events if e.status == "rising" and e.scope == "all")
+        assert rising.detected_at == T0 + 6 * HOUR + 300 + lateness
+        assert first_after is not None and first_after >= rising.detected_at
+        assert first_after - rising.detected_at < 60  # the background's next item
+
+
+def test_a_3x_rise_of_a_steady_term_too_small_for_one_bucket_trends_over_its_run() -> None:
+    """3 items a bucket, then 12 (3.3x expected) for 6 buckets: z ≈ 3.8 per bucket,
+    below `z_on`; summed over the rise, z ≈ 5.3 after two buckets (>= `z_run`):
+    detected at the second bucket's end, with the onset at the first."""
+    steady = [
+        (key, p, at, pub, [*terms, "steady"] if int(key.split("-")[1]) % 14 == 0 else terms)
+        for key, p, at, pub, terms in background(8)
+    ]
+    items = steady + burst("steady", T0 + 6 * HOUR, 6, 9, 9)
+    events, _ = detect(items)
+    rising = next(e for e in events if e.term == "steady" and e.status == "rising")
+    assert rising.onset_at == T0 + 6 * HOUR
+    assert rising.detected_at == T0 + 6 * HOUR + 2 * 300 + 600
+    assert rising.score < 4.0  # this bucket alone would not have started it
+    assert "steady" not in terms_of(detect(items, z_run=100.0)[0])
 
 
 def test_a_platform_wide_surge_is_not_a_trend_for_signitrend_but_is_for_ratio() -> None:
@@ -136,3 +176,18 @@ def test_a_refresh_after_its_bucket_closed_is_told_from_a_late_new_item() -> Non
     assert not restored.admit("x:1", "x", T0) and restored.refreshes == 2
     assert not restored.admit("x:3", "x", T0 + 300) and restored.refreshes == 3
     assert restored.counters() == {"admitted": 4, "duplicates": 0, "late": 1, "refreshes": 3}
+
+
+def test_a_snapshot_from_before_the_rise_variance_is_restored() -> None:
+    """States saved with six values (no summed rise variance) restore and go on."""
+    detector = TrendDetector(DetectorOptions())
+    clock = EventClock(300, 600)
+    for key, platform, at, publisher, terms in background(2):
+        if clock.admit(key, platform, at):
+            detector.add_item(key, platform, publisher, at, [(t, "hashtag") for t in terms])
+        if (marker := clock.advance()) is not None:
+            detector.advance(marker)
+    snapshot = detector.snapshot()
+    snapshot["states"] = [state[:-1] for state in snapshot["states"]]
+    restored = TrendDetector.restore(snapshot)
+    assert restored.snapshot() == detector.snapshot()

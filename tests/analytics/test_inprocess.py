@@ -158,3 +158,27 @@ def _read_all(client, into: bytearray) -> None:
     while chunk := client.recv(65536):
         into.extend(chunk)
     client.close()
+
+
+@pytest.mark.parametrize("name", ["trends-sample.json", "replay-sample.json"])
+def test_the_sample_pipelines_trends_settings_find_the_planted_trends(name: str) -> None:
+    """The committed sample is small: the pipelines that replay it (the Storm topology's
+    default `trends-sample.json`, the demo's `replay-sample.json`) carry the settings
+    that find its planted trends — the defaults find nothing there."""
+    from shoot2top.analytics.inprocess import trends_stage
+    from shoot2top.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    trends = load_config(repo / "pipelines" / name).analytics[0]
+    options = {**trends.detector_options(), "lateness_s": trends.lateness_s,
+               "kinds": trends.kinds}  # fmt: skip
+    items = [item for item in LakeSource(LocalStore(repo / "data" / "sample-lake")) if item]
+    found = {
+        (event.term, event.kind)
+        for stage in [trends_stage(options, None)]
+        for event in stage.process(items) + stage.finish()
+        if event.scope == "all"
+    }
+    assert {(t.term, t.kind) for t in planted_trends()} <= found
+    default = TrendStage()
+    assert not [e for e in default.process(items) + default.finish() if e.scope == "all"]

@@ -21,7 +21,7 @@ from shoot2top.analytics.tasks import (
     WatermarkMerge,
     state_file,
 )
-from shoot2top.analytics.watermark import EventClock, Watermark
+from shoot2top.analytics.watermark import LATENESS_S, EventClock, Watermark
 from shoot2top.sample.generate import generate_items
 
 BATCH = 250
@@ -51,7 +51,9 @@ class Topology:
 
     def __init__(self, tmp: Path, detectors: int) -> None:
         self.tmp, self.count = tmp, detectors
-        self.clock = ClockTask.open(state_file(tmp, "terms", 0), bucket_s=300, lateness_s=600)
+        self.clock = ClockTask.open(
+            state_file(tmp, "terms", 0), bucket_s=300, lateness_s=LATENESS_S
+        )
         self.detectors = [self.detector(i) for i in range(detectors)]
         self.events: list[TrendEvent] = []
 
@@ -117,10 +119,10 @@ def test_a_restored_detector_with_redelivered_items_gives_the_clean_events(tmp_p
 @pytest.mark.slow
 def test_a_restored_clock_forwards_redelivered_items_and_repeats_its_marker(tmp_path) -> None:
     items = sample()[:3000]
-    clock = ClockTask.open(tmp_path / "c.json", bucket_s=300, lateness_s=600)
+    clock = ClockTask.open(tmp_path / "c.json", bucket_s=300, lateness_s=LATENESS_S)
     first = clock.process(items)
     clock.save()
-    again = ClockTask.open(tmp_path / "c.json", bucket_s=300, lateness_s=600)
+    again = ClockTask.open(tmp_path / "c.json", bucket_s=300, lateness_s=LATENESS_S)
     assert again.resume() == first.watermark or first.watermark is None
     recent = items[-200:]  # unacked at the kill: within the kept buckets
     out = again.process(recent)
@@ -140,6 +142,21 @@ def test_merge_waits_for_every_upstream_task_and_sums_their_traffic() -> None:
     assert merge.offer("b", b) is None  # no progress
     merged = merge.offer("b", Watermark(300, 1200.0, ((600.0, (("y", 4),)),)))
     assert merged == Watermark(300, 900.0, ((600.0, (("x", 1), ("y", 4))),))
+
+
+def test_markers_carry_the_lateness_through_records_repeats_and_merges(tmp_path) -> None:
+    """A detector task's `detected_at` is bucket end + the clock's lateness: the marker
+    must carry it through JSON (Storm), a restored clock's repeat and the merge."""
+    marker = Watermark(300, 900.0, ((600.0, (("x", 2),)),), lateness_s=120.0)
+    assert Watermark.from_record(json.loads(json.dumps(marker.to_record()))) == marker
+    assert marker.decided_at(600.0) == 600.0 + 300 + 120
+    clock = ClockTask(EventClock(300, 120))
+    out = clock.process(sample()[:3000])
+    assert out.watermark is not None and out.watermark.lateness_s == 120.0
+    assert clock.resume() is not None and clock.resume().lateness_s == 120.0
+    merge = WatermarkMerge(["a"])
+    merged = merge.offer("a", marker)
+    assert merged is not None and merged.lateness_s == 120.0
 
 
 @pytest.mark.slow
@@ -178,3 +195,22 @@ def test_a_bad_state_file_is_named(tmp_path) -> None:
     path.write_text("{")
     with pytest.raises(ValueError, match=r"trends-detect-0\.json"):
         DetectorTask.open(path, ["a"])
+
+
+def _event(term: str, hour: float) -> dict:
+    at = EventClock().bucket(1_795_132_800 + hour * 3600)
+    return TrendEvent(term, "hashtag", "all", at, at + 600, at, None, 9, 1.0, 5.0, 3, (),
+                      "signitrend").to_record()  # fmt: skip
+
+
+def test_the_event_filter_drops_repeats_and_forgets_events_past_its_horizon() -> None:
+    """Bounded: the filter keeps only the last `horizon_s` of event time."""
+    fresh = EventFilter(horizon_s=2 * 3600)
+    assert fresh.fresh(_event("a", 0)) and not fresh.fresh(_event("a", 0))
+    for hour in range(1, 200):
+        assert fresh.fresh(_event(f"t{hour}", hour))
+        assert not fresh.fresh(_event(f"t{hour}", hour))  # a repeat, while remembered
+    assert len(fresh.seen) <= 3 and len(fresh._by_time) <= 3  # not 200
+    assert fresh.fresh(_event("a", 0))  # forgotten long ago: passes again (at least once)
+    with pytest.raises(ValueError, match="not ISO 8601"):
+        fresh.fresh({**_event("b", 0), "detected_at": "yesterday"})

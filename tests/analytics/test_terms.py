@@ -24,13 +24,7 @@ def test_a_tweets_terms_are_case_folded_like_the_warehouses() -> None:
 
 
 def test_a_retweet_uses_the_originals_terms_at_its_own_time_by_the_retweeter() -> None:
-    original = tweet("2001", at(0))["tweet"]["data"]
-    retweet = tweet("2002", at(30), at(20))
-    data = retweet["tweet"]["data"]
-    data.update(author_id="77", text="RT @pub: tweet 2001 #demo",
-                referenced_tweets=[{"type": "retweeted", "id": "2001"}])  # fmt: skip
-    retweet["tweet"]["includes"]["tweets"] = [original]
-    retweet["tweet"]["includes"]["users"].append({"id": "77", "username": "fan"})
+    retweet = referencing("retweeted", "RT @pub: tweet 2001 #demo", "77")
     key, platform, moment, uses = read_item(retweet)
     assert (key, platform, moment) == ("x:2002", "x", at(20).timestamp())
     assert {(u.term, u.kind) for u in uses} >= {("demo", "hashtag")}
@@ -48,3 +42,23 @@ def test_the_item_reader_counts_what_is_not_a_streamable_object_and_goes_on() ->
     read = list(reader.read([{"nothing": {}}, good, {"tweet": "?"}, good]))
     assert [item.item_key for item in read] == ["x:1001", "x:1001"]
     assert reader.invalid == 4
+
+
+def test_a_quote_tweets_terms_count_at_its_own_time_by_the_quoter() -> None:
+    """A quote is its own item: its own text's terms, at its own created_at, by its
+    author — not at the quoted tweet's time (that one is volume when it happened)."""
+    key, platform, moment, uses = read_item(referencing("quoted", "so true #quoted", "78"))
+    assert (key, platform, moment) == ("x:2002", "x", at(20).timestamp())
+    assert ("quoted", "hashtag") in {(u.term, u.kind) for u in uses}
+    assert {(u.item_key, u.publisher, u.at) for u in uses} == {("x:2002", "78", at(20).timestamp())}
+
+
+def referencing(kind: str, text: str, author: str) -> dict:
+    """Tweet 2002 by `author` (created at 20, observed at 30) referencing 2001 (at 0)."""
+    original = tweet("2001", at(0))["tweet"]["data"]
+    item = tweet("2002", at(30), at(20))
+    item["tweet"]["data"].update(author_id=author, text=text,
+                                 referenced_tweets=[{"type": kind, "id": "2001"}])  # fmt: skip
+    item["tweet"]["includes"]["tweets"] = [original]
+    item["tweet"]["includes"]["users"].append({"id": author, "username": "fan"})
+    return item

@@ -20,8 +20,9 @@ Two methods share this machinery (`METHODS`):
 - ``signitrend``: SigniTrend-style EWMA mean and variance of the term's *share* of the
   scope's traffic. Expected volume is that share × the bucket's traffic, so the daily
   and weekly cycle and platform-wide surges, which move all terms, are corrected; the
-  score is a z-score with the Poisson noise of the expected count. A trend also needs
-  `min_publishers` distinct publishers (one account flooding a tag is not a trend).
+  score is a z-score with the Poisson noise of the expected count, of the bucket or of
+  the whole rise since its onset (`z_run`). A trend also needs `min_publishers`
+  distinct publishers (one account flooding a tag is not a trend).
 - ``seasonal``: the same, but the share is of the traffic the scope's hour-of-day
   profile predicts (an EWMA per hour of day over days), not of the bucket's actual
   traffic: the cycle-corrected model, without the surge correction (bench/trends.py
@@ -48,8 +49,10 @@ SEASON_HALF_LIFE_S = 3 * DAY_S  # of the hour-of-day traffic profile (seasonal)
 ALL = "all"
 TOP_ITEMS = 3
 # A term's state: [mean, variance, last bucket start, rising since, rise volume,
-# rise expected]; mean/variance of its share of traffic (signitrend) or count (ratio).
-MEAN, VAR, LAST, RISING_SINCE, RISE_VOLUME, RISE_EXPECTED = range(6)
+# rise expected, rise variance]; mean/variance of its share of traffic (signitrend) or
+# count (ratio); the rise's sums are over the buckets since the onset (a run of z >= 2).
+MEAN, VAR, LAST, RISING_SINCE, RISE_VOLUME, RISE_EXPECTED, RISE_SIGMA2 = range(7)
+STATE_SIZE = 7
 # A key's counts in an open bucket: {item key: at}, {publisher}, and the uses counted
 # before it was promoted from the sketch (0 for a key counted exactly from its first).
 ITEMS, PUBLISHERS, PRIOR = range(3)
@@ -65,6 +68,7 @@ class DetectorOptions:
     min_volume: int = 5  # items in a bucket
     min_publishers: int = 3  # distinct publishers in a bucket (signitrend)
     z_on: float = 4.0  # signitrend: z-score to start a trend
+    z_run: float = 5.0  # signitrend: or the z-score of the whole rise since the onset
     z_rise: float = 2.0  # the first bucket above it is the onset
     z_off: float = 1.0  # at or below it a bucket is quiet
     ratio_on: float = 3.0  # both: count >= ratio_on x expected to start
@@ -154,6 +158,7 @@ class TrendDetector:
         self._decay = 1.0 - self._alpha
         self._method = METHODS[options.method]
         self.closed_until: float | None = None
+        self._marker: Watermark | None = None  # the one being applied (`detected_at`)
         self.first_bucket: float | None = None
         self.late = 0  # uses of already closed buckets (none when fed by an EventClock)
         self.sketched = 0  # uses past their shard's exact room, counted in a sketch
@@ -252,6 +257,7 @@ class TrendDetector:
                 f"detector's {self.options.bucket_s}"
             )
         events: list[TrendEvent] = []
+        self._marker = watermark
         for start, traffic in watermark.traffic:
             if self.closed_until is not None and start < self.closed_until:
                 continue  # a marker replayed after a restore
@@ -333,7 +339,7 @@ class TrendDetector:
         count = _count(counts) if counts else 0
         state = self._states.get(key)
         if state is None:
-            state = self._states[key] = [0.0, 0.0, start, None, 0, 0.0]
+            state = self._states[key] = [0.0, 0.0, start, None, 0, 0.0, 0.0]
         else:
             gap = (start - state[LAST]) / options.bucket_s - 1
             if gap > 0:  # buckets without a use: the EWMA of zeros
@@ -350,11 +356,13 @@ class TrendDetector:
         elif self._method.rising(count, expected, sigma2, options):
             if state[RISING_SINCE] is None:
                 state[RISING_SINCE] = start
-                state[RISE_VOLUME], state[RISE_EXPECTED] = 0, 0.0
+                state[RISE_VOLUME], state[RISE_EXPECTED], state[RISE_SIGMA2] = 0, 0.0, 0.0
             state[RISE_VOLUME] += count
             state[RISE_EXPECTED] += expected
+            state[RISE_SIGMA2] += sigma2
             publishers = len(counts[PUBLISHERS]) if counts else 0
-            if warm and self._method.starts(count, expected, score, publishers, options):
+            rise = (state[RISE_VOLUME], state[RISE_EXPECTED], state[RISE_SIGMA2])
+            if warm and self._method.starts(count, expected, score, publishers, options, rise):
                 if counts is None:  # only when min_volume < 1: a trend needs uses
                     raise ValueError(f"trend {key} would start on a bucket without uses")
                 event = self._start(key, state, start, count, score, counts)
@@ -381,7 +389,7 @@ class TrendDetector:
     ) -> TrendEvent:
         trend = _Trend(
             onset=state[RISING_SINCE],
-            detected=start + self.options.bucket_s,
+            detected=self._decided_at(start),
             peak=count,
             peak_at=start,
             volume=state[RISE_VOLUME],
@@ -395,6 +403,12 @@ class TrendDetector:
         state[RISING_SINCE] = None
         self._active[key] = trend
         return self._event(key, trend, RISING, None)
+
+    def _decided_at(self, start: float) -> float:
+        """The event time of a decision on the bucket at `start` (its marker's)."""
+        if self._marker is None:  # decisions are only made while applying a marker
+            raise RuntimeError("a trend decision outside TrendDetector.advance")
+        return self._marker.decided_at(start)
 
     def _continue(
         self,
@@ -550,8 +564,8 @@ class TrendDetector:
             tail = _Tail(CountMin.from_record(sketch), floor)
             tail.promoted = {(scope, kind, term): None for scope, kind, term in promoted}
             detector._tails.setdefault(float(start), {})[int(shard)] = tail
-        for scope, kind, term, *state in snapshot["states"]:
-            detector._states[(scope, kind, term)] = state
+        for scope, kind, term, *state in snapshot["states"]:  # older: no rise variance
+            detector._states[(scope, kind, term)] = state + [0.0] * (STATE_SIZE - len(state))
         for scope, kind, term, *values in snapshot["active"]:
             trend = _Trend(**dict(zip(_Trend.__slots__, values, strict=True)))
             trend.publishers = set(trend.publishers)
@@ -623,8 +637,9 @@ class _Ratio:
 
     @staticmethod
     def starts(
-        count: int, expected: float, score: float, publishers: int, options: DetectorOptions
-    ) -> bool:
+        count: int, expected: float, score: float, publishers: int, options: DetectorOptions,
+        rise: tuple[int, float, float],
+    ) -> bool:  # fmt: skip
         return count >= options.min_volume and count >= options.ratio_on * max(expected, 0.5)
 
     @staticmethod
@@ -653,13 +668,22 @@ class _SigniTrend:
 
     @staticmethod
     def starts(
-        count: int, expected: float, score: float, publishers: int, options: DetectorOptions
-    ) -> bool:
+        count: int, expected: float, score: float, publishers: int, options: DetectorOptions,
+        rise: tuple[int, float, float],
+    ) -> bool:  # fmt: skip
+        """This bucket alone (z >= `z_on`), or the whole rise since the onset (its summed
+        volume, expected volume and variance, z >= `z_run`: a 3x burst of a term with a
+        few items a bucket is within one bucket's noise, not within three), is
+        significant and `ratio_on` times expected; and this bucket has `min_volume`
+        items from `min_publishers` publishers."""
+        if count < options.min_volume or publishers < options.min_publishers:
+            return False
+        if score >= options.z_on and count >= options.ratio_on * expected:
+            return True
+        volume, rise_expected, sigma2 = rise
         return (
-            score >= options.z_on
-            and count >= options.min_volume
-            and count >= options.ratio_on * expected
-            and publishers >= options.min_publishers
+            volume - rise_expected >= options.z_run * math.sqrt(sigma2 + 1.0)
+            and volume >= options.ratio_on * rise_expected
         )
 
     @staticmethod

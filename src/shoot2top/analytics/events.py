@@ -22,7 +22,7 @@ class TrendEvent:
     kind: str  # hashtag | cashtag | keyword | mention
     scope: str  # "all" or a platform
     onset_at: float  # epoch seconds: the estimated start of the burst
-    detected_at: float  # the event time at which the detector decided (a bucket's end)
+    detected_at: float  # the event time of the decision: a bucket's end + the lateness
     peak_at: float  # the start of the bucket with the most volume so far
     ended_at: float | None  # the end of the burst's last bucket; None while it lasts
     volume: int  # distinct items using the term from onset to now (or the end)
@@ -58,8 +58,10 @@ class TrendEvent:
 
 
 def emission_order(event: TrendEvent) -> tuple[Any, ...]:
-    """A deterministic order of emissions: by event time, a rising before its ended."""
-    moment = event.detected_at if event.ended_at is None else event.ended_at
+    """A deterministic order of emissions: by event time, a rising before its ended
+    (an ended emission is never ordered before its rising's `detected_at`, which is a
+    bucket end + the lateness, while `ended_at` is a bucket start)."""
+    moment = event.detected_at if event.ended_at is None else max(event.ended_at, event.detected_at)
     return (moment, event.status == ENDED, event.scope, event.kind, event.term)
 
 

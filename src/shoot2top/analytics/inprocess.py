@@ -10,6 +10,7 @@ from typing import Any
 from shoot2top.analytics.detector import DetectorOptions
 from shoot2top.analytics.outputs import EventSink
 from shoot2top.analytics.stage import TrendStage
+from shoot2top.analytics.watermark import LATENESS_S
 
 CHECKPOINT_PREFIX = "analytics:"  # beside the sources' names, which have no colon
 BATCH_ITEMS = 1000
@@ -74,6 +75,6 @@ def trends_stage(options: Mapping[str, Any], resume: Mapping[str, Any] | None) -
     detector = {k: v for k, v in options.items() if k in DetectorOptions.names()}
     return TrendStage(
         DetectorOptions(**detector),
-        lateness_s=options.get("lateness_s", 600),
+        lateness_s=options.get("lateness_s", LATENESS_S),
         kinds=options.get("kinds") or ("hashtag", "cashtag", "keyword", "mention"),
     )

@@ -15,7 +15,7 @@ from shoot2top.analytics.detector import DetectorOptions, TrendDetector
 from shoot2top.analytics.events import TrendEvent, emission_order
 from shoot2top.analytics.sketch import shard_of
 from shoot2top.analytics.terms import KINDS, ItemReader, TermUse
-from shoot2top.analytics.watermark import EventClock, Watermark, check_snapshot
+from shoot2top.analytics.watermark import LATENESS_S, EventClock, Watermark, check_snapshot
 
 SNAPSHOT_VERSION = 1
 
@@ -36,7 +36,7 @@ class TrendStage:
         self,
         options: DetectorOptions | None = None,
         *,
-        lateness_s: float = 600,
+        lateness_s: float = LATENESS_S,
         kinds: Sequence[str] = KINDS,
         partitions: int = 1,
     ) -> None:

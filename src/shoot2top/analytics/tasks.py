@@ -26,9 +26,12 @@ upsert is idempotent anyway).
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from shoot2top.runtime.state import replace_file
 
 SNAPSHOT_VERSION = 1
 HISTORY_BUCKETS = 36  # 3 h of 5-minute buckets: longer than a worker restart's gap
+EVENT_HORIZON_S = 86_400.0  # EventFilter: a day of event time, far past any repeat
 
 Traffic = tuple[tuple[float, tuple[tuple[str, int], ...]], ...]
 
@@ -168,7 +172,8 @@ class ClockTask:
     def _repeat(self, watermark: Watermark) -> Watermark:
         """The marker with the traffic of every kept closed bucket."""
         traffic = tuple(sorted(self.history.items()))
-        return Watermark(watermark.bucket_s, watermark.closed_until, traffic, watermark.final)
+        return Watermark(watermark.bucket_s, watermark.closed_until, traffic, watermark.final,
+                         watermark.lateness_s)  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -226,7 +231,8 @@ class WatermarkMerge:
             traffic.append((start, tuple(sorted(summed.items()))))
         self.merged_until = until
         bucket_s = next(iter(self.marks.values())).bucket_s
-        return Watermark(bucket_s, until, tuple(traffic), final)
+        lateness_s = max(mark.lateness_s for mark in self.marks.values())
+        return Watermark(bucket_s, until, tuple(traffic), final, lateness_s)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -292,14 +298,40 @@ class DetectorTask:
 
 
 class EventFilter:
-    """Passes each distinct event record once (a restored detector may repeat some)."""
+    """Passes each distinct event record once (a restored detector may repeat some),
+    remembering records for `horizon_s` of event time only: bounded memory.
 
-    def __init__(self) -> None:
+    A restored detector repeats the events of the markers since its last save, whose
+    event time (`ended_at`, else `detected_at`) is recent; a record older than the
+    newest seen minus the horizon is forgotten, and if it came again it would pass
+    again (at least once: the sinks upsert on the event's identity)."""
+
+    def __init__(self, horizon_s: float = EVENT_HORIZON_S) -> None:
+        if horizon_s <= 0:
+            raise ValueError(f"event filter horizon_s must be > 0, got {horizon_s}")
+        self.horizon_s = horizon_s
         self.seen: set[str] = set()
+        self._by_time: list[tuple[float, str]] = []  # heap: (event time, record text)
+        self.newest = -math.inf
 
     def fresh(self, record: Mapping[str, Any]) -> bool:
         text = json.dumps(record, sort_keys=True)
         if text in self.seen:
             return False
-        self.seen.add(text)
+        moment = _epoch(record.get("ended_at") or record["detected_at"])
+        self.newest = max(self.newest, moment)
+        horizon = self.newest - self.horizon_s
+        while self._by_time and self._by_time[0][0] < horizon:
+            self.seen.discard(heapq.heappop(self._by_time)[1])
+        if moment >= horizon:
+            self.seen.add(text)
+            heapq.heappush(self._by_time, (moment, text))
         return True
+
+
+def _epoch(value: Any) -> float:
+    """An event record's time (ISO 8601 UTC, as `TrendEvent.to_record` writes it)."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError as error:
+        raise ValueError(f"trend event time {value!r} is not ISO 8601: {error}") from None

@@ -12,7 +12,10 @@ duplicate and adds neither volume nor traffic.
 
 When buckets close, `advance` gives one `Watermark` marker for them, carrying each
 closed bucket's platform-wide traffic (distinct items per platform): every detector,
-whatever terms it holds, corrects for platform-wide surges with the same figures.
+whatever terms it holds, corrects for platform-wide surges with the same figures. The
+marker also carries the allowed lateness, so a detector can say at what event time it
+decided: a bucket closes when an item at or after its end + the lateness arrives
+(`Watermark.decided_at`), whatever the replay's pace, batching or partitioning.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from shoot2top.analytics.sketch import KeyFilter
 
 SNAPSHOT_VERSION = 2
+LATENESS_S = 300.0  # the allowed lateness by default (docs/trends.md: why 5 minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,14 @@ class Watermark:
     closed_until: float
     traffic: tuple[tuple[float, tuple[tuple[str, int], ...]], ...]
     final: bool = False  # the end of input: every bucket is closed
+    lateness_s: float = 0.0  # of the clock that closed them
+
+    def decided_at(self, start: float) -> float:
+        """The event time at which the bucket starting at `start` closes: the first
+        item time whose watermark (that time minus the lateness) passes its end. The
+        final marker closes the last buckets earlier (the input ended); their decision
+        time is still this one, the time a stream that went on would have decided."""
+        return start + self.bucket_s + self.lateness_s
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -42,6 +54,7 @@ class Watermark:
             "closed_until": self.closed_until,
             "traffic": [[start, [list(p) for p in counts]] for start, counts in self.traffic],
             "final": self.final,
+            "lateness_s": self.lateness_s,
         }
 
     @classmethod
@@ -55,13 +68,14 @@ class Watermark:
             float(record["closed_until"]),
             traffic,
             bool(record.get("final", False)),
+            float(record.get("lateness_s", 0.0)),
         )
 
 
 class EventClock:
     """Decides, per item in arrival order, whether it counts; closes buckets."""
 
-    def __init__(self, bucket_s: int = 300, lateness_s: float = 600) -> None:
+    def __init__(self, bucket_s: int = 300, lateness_s: float = LATENESS_S) -> None:
         if bucket_s <= 0 or lateness_s < 0:
             raise ValueError(
                 f"bucket_s must be > 0 and lateness_s >= 0, got {bucket_s}, {lateness_s}"
@@ -141,7 +155,7 @@ class EventClock:
             traffic.append((start, tuple(sorted(counts.items()))))
             start += self.bucket_s
         self.emitted_until = until
-        return Watermark(self.bucket_s, until, tuple(traffic), final)
+        return Watermark(self.bucket_s, until, tuple(traffic), final, self.lateness_s)
 
     def counters(self) -> dict[str, int]:
         return {
