@@ -181,3 +181,21 @@ def test_after_a_sink_failure_every_sink_is_abandoned_not_closed(tmp_path):
         Pipeline([Batches([stream(5)])], [works, fails]).run()
     assert works.calls == fails.calls == ["abandon"]
     assert not (tmp_path / "out").exists()  # the open batch was dropped, not stored
+
+
+def test_threads_get_the_gil_back_promptly_while_the_runner_pumps(tmp_path):
+    """A lake sink's writer thread waits for the GIL after each blocking call: the
+    runner shortens Python's switch interval while it pumps, and restores it after."""
+    import sys
+
+    seen = []
+
+    class Watching(Batches):
+        def next_batch(self, max_items):
+            seen.append(sys.getswitchinterval())
+            return super().next_batch(max_items)
+
+    before = sys.getswitchinterval()
+    sink = LakeSink(LocalStore(tmp_path), name="out", background=True)
+    Pipeline([Watching([stream(3)])], [sink]).run()
+    assert seen and max(seen) <= runner.SWITCH_INTERVAL_S < before == sys.getswitchinterval()
