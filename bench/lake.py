@@ -9,7 +9,9 @@ The ratios are what to quote: absolute figures move with the machine.
 
     python bench/lake.py [--items 200000] [--batch-items 1000] [--dir DIR]
 
-Last line: {"write_items_per_s", "replay_items_per_s", "write_ratio", "replay_ratio", ...}
+Last line: {"write_items_per_s", "replay_items_per_s", "write_ratio", "replay_ratio", ...};
+`cpu_*_ratio` are the same ratios of CPU seconds (every thread's), which other work on
+a shared machine moves less than wall time.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_name
 from shoot2top.lake.store import LocalStore, fsync_directory
 from shoot2top.runtime.pipeline import BATCH_ITEMS as RUNNER_BATCH
+from shoot2top.runtime.pipeline import prompt_thread_switches
 from shoot2top.sample.generate import generate_items
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
@@ -79,12 +82,15 @@ def raw_read(root: Path) -> tuple[float, int]:
 
 
 def lake_write(items: list[dict[str, Any]], root: Path, batch_items: int) -> float:
-    """The sink as the runner feeds it: batches of `RUNNER_BATCH` items (`write_batch`)."""
-    sink = LakeSink(LocalStore(root), batch_items=batch_items, batch_age_s=3600)
+    """The sink as the runner builds and feeds it: files stored by its writer thread
+    (`background`), batches of `RUNNER_BATCH` items (`write_batch`), the runner's thread
+    switch interval; timed until `close` has every file durable."""
+    sink = LakeSink(LocalStore(root), batch_items=batch_items, batch_age_s=3600, background=True)
     started = time.perf_counter()
-    for first in range(0, len(items), RUNNER_BATCH):
-        sink.write_batch(items[first : first + RUNNER_BATCH])
-    sink.close()
+    with prompt_thread_switches():
+        for first in range(0, len(items), RUNNER_BATCH):
+            sink.write_batch(items[first : first + RUNNER_BATCH])
+        sink.close()
     return time.perf_counter() - started
 
 
@@ -99,26 +105,39 @@ def lake_replay(root: Path) -> tuple[float, int]:
 
 def paired(
     rounds: int, limit: Callable[[], float], measured: Callable[[], float]
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Run limit and measured back to back each round, alternating which goes first, and
-    return the median seconds of each and the median of the per-round ratios: on a shared
-    machine whose speed drifts, a ratio taken within one round is what is comparable."""
-    limits, measures, ratios = [], [], []
+    return the median seconds of each, the median of the per-round ratios (on a shared
+    machine whose speed drifts, a ratio taken within one round is what is comparable)
+    and the same ratio of CPU seconds (all threads), which others' work moves less."""
+    limits, measures, ratios, cpu_ratios = [], [], [], []
+
+    def run(what: Callable[[], float]) -> tuple[float, float]:
+        cpu = time.process_time()
+        seconds = what()
+        return seconds, time.process_time() - cpu
+
     for number in range(rounds):
         if number % 2:
-            seconds_measured, seconds_limit = measured(), limit()
+            (seconds_measured, cpu_measured), (seconds_limit, cpu_limit) = run(measured), run(limit)
         else:
-            seconds_limit, seconds_measured = limit(), measured()
+            (seconds_limit, cpu_limit), (seconds_measured, cpu_measured) = run(limit), run(measured)
         limits.append(seconds_limit)
         measures.append(seconds_measured)
         ratios.append(seconds_limit / seconds_measured)
-    return statistics.median(limits), statistics.median(measures), statistics.median(ratios)
+        cpu_ratios.append(cpu_limit / cpu_measured)
+    return (
+        statistics.median(limits),
+        statistics.median(measures),
+        statistics.median(ratios),
+        statistics.median(cpu_ratios),
+    )
 
 
 def measure_writes(
     items: list[dict[str, Any]], raw_root: Path, lake_root: Path, batch_items: int, rounds: int
-) -> tuple[int, int, tuple[float, float, float]]:
-    """Item count, encoded bytes, and the paired write measures (limit, sink, ratio)."""
+) -> tuple[int, int, tuple[float, float, float, float]]:
+    """Item count, encoded bytes, and the paired write measures (limit, sink, ratios)."""
 
     def fresh(write: Callable[..., float], root: Path) -> Callable[[], float]:
         def run() -> float:
@@ -142,7 +161,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-lake-", dir=args.dir))
     raw_root, lake_root = scratch / "raw", scratch / "lake"
     try:
-        count, total_bytes, (raw_w, lake_w, write_ratio) = measure_writes(
+        count, total_bytes, (raw_w, lake_w, write_ratio, write_cpu) = measure_writes(
             make_items(args.items), raw_root, lake_root, args.batch_items, args.rounds
         )
         gc.collect()  # replay streams: measure it without the writer's items in memory
@@ -155,7 +174,7 @@ def main() -> None:
 
             return run
 
-        raw_r, lake_r, replay_ratio = paired(
+        raw_r, lake_r, replay_ratio, replay_cpu = paired(
             args.rounds, counted(raw_read, raw_root), counted(lake_replay, lake_root)
         )
         rate = {"raw_write": raw_w, "lake_write": lake_w, "raw_read": raw_r, "lake_replay": lake_r}
@@ -171,6 +190,8 @@ def main() -> None:
             "replay_limit_items_per_s": round(count / raw_r),
             "write_ratio": round(write_ratio, 3),
             "replay_ratio": round(replay_ratio, 3),
+            "cpu_write_ratio": round(write_cpu, 3),
+            "cpu_replay_ratio": round(replay_cpu, 3),
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }))  # fmt: skip
     finally:

@@ -104,6 +104,25 @@ def test_sample_refuses_a_lake_that_is_not_empty(sample_lake):
     assert result.returncode == 1 and "is not empty" in result.stderr
 
 
+def test_ingest_stores_lake_batches_in_a_writer_thread(tmp_path, sample_lake, monkeypatch):
+    """The in-process runner builds its lake sinks with `background=True` (the Storm
+    adapters keep the synchronous default), and every item still arrives."""
+    from shoot2top import cli
+    from shoot2top.runtime import components
+
+    built = []
+
+    def recording(*args, **kwargs):
+        built.append(components.build_sink(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(cli, "build_sink", recording)
+    config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(tmp_path / "out")})
+    cli.main(["ingest", "--config", str(config), "--quiet"], standalone_mode=False)
+    assert [sink.background for sink in built] == [True]
+    assert Counter(replayed(str(tmp_path / "out"))) == Counter(replayed(str(sample_lake)))
+
+
 @pytest.mark.slow
 def test_ingest_with_limit_then_resume_delivers_every_item_exactly_once(tmp_path, sample_lake):
     config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(tmp_path / "out")})

@@ -10,6 +10,12 @@ def test_encode_array_round_trips():
     assert codec.loads(codec.encode_array([codec.dumps(i) for i in items])) == items
 
 
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 1000])
+def test_encode_array_is_the_compact_array_of_the_items(count):
+    items = [{"n": number} for number in range(count)]
+    assert codec.encode_array([codec.dumps(i) for i in items]) == codec.dumps(items)
+
+
 def test_salvage_recovers_complete_leading_items_of_a_truncated_array():
     data = b'[{"a": 1}, {"b": [2, 3]}, {"c": "trunc'
     assert codec.salvage(data).items == [{"a": 1}, {"b": [2, 3]}]

@@ -46,6 +46,23 @@ def test_legacy_v1_tweets_from_the_original_lakes_are_read():
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T10:00:00Z", datetime(2026, 1, 1, 10, tzinfo=UTC)),
+        ("2026-01-01T10:00:00", datetime(2026, 1, 1, 10, tzinfo=UTC)),  # no zone: UTC
+        ("2026-01-01T12:00:00+02:00", datetime(2026, 1, 1, 10, tzinfo=UTC)),
+        ("2026-01-01T10:00:00.5+0000", datetime(2026, 1, 1, 10, 0, 0, 500000, tzinfo=UTC)),
+    ],
+)
+def test_times_in_any_zone_or_none_are_read_as_utc(text, expected):
+    item = post("p", T0)
+    item["post"]["created_time"] = item["_observed_at"] = text
+    info = describe(item)
+    assert info.created_at == info.observed_at == expected
+    assert info.created_at.tzinfo is info.observed_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
     ("obj", "message"),
     [
         ([1, 2], "expected a JSON object, got list"),

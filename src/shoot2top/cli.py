@@ -196,7 +196,10 @@ def _ingest(
     log.debug("config: %s", config.redacted())
     try:
         sources = [build_source(s, resume.get(s.name), dead_letters) for s in config.sources]
-        sinks = [build_sink(sink, config.state_dir, dead_letters) for sink in config.sinks]
+        sinks = [
+            build_sink(sink, config.state_dir, dead_letters, background=True)
+            for sink in config.sinks
+        ]
         analytics = [build_analytics(stage, config.state_dir, resume) for stage in config.analytics]
     except ConfigError as error:  # a secret not set: say in which file it is referenced
         raise Failure(f"{config_path}: {error}") from None

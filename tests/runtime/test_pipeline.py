@@ -150,3 +150,52 @@ def test_an_item_a_sink_cannot_encode_is_dead_lettered_alone_from_its_batch(tmp_
     assert entry["where"] == "sink 'out' item post 'id2' observed 2026-11-20T10:02:00Z"
     assert "surrogate" in entry["reason"] and summary.items == 5
     assert sink.durable_ticket == 5  # the dead-lettered item counts as handled
+
+
+class Watched(LakeSink):
+    """Records whether the runner closed or abandoned it; fails its writes if asked."""
+
+    def __init__(self, store, fails=False):
+        super().__init__(store, name="fails" if fails else "out", batch_age_s=3600)
+        self.fails, self.calls = fails, []
+
+    def write_batch(self, items):
+        if self.fails:
+            raise OSError("disk full")
+        return super().write_batch(items)
+
+    def close(self):
+        self.calls.append("close")
+        super().close()
+
+    def abandon(self):
+        self.calls.append("abandon")
+        super().abandon()
+
+
+def test_after_a_sink_failure_every_sink_is_abandoned_not_closed(tmp_path):
+    """A close would store the open batch (replayed anyway: the checkpoint stays before
+    it) or wait again for the store that just failed."""
+    works, fails = Watched(LocalStore(tmp_path / "out")), Watched(LocalStore(tmp_path), True)
+    with pytest.raises(PipelineError, match="sink 'fails' failed: disk full"):
+        Pipeline([Batches([stream(5)])], [works, fails]).run()
+    assert works.calls == fails.calls == ["abandon"]
+    assert not (tmp_path / "out").exists()  # the open batch was dropped, not stored
+
+
+def test_threads_get_the_gil_back_promptly_while_the_runner_pumps(tmp_path):
+    """A lake sink's writer thread waits for the GIL after each blocking call: the
+    runner shortens Python's switch interval while it pumps, and restores it after."""
+    import sys
+
+    seen = []
+
+    class Watching(Batches):
+        def next_batch(self, max_items):
+            seen.append(sys.getswitchinterval())
+            return super().next_batch(max_items)
+
+    before = sys.getswitchinterval()
+    sink = LakeSink(LocalStore(tmp_path), name="out", background=True)
+    Pipeline([Watching([stream(3)])], [sink]).run()
+    assert seen and max(seen) <= runner.SWITCH_INTERVAL_S < before == sys.getswitchinterval()

@@ -227,3 +227,69 @@ def test_one_item_of_a_batch_that_cannot_be_encoded_is_dead_lettered_alone(tmp_p
     assert ids(items_of(LocalStore(tmp_path / "lake"))) == ids([items[0], items[2], items[3]])
     (entry,) = letters.entries()
     assert "surrogate" in entry["reason"] and "video 'id1'" in entry["where"]
+
+
+def test_a_background_sink_writes_the_same_files_and_flush_waits_for_them(tmp_path):
+    """Full batches go to the writer thread; `flush` (the runner's, before a checkpoint)
+    returns only once every one of them is stored; the files are the synchronous sink's."""
+    items = stream(23)
+
+    def sink(root, background):
+        return LakeSink(LocalStore(root), batch_items=4, batch_bytes=900, clock=Clock(),
+                        new_writer_id=lambda: "00000000-0000-4000-8000-000000000000",
+                        background=background)  # fmt: skip
+
+    synchronous, background = sink(tmp_path / "a", False), sink(tmp_path / "b", True)
+    assert synchronous.write_batch(items) == background.write_batch(items) == 23
+    assert background.durable_ticket <= synchronous.durable_ticket  # stored or in flight
+    synchronous.flush()
+    background.flush()
+    assert background.durable_ticket == synchronous.durable_ticket == 23
+    assert background._in_flight is None and background.pending == 0
+    synchronous.close()
+    background.close()
+    written = contents(tmp_path / "a")
+    assert len(written) > 5 and written == contents(tmp_path / "b")
+
+
+def contents(root):
+    return {path.relative_to(root): path.read_bytes() for path in root.glob("*/*")}
+
+
+class Refuses(LocalStore):
+    """Refuses the `refuse`-th create and the next ones, until `refuse` is raised."""
+
+    def __init__(self, root, refuse):
+        super().__init__(root)
+        self.refuse, self.calls = refuse, 0
+
+    def create(self, folder, name, data):
+        self.calls += 1
+        if self.calls >= self.refuse:
+            raise LakeError(f"cannot write {name}: disk full")
+        super().create(folder, name, data)
+
+
+def test_a_background_store_failure_is_raised_at_the_next_flush_and_the_batch_kept(tmp_path):
+    store = Refuses(tmp_path, refuse=2)
+    sink = LakeSink(store, batch_items=3, batch_age_s=3600, clock=Clock(), background=True)
+    sink.write_batch(stream(7))  # files 0 and 1 sealed; file 1 is refused in the thread
+    with pytest.raises(LakeError, match="cannot write 0000001: disk full"):
+        sink.flush()
+    assert sink.durable_ticket == 3 and sink.pending == 4
+    store.refuse = 99  # the disk has room again
+    sink.flush()  # file 1 first, then the open batch as file 2
+    assert sink.durable_ticket == 7
+    assert files_of(store)[store.list_folders()[0]] == ["0000000", "0000001", "0000002"]
+    assert ids(items_of(store)) == ids(stream(7))
+    sink.close()
+
+
+def test_a_background_store_failure_stops_later_batches_until_it_is_stored(tmp_path):
+    store = Refuses(tmp_path, refuse=1)
+    sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=Clock(), background=True)
+    with pytest.raises(LakeError, match="cannot write 0000000: disk full"):
+        sink.write_batch(stream(4))  # file 0 refused in the thread: file 1 waits for it
+    assert sink.durable_ticket == 0 and store.calls == 1
+    sink.abandon()  # the runner's way out: nothing more is stored
+    assert store.list_folders() == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
 
@@ -34,6 +35,16 @@ def encode_batch(encoded_items: list[bytes], *, compress: bool = False) -> bytes
     (level 6, no timestamp: the same items give the same bytes)."""
     data = codec.encode_array(encoded_items)
     return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A closed batch on its way to the store: where it goes, its bytes, its items."""
+
+    folder: str
+    name: str
+    data: bytes
+    items: list[bytes]
 
 
 class LakeWriter:
@@ -101,24 +112,48 @@ class LakeWriter:
         """Store the open batch as the folder's next file and empty it; raise (keeping
         the batch) if the store cannot. A retried write whose first attempt did land is
         fine if the file holds these bytes."""
-        if not self.batch:  # everything since the last file was dead-lettered
+        sealed = self.seal()
+        if sealed is None:  # everything since the last file was dead-lettered
             return
+        try:
+            self.store_sealed(sealed)
+        except BaseException:
+            self.unseal(sealed)
+            raise
+
+    def seal(self) -> Sealed | None:
+        """Close the open batch: its file's bytes, under the folder's next number, and
+        empty it; None if it holds nothing. `store_sealed` stores it (on any thread)."""
+        if not self.batch:
+            return None
         if self.folder is None:
             raise ValueError("a lake writer publishes only after `rotate` opened a folder")
         if self.next_number > MAX_FILE_NUMBER:
             self._open_folder(self.folder.start)  # same partition, a fresh writer folder
         data = encode_batch(self.batch, compress=self.compress)
-        folder, name = self.folder.name, file_name(self.next_number)
-        try:
-            self.store.create(folder, name, data)
-        except FileExists:
-            if self.store.read(folder, name) != data:
-                raise
+        sealed = Sealed(self.folder.name, file_name(self.next_number), data, self.batch)
         self.next_number += 1
-        self.files_written += 1
-        self.bytes_written += len(data)
         self.batch = []
         self.batch_size = 0
+        return sealed
+
+    def unseal(self, sealed: Sealed) -> None:
+        """Put back the last sealed batch that could not be stored (nothing was added or
+        sealed since), so that the next `publish` tries the same file again."""
+        self.batch = sealed.items
+        self.batch_size = sum(map(len, sealed.items)) + len(sealed.items)
+        self.next_number -= 1
+
+    def store_sealed(self, sealed: Sealed) -> None:
+        """Create the sealed batch's file; raise if the store cannot. A retried write
+        whose first attempt did land is fine if the file holds these bytes."""
+        try:
+            self.store.create(sealed.folder, sealed.name, sealed.data)
+        except FileExists:
+            if self.store.read(sealed.folder, sealed.name) != sealed.data:
+                raise
+        self.files_written += 1
+        self.bytes_written += len(sealed.data)
 
     def _open_folder(self, start: datetime) -> None:
         writer_id = self.new_writer_id() if self.new_writer_id else None

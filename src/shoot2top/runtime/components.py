@@ -102,8 +102,16 @@ def build_source(
     return source
 
 
-def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | None = None) -> Sink:
-    """The sink of `config`; items it cannot encode go to `dead_letters`."""
+def build_sink(
+    config: SinkConfig,
+    state_dir: str,
+    dead_letters: DeadLetters | None = None,
+    *,
+    background: bool = False,
+) -> Sink:
+    """The sink of `config`; items it cannot encode go to `dead_letters`. `background`:
+    a lake sink stores full batches in a writer thread (the in-process runner, which
+    waits for durability only at checkpoints; see `LakeSink`)."""
     where = f"sink {config.name!r}"
     if isinstance(config, LakeSinkConfig):
         store = lake_store(
@@ -118,6 +126,7 @@ def build_sink(config: SinkConfig, state_dir: str, dead_letters: DeadLetters | N
             batch_age_s=config.batch_age_s,
             compress=config.gzip,
             dead_letters=dead_letters,
+            background=background,
         )
     if isinstance(config, PostgresSinkConfig):
         dsn = resolve_dsn(reveal(config.dsn, f"{where}.dsn"), state_dir)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 
 from shoot2top import codec
 from shoot2top.posts import describe, format_time
@@ -69,6 +70,8 @@ class Sink(ABC):
     def _encode_all(self, items: Sequence[dict[str, Any]]) -> list[bytes | None]:
         """`_encode` of every item, in one pass (`codec.encode_items`)."""
         encoded = codec.encode_items(items)
+        if all(map(isinstance, encoded, repeat(bytes))):  # the common case: no loop here
+            return cast(list[bytes | None], list(encoded))
         out: list[bytes | None] = []
         for item, result in zip(items, encoded, strict=True):
             if isinstance(result, bytes):

@@ -4,16 +4,27 @@ Batches close by item count, encoded size (the writer's rules) or age (default 1
 near-real-time). The writer's partition follows this sink's clock: when it crosses the
 next boundary the open batch is stored and a new writer folder starts. The clock is
 injectable: the sample generator writes in simulated time.
+
+With ``background=True`` (the in-process runner's choice) a full batch is sealed here
+and stored by a writer thread (file write, fsync, link, directory fsync: calls that
+release the GIL), while the stream goes on. At most one batch is in flight, so memory
+stays bounded; `flush` (what the runner calls before a checkpoint) waits until every
+sealed batch is stored, so a checkpoint never gets ahead of durable output, and
+`durable_ticket` counts only stored batches. A failed store raises at the next write,
+tick or flush with the store's own error; the batch is kept and stored first on the
+next attempt, before any later one (file numbers stay in order). Off by default: a
+Storm bolt acks by durable tickets after each write, and wants them at once.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 from shoot2top.lake.store import LakeStore
-from shoot2top.lake.writer import LakeWriter
+from shoot2top.lake.writer import LakeWriter, Sealed
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.progress import human_bytes
 from shoot2top.sinks.base import Sink
@@ -38,6 +49,7 @@ class LakeSink(Sink):
         clock: Clock = time.time,
         new_writer_id: Callable[[], str] | None = None,
         dead_letters: DeadLetters | None = None,
+        background: bool = False,
     ) -> None:
         super().__init__(name, batch_age_s=batch_age_s, dead_letters=dead_letters)
         self.writer = LakeWriter(
@@ -50,8 +62,14 @@ class LakeSink(Sink):
             name=name,
         )
         self.clock = clock
+        self.background = background
+        self._publisher: ThreadPoolExecutor | None = None
+        self._in_flight: tuple[Future[None], Sealed, int] | None = None  # and its last ticket
+        self._failed: tuple[Sealed, int] | None = None  # the store refused it: stored first
 
     def _before_write(self) -> None:
+        if self._in_flight is not None and self._in_flight[0].done():
+            self._settle()  # its tickets are durable now; or its error is raised here
         now = self.clock()
         if now >= self.writer.rotate_at:
             self.flush()  # the open batch belongs to the partition that just ended
@@ -60,7 +78,7 @@ class LakeSink(Sink):
     def _write(self, item: dict[str, Any]) -> None:
         encoded = self._encode(item)
         if encoded is not None and self.writer.add(encoded):
-            self.flush()
+            self._batch_full()
 
     def write_batch(self, items: Sequence[dict[str, Any]]) -> int:
         """Like `write` for each item, with the clock read once: a batch is written at
@@ -76,7 +94,7 @@ class LakeSink(Sink):
             for one in encoded:
                 self.last_ticket += 1
                 if one is not None and self.writer.add(one):
-                    self.flush()
+                    self._batch_full()
                     self._pending_since = now  # the next item starts a batch
             return self.last_ticket
         done = 0
@@ -85,12 +103,70 @@ class LakeSink(Sink):
             done += taken
             self.last_ticket += taken
             if full:
-                self.flush()
+                self._batch_full()
                 self._pending_since = now
         return self.last_ticket
 
+    def _batch_full(self) -> None:
+        """Store the full open batch: at once, or by the writer thread (`background`)."""
+        if not self.background:
+            self.flush()
+            return
+        self._settle()  # one batch in flight at most; raises the last store's error
+        sealed = self.writer.seal()
+        if sealed is None:
+            return
+        if self._publisher is None:
+            self._publisher = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-publish")
+        future = self._publisher.submit(self.writer.store_sealed, sealed)
+        self._in_flight = (future, sealed, self.last_ticket)
+
+    def _settle(self) -> None:
+        """Wait for the batch in flight (and store a refused one again first): the
+        tickets through it are durable then. Raises the store's error, keeping the batch."""
+        if self._failed is not None:
+            sealed, through = self._failed
+            self.writer.store_sealed(sealed)
+            self._failed = None
+            self.durable_ticket = through
+        if self._in_flight is None:
+            return
+        future, sealed, through = self._in_flight
+        self._in_flight = None
+        try:
+            future.result()
+        except BaseException:
+            self._failed = sealed, through
+            raise
+        self.durable_ticket = through
+
+    def flush(self) -> None:
+        if self._in_flight is not None or self._failed is not None:
+            self._settle()
+        super().flush()
+
+    def tick(self) -> None:
+        if self._in_flight is not None and self._in_flight[0].done():
+            self._settle()
+        super().tick()
+
     def _store(self) -> None:
         self.writer.publish()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._publisher is not None:
+                self._publisher.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """Drop the open batch and what waits to be stored again; a store in progress
+        finishes by itself (a file more is a duplicate at worst, never a loss)."""
+        self.writer.batch, self.writer.batch_size = [], 0
+        self._in_flight = self._failed = None
+        if self._publisher is not None:
+            self._publisher.shutdown(wait=False)
 
     def report(self) -> str:
         return (

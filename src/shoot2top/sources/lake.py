@@ -298,9 +298,11 @@ class LakeSource(Source):
             types: list[str] = []
             indexes: list[int] = []
             rejects: list[_Reject] = []
+            keep_item, keep_time = items.append, times.append  # bound once per file
+            keep_type, keep_index = types.append, indexes.append
             for index in range(first, len(decoded)):
                 item = decoded[index]
-                if isinstance(item, BadElement):
+                if type(item) is BadElement:
                     rejects.append(_Reject(index, item.reason, raw=item.raw))
                     continue
                 try:
@@ -309,10 +311,10 @@ class LakeSource(Source):
                     rejects.append(_Reject(index, str(error), item))
                     continue
                 if keeps is None or keeps(info.observed_at):
-                    items.append(item)
-                    times.append(info.observed_at)
-                    types.append(info.type)
-                    indexes.append(index)
+                    keep_item(item)
+                    keep_time(info.observed_at)
+                    keep_type(info.type)
+                    keep_index(index)
             writer.number, writer.size, writer.where = number, len(decoded), where
             writer.items, writer.times, writer.types, writer.indexes = items, times, types, indexes
             writer.in_order = all(map(le, times, islice(times, 1, None)))
