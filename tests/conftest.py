@@ -67,12 +67,27 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+_SESSION_POSTGRES: list[PostgresServer] = []  # the session's server, once started
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """A real PostgreSQL for the session: `SHOOT2TOP_TEST_DSN`, else an embedded one."""
+    """A real PostgreSQL for the session (embedded, in the session's temp dir)."""
     server = PostgresServer.start(tmp_path_factory.mktemp("pg"))
+    _SESSION_POSTGRES.append(server)
     yield server
+    _SESSION_POSTGRES.clear()
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _drop_the_tests_databases() -> Iterator[None]:
+    """Once a test and its own fixtures are done, drop the databases it made on the
+    session's server (those of module-wide fixtures, made before, stay)."""
+    before = len(_SESSION_POSTGRES[0].created) if _SESSION_POSTGRES else 0
+    yield
+    if _SESSION_POSTGRES:
+        _SESSION_POSTGRES[0].drop_databases_since(before)
 
 
 @pytest.fixture

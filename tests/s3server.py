@@ -100,7 +100,7 @@ class S3Server:
                     tail = (self.data_dir / "weed.log").read_text(errors="replace")[-3000:]
                     self.stop()
                     raise RuntimeError(f"SeaweedFS did not start: {error}\n{tail}") from error
-                time.sleep(0.3)
+                time.sleep(0.05)  # it is up within a second: look often
 
     def kill(self) -> None:
         """SIGKILL the server: it vanishes mid-request, as in a crash (its data stays on

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from shoot2top.analytics.detector import DetectorOptions
 from shoot2top.analytics.outputs import WarehouseEvents
@@ -23,6 +21,9 @@ REPO = Path(__file__).parents[1]
 def test_the_quickstart_notebook_runs_clean_on_the_demo_data(
     postgres_server, tmp_path, monkeypatch
 ):
+    import nbformat  # here, not at the top: its import takes 1.7 s of every collection
+    from nbclient import NotebookClient
+
     dsn = postgres_server.new_database(migrated=True)
     demo_lake = LocalStore(REPO / "data" / "sample-lake")  # what scripts/demo.sh loads
     items = [item for item in LakeSource(demo_lake) if item is not None]

@@ -83,6 +83,7 @@ def test_unknown_kind_is_refused_by_name() -> None:
 OVERFLOW = DetectorOptions(exact_room=2, promoted_room=2, sketch_width=64, sketch_depth=2)
 
 
+@pytest.mark.slow  # six whole runs of the sample; the next test keeps sketches in the loop
 def test_with_the_sketches_in_use_events_do_not_depend_on_partitions_or_batches() -> None:
     one = TrendStage(OVERFLOW)
     whole = run(one, sample(), len(sample()))

@@ -4,8 +4,9 @@
   answer with ``meta.summary`` counts, ``DuplicateRule`` and invalid-rule errors.
 - ``GET /2/tweets/search/stream``: chunked transfer, one JSON message per line
   (``data``, ``includes``, ``matching_rules``), ``\\r\\n`` keep-alives; each connection
-  plays the next scripted sequence (tweets, raw lines, pauses, an abrupt drop, a clean
-  end, an HTTP error instead of the stream) and then holds the line with keep-alives.
+  plays the next scripted sequence (tweets, raw lines, pauses, a wait for the test's
+  go-ahead, an abrupt drop, a clean end, an HTTP error instead of the stream) and then
+  holds the line with keep-alives.
 - ``GET /2/tweets/search/recent``: newest first, ``since_id``/``until_id``/
   ``start_time``, ``max_results`` 10-100, ``meta.next_token`` paging; a ``since_id``
   older than 7 days is refused with 400 as X does.
@@ -63,6 +64,12 @@ def raw(line: bytes) -> tuple[Any, ...]:
 def pause(seconds: float) -> tuple[Any, ...]:
     """Send nothing for `seconds` (real time): no keep-alive either."""
     return ("pause", seconds)
+
+
+def until(go: threading.Event) -> tuple[Any, ...]:
+    """Send nothing until the test sets `go` (or the fake stops): no keep-alive either.
+    What comes next then follows whatever the test did first, at no fixed delay."""
+    return ("until", go)
 
 
 def status(code: int, body: Any = None, headers: dict[str, str] | None = None) -> tuple[Any, ...]:
@@ -617,6 +624,9 @@ class XHandler(BaseHTTPRequestHandler):
                     self._chunk(b"\r\n")
                 elif kind == "pause":
                     time.sleep(step[1])
+                elif kind == "until":
+                    while not step[1].wait(0.05) and not fake.stopped.is_set():
+                        pass
                 elif kind == "drop":
                     return
                 elif kind == "end":

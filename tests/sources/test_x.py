@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from fakes.x_api import (
     snowflake,
     status,
     tweets,
+    until,
 )
 from shoot2top import codec, posts
 from shoot2top.config import XSourceConfig, load_config
@@ -393,12 +395,14 @@ def test_a_restart_catches_up_by_search_without_loss_and_with_bounded_overlap(x_
     live = x_api.add_tweet("cats live", age_s=1)
     newer = x_api.add_tweet("cats newer", age_s=0)
     hidden = x_api.tweets.pop(newer)  # posted only once the catch-up is done
+    posted = threading.Event()
     # the stream (connected before the catch-up) redelivers two tweets search also finds
-    x_api.stream([tweets(while_down[2], live), pause(1.0), tweets(newer)])
+    x_api.stream([tweets(while_down[2], live), until(posted), tweets(newer)])
     second = make_source(x_api, clock, resume=checkpoint)
     stream = clock.run(second)
     resumed = take(stream, 6)
     x_api.tweets[newer] = hidden
+    posted.set()
     resumed += take(stream, 1)
     closing(second, stream)
 

@@ -1,5 +1,6 @@
 import pytest
 
+from pgtest import checksums
 from shoot2top.warehouse import schema
 from shoot2top.warehouse.database import connect
 from shoot2top.warehouse.schema import (
@@ -57,3 +58,37 @@ def test_a_gap_in_the_numbers_is_fine_and_a_lower_number_merged_later_is_pending
         require_current(connection)
     assert [m.name for m in migrate(connection)] == ["late"]
     require_current(connection)
+
+
+def test_the_tests_migrated_databases_are_what_migrating_makes(postgres_server):
+    """`new_database(migrated=True)` copies a template migrated once per session: the
+    copy must hold what migrating a new database gives, catalog and rows alike."""
+    copied = postgres_server.new_database(migrated=True)
+    migrated = postgres_server.new_database()
+    connection = connect(migrated)
+    migrate(connection)
+    connection.close()
+    assert _catalog(copied) == _catalog(migrated)
+    assert checksums(copied) == checksums(migrated)
+
+
+def _catalog(dsn: str) -> dict[str, list[tuple]]:
+    """Every column, index, view, function and migration record outside the system schemas."""
+    queries = {
+        "columns": "SELECT table_schema, table_name, column_name, data_type, column_default,"
+        " is_nullable FROM information_schema.columns",
+        "indexes": "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes",
+        "views": "SELECT schemaname, viewname, definition FROM pg_views",
+        "functions": "SELECT n.nspname, p.proname, pg_get_functiondef(p.oid) FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p')",
+        "migrations": f"SELECT version, name, checksum FROM {schema.MIGRATIONS_TABLE}",
+    }
+    system = ("pg_catalog", "information_schema")
+    connection = connect(dsn)
+    catalog = {}
+    with connection.cursor() as cursor:
+        for kind, sql in queries.items():
+            cursor.execute(sql)
+            catalog[kind] = sorted(row for row in cursor.fetchall() if row[0] not in system)
+    connection.close()
+    return catalog
