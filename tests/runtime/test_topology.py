@@ -1,3 +1,4 @@
+import gc
 import json
 import sys
 from pathlib import Path
@@ -78,6 +79,19 @@ def test_a_component_missing_from_the_pipeline_config_is_named(config, monkeypat
         tracked_source(conf, "live", 0, 1)
     with pytest.raises(KeyError, match=r"no sink named 'db' \(its sinks: 'archive', 'warehouse'\)"):
         acking_sink(conf, "db")
+
+
+def test_spout_and_bolt_processes_collect_as_seldom_as_the_runner_loop(config, monkeypatch):
+    monkeypatch.setattr(retry, "_long_running", False)
+    conf, previous = plan(config).storm_conf, gc.get_threshold()
+    try:
+        for build in (lambda: tracked_source(conf, "sample", 0, 1),
+                      lambda: acking_sink(conf, "warehouse")):  # fmt: skip
+            gc.set_threshold(700, *previous[1:])
+            build()
+            assert gc.get_threshold()[0] == codec.COLLECT_EVERY
+    finally:
+        gc.set_threshold(*previous)
 
 
 def test_the_replay_topology_wires_the_config(config, monkeypatch):
