@@ -57,6 +57,12 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
     assert "${" not in conf[PIPELINE_KEY]  # Flux would try to substitute it
 
 
+def test_idle_executors_sleep_instead_of_parking_in_a_loop(config):
+    conf = plan(config).storm_conf
+    assert conf["topology.bolt.wait.progressive.level2.count"] == 0
+    assert conf["topology.backpressure.wait.progressive.level2.count"] == 0
+
+
 def test_trend_files_are_absolute_for_workers_in_other_directories(config, tmp_path):
     settings = json.loads(config.read_text())
     settings["analytics"] = [{"type": "trends", "sinks": [
