@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,10 +118,18 @@ def pipeline(
     return path
 
 
-def timed_load(command: list[str], env: dict[str, str], dsn: str, count: int, log: Path) -> float:
+def timed_load(
+    command: list[str],
+    env: dict[str, str],
+    dsn: str,
+    count: int,
+    log: Path,
+    settled: Callable[[], bool] = lambda: True,
+) -> float:
     """Run `command` and poll the warehouse: seconds from the first committed item to the
     last of `count` (extrapolated over the items the first poll already found). The
-    same clock for both sides; the process is killed once all are in (Storm runs on)."""
+    same clock for both sides; the process is killed once all are in (Storm runs on)
+    and `settled()` (waited for up to 10 s more, untimed)."""
     with log.open("w") as output:
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -138,6 +147,9 @@ def timed_load(command: list[str], env: dict[str, str], dsn: str, count: int, lo
                 assert first is not None
                 if first[1] >= count:
                     raise RuntimeError(f"all {count} items came in one commit: use more --items")
+                until = time.monotonic() + 10
+                while not settled() and time.monotonic() < until:
+                    time.sleep(POLL_S)
                 return (now - first[0]) * count / (count - first[1])
             if process.poll() is not None and loaded(dsn) < count:
                 raise RuntimeError(f"{command[0]} exited with {loaded(dsn)} of {count}; see {log}")
@@ -149,11 +161,13 @@ def timed_load(command: list[str], env: dict[str, str], dsn: str, count: int, lo
         process.wait()
 
 
-def storm_run(config: Path, dsn: str, count: int, log: Path) -> float:
+def storm_run(
+    config: Path, dsn: str, count: int, log: Path, settled: Callable[[], bool] = lambda: True
+) -> float:
     env = {**os.environ, "SHOOT2TOP_PIPELINE": str(config), DSN_VARIABLE: dsn,
            "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}  # fmt: skip
     command = ["sparse", "run", "-n", "replay", "-e", "local", "-t", "0"]
-    return timed_load(command, env, dsn, count, log)
+    return timed_load(command, env, dsn, count, log, settled)
 
 
 def inprocess_run(config: Path, dsn: str, count: int, log: Path) -> float:
@@ -203,7 +217,12 @@ def main() -> None:
         latencies = scratch / "latency.txt"
         paced = pipeline(scratch / "paced.json", scratch / "paced-lake", scratch / "state",
                          pace=1.0, latency_log=latencies)  # fmt: skip
-        storm_run(paced, new_database(server), args.latency_items, scratch / "paced.log")
+
+        def logged() -> int:  # every item's latency: the last acks come after the load
+            return len(latencies.read_text().split()) if latencies.exists() else 0
+
+        storm_run(paced, new_database(server), args.latency_items, scratch / "paced.log",
+                  settled=lambda: logged() >= args.latency_items)  # fmt: skip
         values = sorted(float(line) for line in latencies.read_text().split())
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         summary: dict[str, Any] = {

@@ -628,6 +628,12 @@ if [ "${1:-}" = jar ]; then
         fi
     fi
 fi
+# Local mode is one JVM on the machine the pipeline runs on: the client compiler only and
+# the serial collector cost it about a quarter less CPU per item (paired runs, 2 cores).
+# STORM_JAR_JVM_OPTS, even empty, replaces these.
+if [ "${args[0]:-}" = local ]; then
+    export STORM_JAR_JVM_OPTS="${STORM_JAR_JVM_OPTS-"-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}"
+fi
 if [ "${args[0]:-}" = local ] && [ -n "${STORM_LOCAL_ZOOKEEPER:-}" ]; then
     export STORM_JAR_JVM_OPTS="${STORM_JAR_JVM_OPTS:-} -Dstorm.local.zookeeper=$STORM_LOCAL_ZOOKEEPER"
 fi

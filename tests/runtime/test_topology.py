@@ -1,3 +1,4 @@
+import gc
 import json
 import sys
 from pathlib import Path
@@ -56,6 +57,12 @@ def test_a_pipeline_config_becomes_spouts_bolts_and_storm_conf(config, tmp_path)
     assert "${" not in conf[PIPELINE_KEY]  # Flux would try to substitute it
 
 
+def test_idle_executors_sleep_instead_of_parking_in_a_loop(config):
+    conf = plan(config).storm_conf
+    assert conf["topology.bolt.wait.progressive.level2.count"] == 0
+    assert conf["topology.backpressure.wait.progressive.level2.count"] == 0
+
+
 def test_trend_files_are_absolute_for_workers_in_other_directories(config, tmp_path):
     settings = json.loads(config.read_text())
     settings["analytics"] = [{"type": "trends", "sinks": [
@@ -78,6 +85,19 @@ def test_a_component_missing_from_the_pipeline_config_is_named(config, monkeypat
         tracked_source(conf, "live", 0, 1)
     with pytest.raises(KeyError, match=r"no sink named 'db' \(its sinks: 'archive', 'warehouse'\)"):
         acking_sink(conf, "db")
+
+
+def test_spout_and_bolt_processes_collect_as_seldom_as_the_runner_loop(config, monkeypatch):
+    monkeypatch.setattr(retry, "_long_running", False)
+    conf, previous = plan(config).storm_conf, gc.get_threshold()
+    try:
+        for build in (lambda: tracked_source(conf, "sample", 0, 1),
+                      lambda: acking_sink(conf, "warehouse")):  # fmt: skip
+            gc.set_threshold(700, *previous[1:])
+            build()
+            assert gc.get_threshold()[0] == codec.COLLECT_EVERY
+    finally:
+        gc.set_threshold(*previous)
 
 
 def test_the_replay_topology_wires_the_config(config, monkeypatch):

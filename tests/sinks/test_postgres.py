@@ -9,6 +9,7 @@ from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.database import connect
 from shoot2top.warehouse.loader import WarehouseLoader
 from shoot2top.warehouse.schema import SchemaError
+from waits import wait_for
 
 
 def count(dsn, table):
@@ -50,7 +51,8 @@ def test_a_batch_that_ages_out_is_committed_on_tick(pg_dsn, items):
     sink = PostgresSink(WarehouseLoader(pg_dsn), batch_items=1000, batch_age_s=0)
     sink.write(items[0])
     sink.tick()
-    assert sink.durable_ticket == 1
+    assert wait_for(lambda: (sink.tick(), sink.durable_ticket)[1] == 1, "the aged batch durable")
+    assert count(pg_dsn, "metric_snapshots") == 1
     sink.close()
 
 
@@ -76,6 +78,46 @@ class GatedLoader(WarehouseLoader):
         self.committing.set()
         assert self.gate.wait(30), "the test never opened the gate"
         return super().commit(batch)
+
+
+def test_an_aged_batch_is_sent_without_waiting_for_its_commit(pg_dsn, items):
+    # A stream slower than batch_items per batch_age_s (a Storm bolt) must not stop at
+    # every aged batch while the database works: the tick sends it and returns.
+    loader = GatedLoader(pg_dsn)
+    sink = PostgresSink(loader, batch_items=1000, batch_age_s=0.05)
+    for item in items[:10]:
+        sink.write(item)
+    time.sleep(0.06)  # the batch's age, not synchronisation
+    started = time.monotonic()
+    sink.tick()
+    assert loader.committing.wait(10)
+    assert time.monotonic() - started < 5 and sink.durable_ticket == 0
+    for item in items[10:20]:  # the next batch fills while the first one commits
+        sink.write(item)
+    loader.gate.set()
+    assert wait_for(lambda: sink._in_flight.done(), "the aged batch committed")
+    time.sleep(0.2)  # the commit is seen later than it happened: durable_at says when
+    sink.tick()
+    assert (sink.durable_ticket, sink.pending) == (10, 10)
+    assert time.time() - sink.durable_at >= 0.2
+    sink.close()
+    assert (sink.durable_ticket, sink.loaded) == (20, 20)
+
+
+def test_the_age_of_a_batch_counts_from_its_own_first_item(pg_dsn, items):
+    # Not from the first item not yet durable: a batch sent by size and still committing
+    # must not make the next one age out at once (a string of tiny batches).
+    loader = GatedLoader(pg_dsn)
+    sink = PostgresSink(loader, batch_items=10, batch_age_s=3600)
+    for item in items[:10]:
+        sink.write(item)
+    assert loader.committing.wait(10)
+    sink.write(items[10])
+    sink.tick()
+    assert sink._batch == [items[10]]  # still open: it is young
+    loader.gate.set()
+    sink.close()
+    assert (sink.durable_ticket, sink.loaded) == (11, 11)
 
 
 def test_close_waits_for_the_batch_in_flight(pg_dsn, items):

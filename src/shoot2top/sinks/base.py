@@ -40,6 +40,9 @@ class Sink(ABC):
         self.dead_letters = dead_letters or DeadLetters(None)
         self.last_ticket = 0
         self.durable_ticket = 0
+        self.durable_at: float | None = None
+        """When `durable_ticket` was reached (epoch s), if the sink knows it better than
+        the moment it is asked (a commit that finished in the background); else None."""
         self._pending_since = 0.0
 
     def write(self, item: dict[str, Any]) -> int:
