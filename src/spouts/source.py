@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from streamparse import Spout
 
-from shoot2top.runtime.topology import tracked_source, tuple_of
+from shoot2top.runtime.topology import tracked_source, tuple_of_json
 
 EMITS_PER_NEXT = 10
 
@@ -38,8 +38,8 @@ class SourceSpout(Spout):
             due = self.tracked.next()
             if due is None:
                 return
-            message_id, items = due
-            self.emit(tuple_of(items, time.time()), tup_id=message_id)
+            message_id = due[0]
+            self.emit(tuple_of_json(self.tracked.text(message_id), time.time()), tup_id=message_id)
 
     def ack(self, tup_id: Any) -> None:
         self.tracked.ack(int(tup_id))

@@ -1,9 +1,10 @@
 from factories import ids, stream
+from shoot2top import codec
 from shoot2top.lake.store import LakeError, LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.delivery import AckingSink, TrackedSource
 from shoot2top.runtime.state import Checkpoints
-from shoot2top.runtime.topology import tuple_of
+from shoot2top.runtime.topology import items_of, tuple_of_json
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.base import Source
 
@@ -80,7 +81,8 @@ def test_an_item_that_cannot_cross_to_the_bolts_is_dead_lettered_alone(tmp_path)
     )
     ((message_id, emitted),) = drain(tracked)
     assert ids(emitted) == ids([items[0], items[3]])
-    assert tuple_of(emitted, 0.0)  # the rest encodes
+    # the rest crosses, encoded once when taken: the tuple carries exactly those items
+    assert items_of(tuple_of_json(tracked.text(message_id), 0.0)[0]) == emitted
     reasons = [entry["reason"] for entry in letters.entries()]
     assert len(reasons) == 2 and all(r.startswith("cannot be emitted:") for r in reasons)
     assert "surrogate" in reasons[0] and "deeper" in reasons[1]
@@ -223,3 +225,14 @@ def test_latencies_run_to_when_the_sink_made_items_durable_not_when_it_was_asked
     lake.durable_at = 100.5
     assert sink.write("a", stream(1), emitted_at=100.0) == (["a"], [])
     assert log.read_text().split() == ["500.0"]
+
+
+def test_a_message_is_encoded_once_and_a_retry_sends_the_same_text():
+    tracked = TrackedSource(ListSource(stream(5)), items_per_message=5, max_fails=3)
+    ((message_id, items),) = drain(tracked)
+    text = tracked.text(message_id)
+    assert codec.loads(text) == items
+    tracked.fail(message_id)
+    tracked.clock = lambda: float("inf")  # the retry's backoff is over
+    ((again, _),) = drain(tracked)
+    assert again == message_id and tracked.text(again) is text

@@ -30,12 +30,13 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 30.0
-CHECKPOINT_EVERY = 500  # items between checkpoint marks: what a restart may send again
+CHECKPOINT_EVERY = 5000  # items between checkpoint marks: what a restart may send again
 
 
 @dataclass
 class _InFlight:
     items: list[Item]
+    text: bytes  # the items as one JSON array, encoded once (what a tuple carries)
     fails: int = 0
 
 
@@ -98,11 +99,11 @@ class TrackedSource:
         room = min(self.items_per_message, self.max_pending - self.pending_items)
         if self.exhausted or room <= 0:
             return None
-        items = self._take(room)
+        items, encoded = self._take(room)
         if not items:
             return None
         message_id = next(self._ids)
-        self.in_flight[message_id] = _InFlight(items)
+        self.in_flight[message_id] = _InFlight(items, codec.encode_array(encoded))
         self.pending_items += len(items)
         self.emitted += len(items)
         # Mark every so many items, and every so often for slow (live) sources.
@@ -115,9 +116,15 @@ class TrackedSource:
             self._last_mark, self._last_mark_count = now, self.emitted
         return message_id, items
 
-    def _take(self, room: int) -> list[Item]:
-        """Up to `room` items the source has ready now."""
+    def text(self, message_id: int) -> bytes:
+        """The items of a message in flight as one JSON array: encoded once, when they
+        were taken (the check that they can cross to the bolts), and reused by retries."""
+        return self.in_flight[message_id].text
+
+    def _take(self, room: int) -> tuple[list[Item], list[bytes]]:
+        """Up to `room` items the source has ready now, and each one's JSON."""
         items: list[Item] = []
+        encoded: list[bytes] = []
         while len(items) < room:
             batch = self.source.next_batch(room - len(items))
             if batch is None:
@@ -129,7 +136,7 @@ class TrackedSource:
                 break
             for item in batch:
                 try:  # what cannot cross to the bolts as JSON is refused here, alone
-                    codec.encode_item(item)
+                    encoded.append(codec.encode_item(item))
                 except codec.Unencodable as error:
                     self.dead_lettered += 1
                     self.dead_letters.record(
@@ -137,7 +144,7 @@ class TrackedSource:
                     )
                     continue
                 items.append(item)
-        return items
+        return items, encoded
 
     def ack(self, message_id: int) -> None:
         entry = self.in_flight.pop(message_id, None)
