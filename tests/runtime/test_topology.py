@@ -17,6 +17,7 @@ from shoot2top.runtime.topology import (
     tracked_source,
     tuple_of,
 )
+from shoot2top.warehouse.database import stop_embedded
 
 REPO = Path(__file__).parents[2]
 
@@ -87,7 +88,9 @@ def test_a_component_missing_from_the_pipeline_config_is_named(config, monkeypat
         acking_sink(conf, "db")
 
 
-def test_spout_and_bolt_processes_collect_as_seldom_as_the_runner_loop(config, monkeypatch):
+def test_spout_and_bolt_processes_collect_as_seldom_as_the_runner_loop(
+    config, monkeypatch, tmp_path
+):
     monkeypatch.setattr(retry, "_long_running", False)
     conf, previous = plan(config).storm_conf, gc.get_threshold()
     try:
@@ -98,6 +101,7 @@ def test_spout_and_bolt_processes_collect_as_seldom_as_the_runner_loop(config, m
             assert gc.get_threshold()[0] == codec.COLLECT_EVERY
     finally:
         gc.set_threshold(*previous)
+        stop_embedded(tmp_path / "state")  # the warehouse sink started one: no server left
 
 
 def test_the_replay_topology_wires_the_config(config, monkeypatch):
