@@ -1,4 +1,5 @@
 import gzip
+import threading
 import time
 from datetime import timedelta
 
@@ -293,3 +294,40 @@ def test_a_background_store_failure_stops_later_batches_until_it_is_stored(tmp_p
     assert sink.durable_ticket == 0 and store.calls == 1
     sink.abandon()  # the runner's way out: nothing more is stored
     assert store.list_folders() == []
+
+
+class Slow(LocalStore):
+    """Each create waits for `gate`: a file stays in flight as long as a test needs."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.gate, self.calls = threading.Event(), 0
+
+    def create(self, folder, name, data):
+        self.calls += 1
+        assert self.gate.wait(30), "the test never opened the gate"
+        super().create(folder, name, data)
+
+
+def test_an_interrupt_while_waiting_for_a_background_store_leaves_it_in_flight(tmp_path):
+    # Ctrl-C in a notebook while flush waits: the store goes on in its thread; it must not
+    # be taken for a failure and stored a second time beside it.
+    store = Slow(tmp_path)
+    sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=Clock(), background=True)
+    sink.write_batch(stream(2))  # file 0 sealed and handed to the thread, which waits
+    future = sink._in_flight[0]
+    real_result = future.result
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    future.result = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        sink.flush()
+    future.result = real_result
+    assert sink.durable_ticket == 0 and sink._failed is None
+    store.gate.set()
+    sink.flush()
+    assert sink.durable_ticket == 2 and store.calls == 1
+    assert ids(items_of(store)) == ids(stream(2))
+    sink.close()

@@ -66,6 +66,35 @@ def test_a_load_error_in_the_worker_surfaces_in_the_stream(postgres_server, item
     assert sink.durable_ticket == 0
 
 
+class FailingLoader(WarehouseLoader):
+    """The first commit fails (the database went away mid-commit); later ones would work."""
+
+    def __init__(self, dsn):
+        super().__init__(dsn)
+        self.fails = 1
+
+    def commit(self, batch):
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("server closed the connection unexpectedly")
+        return super().commit(batch)
+
+
+def test_a_failed_commit_is_never_called_durable_by_a_later_flush(pg_dsn, items):
+    sink = PostgresSink(FailingLoader(pg_dsn), batch_items=10, batch_age_s=3600)
+    for item in items[:10]:
+        sink.write(item)  # the batch is sent; its commit fails on the worker
+    for attempt in range(2):  # the second flush must not find "nothing in flight"
+        with pytest.raises(ConnectionError, match="closed the connection"):
+            sink.flush()
+        assert sink.durable_ticket == 0, f"flush {attempt + 1} called lost items durable"
+    with pytest.raises(ConnectionError):
+        for item in items[10:20]:
+            sink.write(item)  # a full batch settles first: the failure again
+    assert sink.durable_ticket == 0
+    sink.abandon()
+
+
 class GatedLoader(WarehouseLoader):
     """Commits wait for `gate`: a batch stays in flight as long as a test needs."""
 

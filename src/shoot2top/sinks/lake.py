@@ -132,12 +132,14 @@ class LakeSink(Sink):
         if self._in_flight is None:
             return
         future, sealed, through = self._in_flight
-        self._in_flight = None
         try:
             future.result()
-        except BaseException:
-            self._failed = sealed, through
+        except Exception:
+            self._in_flight, self._failed = None, (sealed, through)
             raise
+        # (interrupted while waiting, e.g. Ctrl-C in a notebook: the store goes on and
+        # stays in flight, to be waited for again, never stored a second time beside it)
+        self._in_flight = None
         self.durable_ticket = through
 
     def flush(self) -> None:

@@ -49,6 +49,7 @@ class PostgresSink(Sink):
         self._in_flight: Future[tuple[LoadResult, float]] | None = None
         self._in_flight_through = 0  # the last ticket of the batch in flight
         self._batch_since = 0.0  # when the open batch got its first item
+        self._failure: Exception | None = None  # a failed commit: nothing is durable after it
 
     def _write(self, item: dict[str, Any]) -> None:
         if not self._batch:
@@ -83,11 +84,19 @@ class PostgresSink(Sink):
         return self.loader.commit(prepared), time.time()
 
     def _settle(self) -> None:
-        """Wait for the batch in flight; its items are durable once it returns."""
+        """Wait for the batch in flight; its items are durable once it returns. A failed
+        commit is raised here and again by every later settle (a flush, a write that sends
+        a batch): its items are lost to this sink, so no later flush may call them durable."""
+        if self._failure is not None:
+            raise self._failure
         if self._in_flight is None:
             return
         future, self._in_flight = self._in_flight, None
-        result, self.durable_at = future.result()  # re-raises the load's error here
+        try:
+            result, self.durable_at = future.result()  # re-raises the load's error here
+        except Exception as error:
+            self._failure = error
+            raise
         self.loaded += result.loaded
         self.dead_lettered += result.dead_lettered
         self.durable_ticket = self._in_flight_through
