@@ -142,7 +142,7 @@ class EventsBolt(Bolt):
 
     def process(self, tup: Any) -> None:
         event = event_of(tup.values[0])
-        if not self.fresh.fresh(event.to_record()):
+        if not self.fresh.fresh(event.to_record(), source=tup.task):
             return
         for sink in self.sinks:
             sink.send([event])

@@ -210,7 +210,18 @@ def test_the_event_filter_drops_repeats_and_forgets_events_past_its_horizon() ->
     for hour in range(1, 200):
         assert fresh.fresh(_event(f"t{hour}", hour))
         assert not fresh.fresh(_event(f"t{hour}", hour))  # a repeat, while remembered
-    assert len(fresh.seen) <= 3 and len(fresh._by_time) <= 3  # not 200
+    assert len(fresh.seen) <= 3 and len(fresh._by_time[None]) <= 3  # not 200
     assert fresh.fresh(_event("a", 0))  # forgotten long ago: passes again (at least once)
     with pytest.raises(ValueError, match="not ISO 8601"):
         fresh.fresh({**_event("b", 0), "detected_at": "yesterday"})
+
+
+def test_a_detector_far_ahead_does_not_make_a_restored_ones_repeats_pass() -> None:
+    """Each detector task has its own horizon: task 2 days ahead in event time (sparse
+    data, a wide pending window) must not evict what task 1 may repeat after a restore."""
+    fresh = EventFilter(horizon_s=24 * 3600)
+    assert fresh.fresh(_event("slow", 0), source=1)
+    for hour in range(1, 72):
+        assert fresh.fresh(_event(f"fast{hour}", hour), source=2)
+    assert not fresh.fresh(_event("slow", 0), source=1)  # restored task 1 repeats: dropped
+    assert len(fresh._by_time[2]) <= 25  # the fast task's memory stays bounded

@@ -29,7 +29,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -302,30 +302,33 @@ class EventFilter:
     remembering records for `horizon_s` of event time only: bounded memory.
 
     A restored detector repeats the events of the markers since its last save, whose
-    event time (`ended_at`, else `detected_at`) is recent; a record older than the
-    newest seen minus the horizon is forgotten, and if it came again it would pass
-    again (at least once: the sinks upsert on the event's identity)."""
+    event time (`ended_at`, else `detected_at`) is recent *for that detector*; so the
+    horizon is kept per emitting task (`source`): other tasks running ahead in event time
+    never make a slow or restored one's events forgotten. A record older than its source's
+    newest minus the horizon is forgotten, and if it came again it would pass again (at
+    least once: the sinks upsert on the event's identity)."""
 
     def __init__(self, horizon_s: float = EVENT_HORIZON_S) -> None:
         if horizon_s <= 0:
             raise ValueError(f"event filter horizon_s must be > 0, got {horizon_s}")
         self.horizon_s = horizon_s
         self.seen: set[str] = set()
-        self._by_time: list[tuple[float, str]] = []  # heap: (event time, record text)
-        self.newest = -math.inf
+        self.newest: dict[Hashable, float] = {}
+        self._by_time: dict[Hashable, list[tuple[float, str]]] = {}  # heaps per source
 
-    def fresh(self, record: Mapping[str, Any]) -> bool:
+    def fresh(self, record: Mapping[str, Any], source: Hashable = None) -> bool:
         text = json.dumps(record, sort_keys=True)
         if text in self.seen:
             return False
         moment = _epoch(record.get("ended_at") or record["detected_at"])
-        self.newest = max(self.newest, moment)
-        horizon = self.newest - self.horizon_s
-        while self._by_time and self._by_time[0][0] < horizon:
-            self.seen.discard(heapq.heappop(self._by_time)[1])
+        newest = self.newest[source] = max(self.newest.get(source, -math.inf), moment)
+        horizon = newest - self.horizon_s
+        remembered = self._by_time.setdefault(source, [])
+        while remembered and remembered[0][0] < horizon:
+            self.seen.discard(heapq.heappop(remembered)[1])
         if moment >= horizon:
             self.seen.add(text)
-            heapq.heappush(self._by_time, (moment, text))
+            heapq.heappush(remembered, (moment, text))
         return True
 
 
