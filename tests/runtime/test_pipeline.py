@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from factories import deliveries, ids, lake_arrays, observations, stream
+from factories import T0, deliveries, ids, lake_arrays, observations, stream
+from shoot2top import codec
 from shoot2top.lake.store import LocalStore
 from shoot2top.runtime import pipeline as runner
 from shoot2top.runtime.deadletter import DeadLetters
@@ -46,10 +47,17 @@ class CrashingSink(LakeSink):
         self.batches, self.crash_at = 0, crash_at
 
     def write_batch(self, items):
+        self._count_or_crash()
+        return super().write_batch(items)
+
+    def write_encoded(self, items):  # what the runner calls for a lake to lake run
+        self._count_or_crash()
+        return super().write_encoded(items)
+
+    def _count_or_crash(self):
         self.batches += 1
         if self.batches == self.crash_at:
             raise OSError("killed")
-        return super().write_batch(items)
 
 
 def test_a_killed_run_resumes_exactly_after_the_last_durable_batch(
@@ -199,3 +207,64 @@ def test_threads_get_the_gil_back_promptly_while_the_runner_pumps(tmp_path):
     sink = LakeSink(LocalStore(tmp_path), name="out", background=True)
     Pipeline([Watching([stream(3)])], [sink]).run()
     assert seen and max(seen) <= runner.SWITCH_INTERVAL_S < before == sys.getswitchinterval()
+
+
+class DecodingLakeSink(LakeSink):
+    """A lake sink that takes decoded items only, as the warehouse sink does."""
+
+    takes_encoded = False
+
+    def write_batch(self, items):
+        assert all(isinstance(item, dict) for item in items)
+        return super().write_batch(items)
+
+
+def hand_made_lake(root):
+    """Items stored with spaces and escapes no encoder of ours writes, a non-conforming
+    item, an item with a lone surrogate, and a file cut short."""
+    from shoot2top.lake.layout import WriterFolder
+
+    store, folder = LocalStore(root), WriterFolder.new(T0).name
+    items = [codec.encode_item(item) for item in stream(6)]
+    spaced = items[1].replace(b'":', b'" : ').replace(b"id1", b"\\u0069d1")
+    store.create(folder, "0000000", b"[ " + items[0] + b" ,\n" + spaced + b"]")
+    store.create(folder, "0000001", b'[{"reel": {"id": 1}}, ' + items[2] + b"]")
+    store.create(folder, "0000002", b'[{"tweet": {"text": "\\ud800"}},' + items[3] + b"]")
+    store.create(folder, "0000003", b"[" + items[4] + b"," + items[5][:30])
+    return spaced
+
+
+def test_a_lake_to_lake_run_moves_items_as_stored_and_rejects_what_decoding_rejects(tmp_path):
+    """Every sink a lake sink, no stage: the items are never decoded, so each lands
+    byte for byte as stored; the items, positions and dead letters are those of a run
+    that decodes them."""
+    spaced = hand_made_lake(tmp_path / "lake")
+    runs = {}
+    for name, sink_class in (("stored", LakeSink), ("decoded", DecodingLakeSink)):
+        letters = DeadLetters(tmp_path / f"{name}.jsonl")
+        sink = sink_class(LocalStore(tmp_path / name), name="out", dead_letters=letters)
+        source = LakeSource(LocalStore(tmp_path / "lake"), name="in", dead_letters=letters)
+        checkpoints = Checkpoints(tmp_path / f"{name}-checkpoint.json")
+        Pipeline([source], [sink], checkpoints=checkpoints, dead_letters=letters).run()
+        entries = [(e["where"], e["reason"], e.get("item")) for e in letters.entries()]
+        runs[name] = (lake_arrays(tmp_path / name), entries, checkpoints.load())
+    assert runs["stored"] == runs["decoded"]
+    assert ids(runs["stored"][0]) == ids(stream(6)[:5])
+    assert len(runs["stored"][1]) == 3  # the reel, the surrogate, the cut file
+    (stored_file,) = (tmp_path / "stored").glob("*/0000000")
+    assert spaced in stored_file.read_bytes()  # as stored, not encoded again
+
+
+def test_an_item_above_the_size_limit_is_dead_lettered_alone_when_moved_as_text(tmp_path):
+    from shoot2top.limits import MAX_ITEM_BYTES
+
+    items = stream(3)
+    items[2]["post"]["message"] = "x" * MAX_ITEM_BYTES
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    sink = LakeSink(LocalStore(tmp_path / "out"), name="out", dead_letters=letters)
+    assert sink.write_encoded([codec.dumps(item) for item in items]) == 3
+    sink.close()
+    assert ids(lake_arrays(tmp_path / "out")) == ids(items[:2])
+    (entry,) = letters.entries()
+    assert entry["where"] == "sink 'out' item post 'id2' observed 2026-11-20T10:02:00Z"
+    assert "more than the 4 MiB limit" in entry["reason"] and sink.durable_ticket == 3

@@ -11,6 +11,31 @@ from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.sources.lake import LakeSource
 
+
+@pytest.fixture(autouse=True, params=["decoded", "encoded"])
+def hand_out(request, monkeypatch):
+    """Every test here runs twice: items handed out decoded, and as their stored JSON
+    text (`hand_out_encoded`, decoded again here for the assertions): the same items,
+    order, positions and dead letters either way."""
+    if request.param == "encoded":
+        built, batches = LakeSource.__init__, LakeSource.next_batch
+
+        def build(self, *args, **kwargs):
+            built(self, *args, **kwargs)
+            self.hand_out_encoded()
+
+        def next_batch(self, max_items):
+            batch = batches(self, max_items)
+            if batch:
+                assert all(not isinstance(item, dict) for item in batch)
+                batch = [codec.loads_exact(bytes(item)) for item in batch]
+            return batch
+
+        monkeypatch.setattr(LakeSource, "__init__", build)
+        monkeypatch.setattr(LakeSource, "next_batch", next_batch)
+    return request.param
+
+
 W1 = WriterFolder.new(T0).name
 W2 = WriterFolder.new(T0).name
 W3 = WriterFolder.new(T0 + timedelta(hours=1)).name

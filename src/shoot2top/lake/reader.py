@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shoot2top import codec
+from shoot2top import codec, encoded
 from shoot2top.lake.layout import WriterFolder, file_number, is_writer_folder, matches
 from shoot2top.lake.store import LakeStore, StoredFile
 from shoot2top.limits import MAX_BATCH_BYTES
+from shoot2top.posts import InvalidPost, PostInfo, describe
 
 GZIP_MAGIC = b"\x1f\x8b"
 _LIMIT = f"more than the {MAX_BATCH_BYTES // 1024 // 1024} MiB a micro-batch may hold"
@@ -88,25 +89,102 @@ def decode_batch(data: bytes) -> tuple[list[Any], str | None]:
     deep…) is a `BadElement` in the list, in its place, and the items after it survive.
     Gzip is inflated in one bounded step: never more than `MAX_BATCH_BYTES` of output.
     """
-    if not data:
-        return [], "empty file (0 bytes)"
-    problem = None
-    if data.startswith(GZIP_MAGIC):
-        inflated, problem = _inflate(data)
-        if inflated is None:
-            return [], problem
-        data = inflated
-    if len(data) > MAX_BATCH_BYTES:
-        return [], f"too large: more than {len(data) - 1:,} bytes, {_LIMIT}"
+    array, problem = _array_bytes(data)
+    if array is None:
+        return [], problem
     try:
-        value = codec.loads_exact(data)
+        value = codec.loads_exact(array)
     except codec.DecodeError:
-        salvaged = codec.salvage(data)
+        salvaged = codec.salvage(array)
         problems = [reason for reason in (problem, salvaged.problem) if reason]
         return salvaged.items, "; ".join(problems) or None
     if not isinstance(value, list):
         return [], f"not a JSON array but a JSON {type(value).__name__}"
     return value, problem
+
+
+Described = tuple[list[Any], list[PostInfo | str], str | None]
+"""A batch read as stored items: per element, its JSON text and identity, or (not a
+valid item) what was decoded of it and why it is rejected; and the file's damage."""
+
+
+def read_batch_encoded(store: LakeStore, folder: str, stored: StoredFile) -> Described:
+    """`read_batch`, the items kept as their JSON text (see `decode_batch_encoded`)."""
+    if stored.size > MAX_BATCH_BYTES:
+        return [], [], f"too large: the file is {stored.size:,} bytes, {_LIMIT}; not read"
+    return decode_batch_encoded(store.read(folder, stored.name, limit=MAX_BATCH_BYTES))
+
+
+def decode_batch_encoded(data: bytes) -> Described:
+    """The items of one micro-batch file as their JSON text, each with its identity: for
+    a file orjson would decode, the stored bytes of each item (`encoded`: nothing else
+    decoded); for any other, exactly what `decode_batch` recovers, each valid item
+    encoded. An element that is not a valid item is what `decode_batch` gives of it (a
+    value, or a `BadElement`) with the reason it is rejected."""
+    array, problem = _array_bytes(data)
+    if array is None or problem is not None:
+        return _described_decoded(data)
+    elements = encoded.split_array(array)
+    if elements is None:
+        return _described_decoded(data)
+    items: list[Any] = elements
+    reasons: list[PostInfo | str] = []
+    for index, info in enumerate(encoded.describe_elements(array, elements)):
+        if info is not None:
+            reasons.append(info)
+            continue
+        try:  # the skeleton cannot tell: decode this one whole
+            item, outcome = encoded.describe_exactly(elements[index])
+        except codec.DecodeError:
+            return _described_decoded(data)
+        if isinstance(outcome, InvalidPost):
+            if items is elements:
+                items = list(elements)
+            items[index] = item
+            reasons.append(str(outcome))
+        else:
+            reasons.append(outcome)
+    return items, reasons, None
+
+
+def _described_decoded(data: bytes) -> Described:
+    """`decode_batch_encoded` of a file the fast path cannot vouch for: decoded as a
+    replay decodes it, each valid item encoded (`codec.encode_item`)."""
+    decoded, problem = decode_batch(data)
+    items: list[Any] = []
+    reasons: list[PostInfo | str] = []
+    for item in decoded:
+        if type(item) is codec.BadElement:
+            items.append(item)
+            reasons.append(item.reason)
+            continue
+        try:
+            info: PostInfo | str = describe(item)
+            items.append(codec.encode_item(item))
+        except InvalidPost as error:
+            items.append(item)
+            info = str(error)
+        except codec.Unencodable as error:
+            items.append(item)
+            info = f"cannot encode as JSON: {error}"
+        reasons.append(info)
+    return items, reasons, problem
+
+
+def _array_bytes(data: bytes) -> tuple[bytes | None, str | None]:
+    """A file's JSON text (gzip inflated) and what is wrong with the file; None if it
+    holds nothing to decode."""
+    if not data:
+        return None, "empty file (0 bytes)"
+    problem = None
+    if data.startswith(GZIP_MAGIC):
+        inflated, problem = _inflate(data)
+        if inflated is None:
+            return None, problem
+        data = inflated
+    if len(data) > MAX_BATCH_BYTES:
+        return None, f"too large: more than {len(data) - 1:,} bytes, {_LIMIT}"
+    return data, problem
 
 
 def _inflate(data: bytes) -> tuple[bytes | None, str | None]:

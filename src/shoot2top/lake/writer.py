@@ -30,7 +30,7 @@ from shoot2top.lake.store import FileExists, LakeStore
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 
 
-def encode_batch(encoded_items: list[bytes], *, compress: bool = False) -> bytes:
+def encode_batch(encoded_items: list[codec.Buffer], *, compress: bool = False) -> bytes:
     """A micro-batch file's bytes: the items as one JSON array, gzip-compressed if asked
     (level 6, no timestamp: the same items give the same bytes)."""
     data = codec.encode_array(encoded_items)
@@ -44,7 +44,7 @@ class Sealed:
     folder: str
     name: str
     data: bytes
-    items: list[bytes]
+    items: list[codec.Buffer]
 
 
 class LakeWriter:
@@ -80,7 +80,7 @@ class LakeWriter:
         self.next_number = 0
         self.files_written = 0
         self.bytes_written = 0
-        self.batch: list[bytes] = []
+        self.batch: list[codec.Buffer] = []
         self.batch_size = 0  # encoded bytes of the open batch, a separator each
 
     def rotate(self, now: float) -> None:
@@ -89,13 +89,13 @@ class LakeWriter:
         start = partition_start(datetime.fromtimestamp(now, UTC), self.rotation)
         self._open_folder(start)
 
-    def add(self, encoded: bytes) -> bool:
+    def add(self, encoded: codec.Buffer) -> bool:
         """Put one encoded item in the open batch; True when the batch is full."""
         self.batch.append(encoded)
         self.batch_size += len(encoded) + 1
         return len(self.batch) >= self.batch_items or self.batch_size >= self.batch_bytes
 
-    def add_many(self, encoded: list[bytes], start: int = 0) -> tuple[int, bool]:
+    def add_many(self, encoded: list[codec.Buffer], start: int = 0) -> tuple[int, bool]:
         """Put `encoded[start:]` in the open batch until it is full, as `add` one by one
         would; returns how many it took and whether the batch is full."""
         room = self.batch_items - len(self.batch)

@@ -43,4 +43,11 @@ PLATFORM = Platform(
     source_config="shoot2top.config:FacebookSourceConfig",
     source="shoot2top.sources.facebook:FacebookSource",
     secrets=("access_token",),
+    identity_fields={
+        "id": None,
+        "from": {"id": None},
+        "created_time": None,
+        "creation_time": None,
+    },
+    item_fields={PAGE: {"id": None}},
 )

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Identity = Callable[[dict[str, Any], dict[str, Any]], tuple[Any, Any, Any]]
 """(payload, item) -> (item id, publisher id, created time), each raw and maybe None."""
+
+Fields = Mapping[str, "Fields | None"]
+"""The keys an identity function reads, as a tree: None for a value it reads whole, a
+mapping for an object of which it reads only those keys (`Platform.identity_fields`)."""
 
 NAME = re.compile(r"^[a-z][a-z0-9]*$")  # a platform name or type key: a config tag, a column
 
@@ -41,6 +45,12 @@ class Platform:
     are ``"module:attribute"`` references; `secrets` are the source config's settings
     holding secrets, revealed when the source is built and passed to `source` under
     the same names.
+
+    `identity_fields` lists every payload key `identity` reads (`item_fields`: every
+    top-level key), so that an item stored as JSON text can be described by decoding
+    those alone (`shoot2top.encoded`); None: such items are decoded whole. A key
+    missing here would give stored items a different identity: tests/platforms checks
+    the two readings agree on every fixture.
     """
 
     name: str
@@ -50,6 +60,8 @@ class Platform:
     source_config: str  # a `config.Strict` model whose `type` is Literal[name]
     source: str  # a `sources.base.Source`: (config, **secrets, resume=, dead_letters=)
     secrets: tuple[str, ...] = ()
+    identity_fields: Fields | None = None
+    item_fields: Fields = field(default_factory=dict)
     _resolved: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

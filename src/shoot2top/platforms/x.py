@@ -25,4 +25,10 @@ PLATFORM = Platform(
     source_config="shoot2top.config:XSourceConfig",
     source="shoot2top.sources.x:XSource",
     secrets=("bearer_token",),
+    identity_fields={
+        "data": {"id": None, "author_id": None, "created_at": None},
+        "user": {"id_str": None},
+        "id_str": None,
+        "created_at": None,
+    },
 )

@@ -22,4 +22,5 @@ PLATFORM = Platform(
     source_config="shoot2top.config:YouTubeSourceConfig",
     source="shoot2top.sources.youtube:YouTubeSource",
     secrets=("api_key",),
+    identity_fields={"id": None, "snippet": {"channelId": None, "publishedAt": None}},
 )

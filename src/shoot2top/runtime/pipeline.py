@@ -103,6 +103,7 @@ class Pipeline:
         self.items_per_source: Counter[str] = Counter()
         self.last_item_per_source: dict[str, Item] = {}  # for the status: its lag
         self._stop_reason: str | None = None
+        self._encoded = False  # items move as JSON text (`_moves_encoded`)
 
     def request_stop(self, reason: str) -> None:
         """Ask the run to end after the current batch (safe from a signal handler)."""
@@ -112,6 +113,7 @@ class Pipeline:
         summary = RunSummary()
         started = time.monotonic()
         source_failure: _SourceFailure | None = None
+        self._encoded = self._moves_encoded()
         try:
             with fewer_collections(), prompt_thread_switches():
                 self._pump(summary, limit, None if duration_s is None else started + duration_s)
@@ -146,7 +148,10 @@ class Pipeline:
             if batch:
                 for sink in self.sinks:
                     try:
-                        sink.write_batch(batch)
+                        if self._encoded:
+                            sink.write_encoded(batch)
+                        else:
+                            sink.write_batch(batch)
                     except Exception as error:
                         raise _SinkFailure(sink, error) from error
                 for stage in self.analytics:
@@ -172,6 +177,18 @@ class Pipeline:
                     next_checkpoint = now + self.checkpoint_interval_s
             if self._stop_reason:
                 return
+
+    def _moves_encoded(self) -> bool:
+        """Whether items move as their JSON text: when every source can hand them out so
+        (a lake replay) and every sink stores them so (lake sinks), and no analytics
+        stage reads them. Then nothing decodes what no one reads (`shoot2top.encoded`)."""
+        if self.analytics or not all(sink.takes_encoded for sink in self.sinks):
+            return False
+        if not all(source.can_hand_out_encoded for source in self.sources):
+            return False
+        for source in self.sources:
+            source.hand_out_encoded()
+        return True
 
     def checkpoint(self) -> None:
         """Flush every sink and the dead letters, then record every source's position."""

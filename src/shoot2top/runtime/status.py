@@ -88,6 +88,8 @@ def _observed(item: Any) -> datetime | None:
     if item is None:
         return None
     try:
+        if not isinstance(item, dict):  # an item moved as its JSON text
+            item = codec.loads_exact(memoryview(item))
         return describe(item).observed_at
     except Exception:  # a status must never fail a run
         return None

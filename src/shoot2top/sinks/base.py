@@ -12,9 +12,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from itertools import repeat
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from shoot2top import codec
+from shoot2top.limits import MAX_ITEM_BYTES
 from shoot2top.posts import describe, format_time
 from shoot2top.runtime.deadletter import DeadLetters
 
@@ -60,6 +61,33 @@ class Sink(ABC):
         for item in items:
             self.write(item)
         return self.last_ticket
+
+    takes_encoded: ClassVar[bool] = False
+    """Whether `write_encoded` stores JSON text as it is (a runner moving a lake replay
+    to sinks that all do need not decode the items: `LakeSource.hand_out_encoded`)."""
+
+    def write_encoded(self, items: Sequence[codec.Buffer]) -> int:
+        """`write_batch` of items given as their JSON text. This one decodes them (as a
+        replay does: `codec.loads_exact`); a sink that stores JSON text overrides it."""
+        return self.write_batch([codec.loads_exact(item) for item in items])
+
+    def _checked_encoded(self, items: Sequence[codec.Buffer]) -> Sequence[codec.Buffer | None]:
+        """Items given as JSON text, None in place of (and dead-lettering) each one
+        larger than `MAX_ITEM_BYTES`, the limit `_encode` holds decoded items to."""
+        if max(map(len, items), default=0) <= MAX_ITEM_BYTES:
+            return items
+        out: list[codec.Buffer | None] = []
+        for item in items:
+            problem = codec.size_problem(len(item))
+            if problem is None:
+                out.append(item)
+                continue
+            where = f"sink {self.name!r} item {identify(codec.loads_exact(item))}"
+            text = bytes(item[: codec.RAW_KEPT]).decode("utf-8", errors="backslashreplace")
+            reason = f"cannot encode as JSON: {problem}"
+            self.dead_letters.record(self.name, where, reason, raw=text)
+            out.append(None)
+        return out
 
     def _encode(self, item: dict[str, Any]) -> bytes | None:
         """The item as JSON; None if it cannot be (too deep, too large, not valid

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
+from shoot2top import codec
 from shoot2top.lake.store import LakeStore
 from shoot2top.lake.writer import LakeWriter, Sealed
 from shoot2top.runtime.deadletter import DeadLetters
@@ -35,6 +36,8 @@ Clock = Callable[[], float]
 
 class LakeSink(Sink):
     """Writes micro-batches into a local or S3 lake; one writer folder per partition."""
+
+    takes_encoded = True
 
     def __init__(
         self,
@@ -85,11 +88,22 @@ class LakeSink(Sink):
         one time, so it lands in one partition."""
         if not items:
             return self.last_ticket
+        return self._add_all(self._encode_all(items))
+
+    def write_encoded(self, items: Sequence[codec.Buffer]) -> int:
+        """`write_batch` of items already JSON text (a lake replay's stored bytes):
+        stored as they are, but for an item above `MAX_ITEM_BYTES`, dead-lettered."""
+        if not items:
+            return self.last_ticket
+        return self._add_all(self._checked_encoded(items))
+
+    def _add_all(self, encoded: Sequence[codec.Buffer | None]) -> int:
+        """Add a batch's encoded items (None: dead-lettered, a ticket but no place),
+        storing each batch that fills up; the clock is read once."""
         self._before_write()
         now = time.monotonic()
         if self.last_ticket == self.durable_ticket:
             self._pending_since = now
-        encoded = self._encode_all(items)
         if None in encoded:  # some were dead-lettered: they take a ticket, not a place
             for one in encoded:
                 self.last_ticket += 1
@@ -99,7 +113,7 @@ class LakeSink(Sink):
             return self.last_ticket
         done = 0
         while done < len(encoded):
-            taken, full = self.writer.add_many(cast(list[bytes], encoded), done)
+            taken, full = self.writer.add_many(cast(list[codec.Buffer], encoded), done)
             done += taken
             self.last_ticket += taken
             if full:

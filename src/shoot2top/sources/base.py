@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from shoot2top.posts import post_type
 
@@ -24,6 +24,9 @@ Item = dict[str, Any]
 
 class Source(ABC):
     """A stream of items with checkpoint/resume."""
+
+    can_hand_out_encoded: ClassVar[bool] = False
+    """Whether `hand_out_encoded` is supported: items handed out as their JSON text."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -60,6 +63,11 @@ class Source(ABC):
     @abstractmethod
     def snapshot(self) -> dict[str, Any]:
         """Resume state after the last yielded item."""
+
+    def hand_out_encoded(self) -> None:
+        """From now on, hand out items as their JSON text (bytes-like), validated as ever:
+        for a runner whose every sink stores JSON text (`Sink.takes_encoded`)."""
+        raise NotImplementedError(f"source {self.name!r} hands out decoded items only")
 
     def idle_s(self) -> float:
         """After yielding None: how long the runner may wait before asking again, since

@@ -18,18 +18,24 @@ import logging
 import time
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from operator import itemgetter, le
-from typing import Any
+from typing import Any, cast
 
 from shoot2top.codec import BadElement, fewer_collections
 from shoot2top.lake.layout import WriterFolder
-from shoot2top.lake.reader import Selection, batch_files, read_batch, select_writers
+from shoot2top.lake.reader import (
+    Selection,
+    batch_files,
+    read_batch,
+    read_batch_encoded,
+    select_writers,
+)
 from shoot2top.lake.store import LakeError, LakeStore, StoredFile
-from shoot2top.posts import InvalidPost, describe
+from shoot2top.posts import InvalidPost, PostInfo, describe
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.progress import human_bytes
 from shoot2top.sources.base import Item, Source
@@ -95,6 +101,8 @@ class _Writer:
 class LakeSource(Source):
     """Replays selected lake partitions, merged across writers by observed time."""
 
+    can_hand_out_encoded = True
+
     def __init__(
         self,
         store: LakeStore,
@@ -127,6 +135,7 @@ class LakeSource(Source):
         }
         self.files_read = 0
         self.damaged_files = 0
+        self.encoded = False
         self._writers: list[_Writer] | None = None  # listed on the first batch
         self._heap: list[_Head] = []  # every writer with an item to hand out
         self._to_load: list[_Writer] = []  # writers whose file is used up
@@ -290,7 +299,7 @@ class LakeSource(Source):
         while writer.next_file < len(writer.files):
             number, stored = writer.files[writer.next_file]
             where = self.store.location(writer.folder.name, stored.name)
-            decoded = self._read_batch(writer.folder, stored, where)
+            decoded, infos = self._read_batch(writer.folder, stored, where)
             writer.next_file += 1
             first = writer.cursor[1] if writer.cursor[0] == number else 0
             items: list[Item] = []
@@ -301,17 +310,16 @@ class LakeSource(Source):
             keep_item, keep_time = items.append, times.append  # bound once per file
             keep_type, keep_index = types.append, indexes.append
             for index in range(first, len(decoded)):
-                item = decoded[index]
-                if type(item) is BadElement:
-                    rejects.append(_Reject(index, item.reason, raw=item.raw))
-                    continue
-                try:
-                    info = describe(item)
-                except InvalidPost as error:
-                    rejects.append(_Reject(index, str(error), item))
+                info = infos[index]
+                if type(info) is not PostInfo:  # why the element is not a valid item
+                    item = decoded[index]
+                    if type(item) is BadElement:
+                        rejects.append(_Reject(index, item.reason, raw=item.raw))
+                    else:
+                        rejects.append(_Reject(index, cast(str, info), item))
                     continue
                 if keeps is None or keeps(info.observed_at):
-                    keep_item(item)
+                    keep_item(decoded[index])
                     keep_time(info.observed_at)
                     keep_type(info.type)
                     keep_index(index)
@@ -341,15 +349,29 @@ class LakeSource(Source):
         else:
             writer.cursor[1] = upto
 
-    def _read_batch(self, writer: WriterFolder, stored: StoredFile, where: str) -> list[Any]:
-        """The items of one file; a damaged file is reported. A `LakeError` (the store
-        did not give the bytes) propagates: it stops the replay before this file."""
-        items, problem = read_batch(self.store, writer.name, stored)
+    def _read_batch(
+        self, writer: WriterFolder, stored: StoredFile, where: str
+    ) -> tuple[list[Any], Sequence[PostInfo | str]]:
+        """The elements of one file and, for each, its identity or why it is not a valid
+        item; a damaged file is reported. Decoded items, or (`hand_out_encoded`) items
+        as their JSON text. A `LakeError` (the store did not give the bytes) propagates:
+        it stops the replay before this file."""
+        if self.encoded:
+            items, infos, problem = read_batch_encoded(self.store, writer.name, stored)
+        else:
+            items, problem = read_batch(self.store, writer.name, stored)
+            infos = list(map(_identity, items))
         self.bytes_read += stored.size
         self.files_read += 1
         if problem:
             self._reject(where, problem)
-        return items
+        return items, infos
+
+    def hand_out_encoded(self) -> None:
+        """From the next file on, hand out items as their stored JSON text rather than
+        decoded. Validation, order, dead letters and positions are the same; only what
+        no one reads is not decoded (`shoot2top.encoded`)."""
+        self.encoded = True
 
     def report(self) -> str:
         return (
@@ -364,3 +386,13 @@ class LakeSource(Source):
             self.damaged_files += 1
         log.warning("%s: %s (dead-lettered)", where, reason)
         self.dead_letters.record(self.name, where, reason, item, raw=raw)
+
+
+def _identity(item: Any) -> PostInfo | str:
+    """A decoded element's identity, or why it is not a valid item."""
+    if type(item) is BadElement:
+        return item.reason
+    try:
+        return describe(item)
+    except InvalidPost as error:
+        return str(error)
