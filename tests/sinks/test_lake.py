@@ -437,3 +437,58 @@ def test_abandon_during_a_store_drops_nothing_durable_and_a_resume_loses_nothing
     resumed.close()
     twice = observations(items[2:4]) if lands else observations([])
     assert deliveries(tmp_path) == observations(items) + twice
+
+
+def sized_sink(store, background):
+    """Batches close by size (three of `stream`'s items reach 585 bytes); one folder name."""
+    return LakeSink(store, batch_items=100, batch_bytes=585, batch_age_s=3600, clock=Clock(),
+                    background=background,
+                    new_writer_id=lambda: "00000000-0000-4000-8000-000000000000")  # fmt: skip
+
+
+def without_a_failure(root, items):
+    """The files of a sink that writes `items` and closes, and nothing fails."""
+    sink = sized_sink(LocalStore(root), background=False)
+    sink.write_batch(items)
+    sink.close()
+    return contents(root)
+
+
+def test_a_batch_that_filled_while_the_store_before_it_failed_is_stored_as_it_was(tmp_path):
+    """File 1's store fails while the next batch fills up (by size): that batch stays
+    full, and the next write stores it before adding anything to it. The files are the
+    ones a sink without the failure writes: none larger than its rules allow (a batch
+    at `MAX_SINK_BATCH_BYTES` with one item more would be too large for a reader)."""
+    items = stream(12)
+    store = FaultyStore(tmp_path / "b", refuse=2)
+    sink = sized_sink(store, background=True)
+    sink.write_batch(items[:3])  # file 0
+    settled(sink)
+    store.gate.clear()
+    sink.write_batch(items[3:6])  # file 1 in flight, held, to be refused
+
+    def opening():  # read after the sink saw file 1 unfinished
+        store.gate.set()
+        return Clock()()
+
+    sink.clock = opening
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.write_batch(items[6:9])  # fills the next batch, then waits for file 1
+    store.refuse = 99
+    sink.write_batch(items[sink.last_ticket :])  # from the first item it did not take
+    sink.close()
+    assert contents(tmp_path / "b") == without_a_failure(tmp_path / "a", items)
+    assert len(contents(tmp_path / "b")) == 4
+
+
+def test_a_synchronous_sink_stores_a_batch_refused_when_full_as_it_was(tmp_path):
+    items = stream(12)
+    store = FaultyStore(tmp_path / "b", refuse=2)
+    sink = sized_sink(store, background=False)
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.write_batch(items[:6])  # file 1 refused: its batch stays open, full
+    store.refuse = 99
+    for item in items[sink.last_ticket :]:  # one by one: `write` adds to the batch too
+        sink.write(item)
+    sink.close()
+    assert contents(tmp_path / "b") == without_a_failure(tmp_path / "a", items)
