@@ -291,7 +291,9 @@ def test_three_writer_processes_share_a_partition_and_a_glob_replays_it_exactly_
 
 
 @pytest.mark.slow
-def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, sample_lake):
+def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(
+    tmp_path, sample_lake, s3_credentials
+):
     from s3server import start_s3_server
 
     server = start_s3_server(tmp_path / "weed")

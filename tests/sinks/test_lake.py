@@ -148,7 +148,7 @@ def test_s3_round_trip(s3_server, s3_uri):
 
 
 @pytest.mark.slow
-def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
+def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path, s3_credentials):
     """With the server down the sink raises a clear error and keeps every item pending;
     when it is back, the same batch is written: nothing lost."""
     from s3server import start_s3_server
