@@ -22,12 +22,18 @@ for _name in [name for name in os.environ if name.startswith(_MACHINE_SETTINGS)]
     del os.environ[_name]
 
 
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+"""What the test S3 servers accept, as the standard AWS environment gives it."""
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One SeaweedFS for the session; credentials via the standard AWS environment."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1"
-    )
+    os.environ.update(S3_CREDENTIALS)
     server = start_s3_server(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop(discard=True)
@@ -39,6 +45,14 @@ def s3_uri(s3_server: S3Server) -> str:
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=bucket)
     return f"s3://{bucket}/social"
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`S3_CREDENTIALS` in the environment for a test that starts its own server (and
+    for the processes it starts), whether or not the session's server ran before it."""
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from fakes.lake_store import FaultyStore
 from shoot2top import codec
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LocalStore, S3Settings, open_store
+from shoot2top.runtime.state import Checkpoints
 from shoot2top.sources.lake import LakeSource
 from terminal import Terminal
 from waits import checkpointed_items, visible_files, wait_for
@@ -121,6 +123,50 @@ def test_ingest_stores_lake_batches_in_a_writer_thread(tmp_path, sample_lake, mo
     cli.main(["ingest", "--config", str(config), "--quiet"], standalone_mode=False)
     assert [sink.background for sink in built] == [True]
     assert Counter(replayed(str(tmp_path / "out"))) == Counter(replayed(str(sample_lake)))
+
+
+def test_ingest_stops_at_a_lake_store_that_keeps_failing_and_a_rerun_writes_every_item(
+    tmp_path, sample_lake, monkeypatch
+):
+    """The out lake's disk is full from its fourth file on: the run stops with the
+    store's own error naming the file, its checkpoint exactly before the unstored items;
+    re-run once there is room, every item is in the lake once (counted)."""
+    from shoot2top import cli
+    from shoot2top.runtime import components
+    from shoot2top.runtime import pipeline as runner
+
+    monkeypatch.setattr(runner, "TICK_EVERY_S", 0.0)
+    monkeypatch.setattr(runner, "BATCH_ITEMS", 100)
+    out = tmp_path / "out"
+
+    def filling(uri, s3=None, **options):  # the sink's store, with its retry policy
+        if uri == str(out):
+            return FaultyStore(uri, refuse=4, **options)
+        return open_store(uri, s3, **options)
+
+    monkeypatch.setattr(components, "open_store", filling)
+    config = pipeline(tmp_path, {"uri": str(sample_lake)}, {"uri": str(out), "batch_items": 100})
+    settings = json.loads(config.read_text())
+    settings["checkpoint_interval_s"] = 1e-9  # a checkpoint after every batch
+    config.write_text(json.dumps(settings))
+    ingest = ["ingest", "--config", str(config), "--quiet"]
+    with pytest.raises(cli.Failure) as failed:
+        cli.main(ingest, standalone_mode=False)
+    assert re.fullmatch(
+        rf"t: sink 'out' failed: cannot write {re.escape(str(out))}/[^/]+/0000003: "
+        r"No space left on device; items after the last checkpoint will be replayed on the "
+        r"next run",
+        failed.value.message,
+    )
+    expected = replayed(str(sample_lake))
+    assert replayed(str(out)) == expected[:300]  # files 0-2
+    checkpoint = Checkpoints(tmp_path / "state" / "t" / "checkpoint.json").load()["in"]
+    assert replayed(str(sample_lake), resume=checkpoint) == expected[300:]
+
+    monkeypatch.setattr(components, "open_store", open_store)  # room on the disk again
+    cli.main(ingest, standalone_mode=False)
+    assert Counter(replayed(str(out))) == Counter(expected)
+    assert len(expected) == 900 and set(Counter(expected).values()) == {1}
 
 
 @pytest.mark.slow
@@ -245,7 +291,9 @@ def test_three_writer_processes_share_a_partition_and_a_glob_replays_it_exactly_
 
 
 @pytest.mark.slow
-def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(tmp_path, sample_lake):
+def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(
+    tmp_path, sample_lake, s3_credentials
+):
     from s3server import start_s3_server
 
     server = start_s3_server(tmp_path / "weed")

@@ -1,11 +1,12 @@
 import gzip
-import threading
 import time
+from concurrent.futures import wait
 from datetime import timedelta
 
 import pytest
 
-from factories import T0, at, ids, stream
+from factories import T0, at, deliveries, ids, observations, stream
+from fakes.lake_store import FaultyStore
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
@@ -13,6 +14,7 @@ from shoot2top.limits import MAX_BATCH_BYTES, MAX_ITEM_BYTES, MAX_SINK_BATCH_BYT
 from shoot2top.runtime.progress import human_bytes
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
+from waits import wait_for
 
 
 class Clock:
@@ -146,7 +148,7 @@ def test_s3_round_trip(s3_server, s3_uri):
 
 
 @pytest.mark.slow
-def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path):
+def test_an_s3_outage_fails_the_flush_and_keeps_the_batch(tmp_path, s3_credentials):
     """With the server down the sink raises a clear error and keeps every item pending;
     when it is back, the same batch is written: nothing lost."""
     from s3server import start_s3_server
@@ -257,25 +259,11 @@ def contents(root):
     return {path.relative_to(root): path.read_bytes() for path in root.glob("*/*")}
 
 
-class Refuses(LocalStore):
-    """Refuses the `refuse`-th create and the next ones, until `refuse` is raised."""
-
-    def __init__(self, root, refuse):
-        super().__init__(root)
-        self.refuse, self.calls = refuse, 0
-
-    def create(self, folder, name, data):
-        self.calls += 1
-        if self.calls >= self.refuse:
-            raise LakeError(f"cannot write {name}: disk full")
-        super().create(folder, name, data)
-
-
 def test_a_background_store_failure_is_raised_at_the_next_flush_and_the_batch_kept(tmp_path):
-    store = Refuses(tmp_path, refuse=2)
+    store = FaultyStore(tmp_path, refuse=2)
     sink = LakeSink(store, batch_items=3, batch_age_s=3600, clock=Clock(), background=True)
     sink.write_batch(stream(7))  # files 0 and 1 sealed; file 1 is refused in the thread
-    with pytest.raises(LakeError, match="cannot write 0000001: disk full"):
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left"):
         sink.flush()
     assert sink.durable_ticket == 3 and sink.pending == 4
     store.refuse = 99  # the disk has room again
@@ -287,32 +275,19 @@ def test_a_background_store_failure_is_raised_at_the_next_flush_and_the_batch_ke
 
 
 def test_a_background_store_failure_stops_later_batches_until_it_is_stored(tmp_path):
-    store = Refuses(tmp_path, refuse=1)
+    store = FaultyStore(tmp_path, refuse=1)
     sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=Clock(), background=True)
-    with pytest.raises(LakeError, match="cannot write 0000000: disk full"):
+    with pytest.raises(LakeError, match=r"cannot write .*/0000000: No space left"):
         sink.write_batch(stream(4))  # file 0 refused in the thread: file 1 waits for it
     assert sink.durable_ticket == 0 and store.calls == 1
     sink.abandon()  # the runner's way out: nothing more is stored
     assert store.list_folders() == []
 
 
-class Slow(LocalStore):
-    """Each create waits for `gate`: a file stays in flight as long as a test needs."""
-
-    def __init__(self, root):
-        super().__init__(root)
-        self.gate, self.calls = threading.Event(), 0
-
-    def create(self, folder, name, data):
-        self.calls += 1
-        assert self.gate.wait(30), "the test never opened the gate"
-        super().create(folder, name, data)
-
-
 def test_an_interrupt_while_waiting_for_a_background_store_leaves_it_in_flight(tmp_path):
     # Ctrl-C in a notebook while flush waits: the store goes on in its thread; it must not
     # be taken for a failure and stored a second time beside it.
-    store = Slow(tmp_path)
+    store = FaultyStore(tmp_path, held=True)
     sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=Clock(), background=True)
     sink.write_batch(stream(2))  # file 0 sealed and handed to the thread, which waits
     future = sink._in_flight[0]
@@ -331,3 +306,189 @@ def test_an_interrupt_while_waiting_for_a_background_store_leaves_it_in_flight(t
     assert sink.durable_ticket == 2 and store.calls == 1
     assert ids(items_of(store)) == ids(stream(2))
     sink.close()
+
+
+def settled(sink):
+    """Wait until the batch in flight has been stored or refused by the writer thread."""
+    wait([sink._in_flight[0]], timeout=30)
+
+
+def test_a_background_store_failure_is_raised_by_tick_and_the_batch_stored_first_later(tmp_path):
+    """A sink that is only ticked (the runner while its sources are idle) learns of the
+    failure at once, with the store's own error; the refused batch keeps its place:
+    stored once, before every later one."""
+    items = stream(12)
+    store = FaultyStore(tmp_path, refuse=2)
+    sink = LakeSink(store, batch_items=3, batch_age_s=3600, clock=Clock(), background=True)
+    sink.write_batch(items[:7])  # files 0 and 1 sealed; file 1 is refused in the thread
+    settled(sink)
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.tick()
+    assert (sink.durable_ticket, sink.pending) == (3, 4)
+    store.refuse = 99  # the disk has room again
+    sink.write_batch(items[7:])  # file 1 first, then files 2 and 3
+    assert sink.durable_ticket >= 7
+    sink.close()
+    assert files_of(store)[store.list_folders()[0]] == [f"000000{n}" for n in range(4)]
+    assert ids(items_of(store)) == ids(items)  # in order, as the file numbers go
+    assert deliveries(tmp_path) == observations(items)  # each item once
+    assert store.calls == 5  # files 0, 1 (refused), 1, 2, 3
+
+
+def test_a_background_store_failure_is_raised_by_close_which_can_be_retried(tmp_path):
+    items = stream(7)
+    store = FaultyStore(tmp_path, refuse=2)
+    sink = LakeSink(store, batch_items=3, batch_age_s=3600, clock=Clock(), background=True)
+    sink.write_batch(items)  # file 1 is refused in the thread
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.close()
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.close()  # tried again, refused again: still kept
+    assert (sink.durable_ticket, sink.pending) == (3, 4)
+    store.refuse = 99
+    sink.close()
+    assert (sink.durable_ticket, sink.pending) == (7, 0)
+    assert files_of(store)[store.list_folders()[0]] == ["0000000", "0000001", "0000002"]
+    assert ids(items_of(store)) == ids(items) and deliveries(tmp_path) == observations(items)
+    assert store.calls == 5  # files 0, 1 (refused), 1 (refused), 1, 2
+
+
+def test_a_partition_change_while_a_batch_is_in_flight_keeps_it_in_the_old_folder(tmp_path):
+    """The clock crosses 11:00 while file 0 of the 10:00 partition is still being stored:
+    it, and the open batch, land in the 10:00 folder; the new items in the 11:00 one."""
+    items = stream(5)
+    store = FaultyStore(tmp_path, held=True)
+    clock = Clock(at(55))
+    sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=clock, background=True)
+    sink.write_batch(items[:3])  # file 0 (items 0, 1) in flight, held; item 2 open
+    assert sink._in_flight is not None and sink.durable_ticket == 0
+
+    def eleven_oclock():  # the sink reads it after seeing file 0 unfinished
+        store.gate.set()
+        return at(65).timestamp()
+
+    sink.clock = eleven_oclock
+    assert sink.write_batch(items[3:]) == 5
+    assert (sink.durable_ticket, sink.pending) == (3, 2)  # items 3 and 4: in flight or open
+    sink.flush()
+    assert sink.durable_ticket == 5
+    sink.close()
+    old, new = store.list_folders()
+    assert [WriterFolder.parse(name).start.hour for name in (old, new)] == [10, 11]
+    assert files_of(store) == {old: ["0000000", "0000001"], new: ["0000000"]}
+    assert ids(codec.loads(store.read(old, "0000000"))) == ids(items[:2])
+    assert ids(codec.loads(store.read(old, "0000001"))) == ids(items[2:3])
+    assert ids(codec.loads(store.read(new, "0000000"))) == ids(items[3:])
+
+
+def test_a_store_refused_at_a_partition_change_is_stored_in_its_own_partition_later(tmp_path):
+    items = stream(5)
+    store = FaultyStore(tmp_path, refuse=1)
+    clock = Clock(at(55))
+    sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=clock, background=True)
+    sink.write_batch(items[:3])  # file 0 of 10:00 refused in the thread; item 2 open
+    settled(sink)
+    clock.now = at(65)
+    with pytest.raises(LakeError, match=r"cannot write .*/0000000: No space left on device"):
+        sink.write_batch(items[3:])  # not accepted: the caller sends them again
+    assert (sink.last_ticket, sink.durable_ticket) == (3, 0)
+    store.refuse = 99
+    assert sink.write_batch(items[3:]) == 5
+    sink.close()
+    old, new = store.list_folders()
+    assert files_of(store) == {old: ["0000000", "0000001"], new: ["0000000"]}
+    assert [WriterFolder.parse(name).start.hour for name in (old, new)] == [10, 11]
+    assert ids(items_of(store)) == ids(items) and deliveries(tmp_path) == observations(items)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("lands", [True, False], ids=["store-lands", "store-fails"])
+def test_abandon_during_a_store_drops_nothing_durable_and_a_resume_loses_nothing(tmp_path, lands):
+    """The runner abandons a sink after another one failed, while this one's writer
+    thread is storing file 1: abandon neither waits nor raises, the file ends complete
+    or absent, and a new sink writing everything after the checkpoint loses nothing
+    (file 1's items twice at worst)."""
+    items = stream(7)
+    store = FaultyStore(tmp_path, refuse=2 if not lands else float("inf"), held=True)
+    store.gate.set()
+    sink = LakeSink(store, batch_items=2, batch_age_s=3600, clock=Clock(), background=True)
+    sink.write_batch(items[:2])
+    sink.flush()  # file 0 stored
+    checkpoint = sink.durable_ticket  # what the runner saves
+    store.gate.clear()
+    sink.write_batch(items[2:5])  # file 1 (items 2, 3) handed to the thread, held; 4 open
+    wait_for(lambda: store.calls == 2, "the writer thread inside the store")
+    in_progress = sink._in_flight[0]
+    sink.abandon()
+    assert not in_progress.done()  # abandon did not wait for it
+    (folder,) = store.list_folders()
+    assert [path.name for path in (tmp_path / folder).iterdir()] == ["0000000"]
+    store.gate.set()
+    wait([in_progress], timeout=30)
+    assert (in_progress.exception() is None) == lands  # a failure is not raised anywhere
+    assert sorted(path.name for path in (tmp_path / folder).iterdir()) == (
+        ["0000000", "0000001"] if lands else ["0000000"]
+    )  # complete or absent: no temp file, nothing partial
+    if lands:
+        assert ids(codec.loads(store.read(folder, "0000001"))) == ids(items[2:4])
+
+    resumed = LakeSink(LocalStore(tmp_path), batch_items=2, clock=Clock(), background=True)
+    resumed.write_batch(items[checkpoint:])
+    resumed.close()
+    twice = observations(items[2:4]) if lands else observations([])
+    assert deliveries(tmp_path) == observations(items) + twice
+
+
+def sized_sink(store, background):
+    """Batches close by size (three of `stream`'s items reach 585 bytes); one folder name."""
+    return LakeSink(store, batch_items=100, batch_bytes=585, batch_age_s=3600, clock=Clock(),
+                    background=background,
+                    new_writer_id=lambda: "00000000-0000-4000-8000-000000000000")  # fmt: skip
+
+
+def without_a_failure(root, items):
+    """The files of a sink that writes `items` and closes, and nothing fails."""
+    sink = sized_sink(LocalStore(root), background=False)
+    sink.write_batch(items)
+    sink.close()
+    return contents(root)
+
+
+def test_a_batch_that_filled_while_the_store_before_it_failed_is_stored_as_it_was(tmp_path):
+    """File 1's store fails while the next batch fills up (by size): that batch stays
+    full, and the next write stores it before adding anything to it. The files are the
+    ones a sink without the failure writes: none larger than its rules allow (a batch
+    at `MAX_SINK_BATCH_BYTES` with one item more would be too large for a reader)."""
+    items = stream(12)
+    store = FaultyStore(tmp_path / "b", refuse=2)
+    sink = sized_sink(store, background=True)
+    sink.write_batch(items[:3])  # file 0
+    settled(sink)
+    store.gate.clear()
+    sink.write_batch(items[3:6])  # file 1 in flight, held, to be refused
+
+    def opening():  # read after the sink saw file 1 unfinished
+        store.gate.set()
+        return Clock()()
+
+    sink.clock = opening
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.write_batch(items[6:9])  # fills the next batch, then waits for file 1
+    store.refuse = 99
+    sink.write_batch(items[sink.last_ticket :])  # from the first item it did not take
+    sink.close()
+    assert contents(tmp_path / "b") == without_a_failure(tmp_path / "a", items)
+    assert len(contents(tmp_path / "b")) == 4
+
+
+def test_a_synchronous_sink_stores_a_batch_refused_when_full_as_it_was(tmp_path):
+    items = stream(12)
+    store = FaultyStore(tmp_path / "b", refuse=2)
+    sink = sized_sink(store, background=False)
+    with pytest.raises(LakeError, match=r"cannot write .*/0000001: No space left on device"):
+        sink.write_batch(items[:6])  # file 1 refused: its batch stays open, full
+    store.refuse = 99
+    for item in items[sink.last_ticket :]:  # one by one: `write` adds to the batch too
+        sink.write(item)
+    sink.close()
+    assert contents(tmp_path / "b") == without_a_failure(tmp_path / "a", items)

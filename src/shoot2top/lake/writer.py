@@ -93,6 +93,12 @@ class LakeWriter:
         """Put one encoded item in the open batch; True when the batch is full."""
         self.batch.append(encoded)
         self.batch_size += len(encoded) + 1
+        return self.full
+
+    @property
+    def full(self) -> bool:
+        """The open batch reached its item count or encoded size: seal it before adding
+        more (it stays full if its store failed)."""
         return len(self.batch) >= self.batch_items or self.batch_size >= self.batch_bytes
 
     def add_many(self, encoded: list[codec.Buffer], start: int = 0) -> tuple[int, bool]:
@@ -106,7 +112,7 @@ class LakeWriter:
         taken = min(bisect_left(sizes, self.batch_bytes - self.batch_size) + 1, len(chunk))
         self.batch += chunk[:taken]
         self.batch_size += sizes[taken - 1]
-        return taken, len(self.batch) >= self.batch_items or self.batch_size >= self.batch_bytes
+        return taken, self.full
 
     def publish(self) -> None:
         """Store the open batch as the folder's next file and empty it; raise (keeping

@@ -73,6 +73,8 @@ class LakeSink(Sink):
     def _before_write(self) -> None:
         if self._in_flight is not None and self._in_flight[0].done():
             self._settle()  # its tickets are durable now; or its error is raised here
+        if self.writer.full:  # it filled up as the store before it failed: store it as it
+            self._batch_full()  # is, nothing added (or it grows past the writer's rules)
         now = self.clock()
         if now >= self.writer.rotate_at:
             self.flush()  # the open batch belongs to the partition that just ended
