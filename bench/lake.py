@@ -11,7 +11,13 @@ the replay. The ratios are what to quote: absolute figures move with the machine
 
     python bench/lake.py [--items 200000] [--batch-items 1000] [--dir DIR]
 
-Last line: {"write_items_per_s", "replay_items_per_s", "write_ratio", "replay_ratio", ...};
+The replay is measured twice: handing out decoded items (what a stage, the warehouse or
+Storm needs), against raw reads plus decoding; and handing out items as their stored
+JSON text (what a lake-to-lake run moves: `shoot2top.encoded`), against raw reads plus
+splitting each file into its elements' bytes, which decodes and validates nothing.
+
+Last line: {"write_items_per_s", "replay_items_per_s", "write_ratio", "replay_ratio",
+"replay_text_items_per_s", "replay_text_ratio", "replay_text_to_replay", ...};
 `cpu_*_ratio` are the same ratios of CPU seconds (every thread's), which other work on
 a shared machine moves less than wall time.
 """
@@ -29,6 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_name
@@ -101,6 +109,30 @@ def lake_replay(root: Path) -> tuple[float, int]:
     """The replay as the runner takes it (`next_batch`): validated, merged by time."""
     started = time.perf_counter()
     source, count = LakeSource(LocalStore(root)), 0
+    with codec.fewer_collections():
+        while (batch := source.next_batch(RUNNER_BATCH)) is not None:
+            count += len(batch)
+    return time.perf_counter() - started, count
+
+
+def raw_split(root: Path) -> tuple[float, int]:
+    """Read every file and split it into its elements' bytes (msgspec), decoding and
+    validating nothing: the limit of a replay that keeps items as their stored text."""
+    split = msgspec.json.Decoder(list[msgspec.Raw])
+    started = time.perf_counter()
+    count = 0
+    for folder in sorted(root.iterdir()):
+        for path in sorted(folder.iterdir()):
+            count += len(split.decode(path.read_bytes()))
+    return time.perf_counter() - started, count
+
+
+def lake_replay_text(root: Path) -> tuple[float, int]:
+    """The replay as a lake-to-lake run takes it: items as their stored JSON text
+    (`LakeSource.hand_out_encoded`), validated and merged the same way."""
+    started = time.perf_counter()
+    source, count = LakeSource(LocalStore(root)), 0
+    source.hand_out_encoded()
     with codec.fewer_collections():
         while (batch := source.next_batch(RUNNER_BATCH)) is not None:
             count += len(batch)
@@ -181,7 +213,11 @@ def main() -> None:
         raw_r, lake_r, replay_ratio, replay_cpu = paired(
             args.rounds, counted(raw_read, raw_root), counted(lake_replay, lake_root)
         )
-        rate = {"raw_write": raw_w, "lake_write": lake_w, "raw_read": raw_r, "lake_replay": lake_r}
+        raw_s, text_r, text_ratio, text_cpu = paired(
+            args.rounds, counted(raw_split, raw_root), counted(lake_replay_text, lake_root)
+        )
+        rate = {"raw_write": raw_w, "lake_write": lake_w, "raw_read": raw_r, "lake_replay": lake_r,
+                "raw_split": raw_s, "replay_text": text_r}  # fmt: skip
         for name, seconds in rate.items():
             print(f"{name:12} {count / seconds:>12,.0f} items/s (median of {args.rounds})")
         print(json.dumps({
@@ -196,6 +232,11 @@ def main() -> None:
             "replay_ratio": round(replay_ratio, 3),
             "cpu_write_ratio": round(write_cpu, 3),
             "cpu_replay_ratio": round(replay_cpu, 3),
+            "replay_text_items_per_s": round(count / text_r),
+            "replay_text_limit_items_per_s": round(count / raw_s),
+            "replay_text_ratio": round(text_ratio, 3),
+            "cpu_replay_text_ratio": round(text_cpu, 3),
+            "replay_text_to_replay": round(lake_r / text_r, 3),
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }))  # fmt: skip
     finally:

@@ -13,6 +13,11 @@ way on every side (temp file, fsync, atomic link into place, directory fsync). C
 - `floor`: a plain script (read, orjson, write batches): the least any runner can cost;
 - `floor_same_work`: the plain script plus what the project does on purpose: every item
   validated, writers merged by observed time.
+- `floor_text`: a plain script that never decodes an item (read, split each file into
+  its elements' bytes with msgspec, write batches of those bytes): the least a copy
+  costs that keeps items as their stored text, as the project's runner does for a
+  lake-to-lake run (`shoot2top.encoded`). It validates nothing and merges nothing: the
+  project's ratio to it is what validation, the merge and checkpoints cost on that path.
 
 Each contestant runs in a fresh process that reads nothing before its clock starts and
 stops the clock once its last file is durable; its output is then checked to hold exactly
@@ -23,7 +28,8 @@ dependency (`pip install -e '.[bench]'`).
     python bench/peer.py [--items 200000] [--rounds 3]
 
 Last line: {"items_per_s", "bytewax_items_per_s", "ratio_to_bytewax", "floor_items_per_s",
-"ratio_to_floor", "floor_same_work_items_per_s", "ratio_to_floor_same_work", ...}; the
+"ratio_to_floor", "floor_same_work_items_per_s", "ratio_to_floor_same_work",
+"floor_text_items_per_s", "ratio_to_floor_text", ...}; the
 `cpu_ratio_*` keys are the same ratios of CPU seconds, which other work on a shared
 machine moves less than wall time.
 """
@@ -54,7 +60,9 @@ from shoot2top.posts import describe
 from shoot2top.sample.lake import write_sample_lake
 
 BATCH_ITEMS = 1000
-CONTESTANTS = ("project", "bytewax", "bytewax_validated", "floor", "floor_same_work")
+CONTESTANTS = (
+    "project", "bytewax", "bytewax_validated", "floor", "floor_same_work", "floor_text"
+)  # fmt: skip
 GOAL_RATIO_TO_BYTEWAX = 1.2
 GOAL_RATIO_TO_FLOOR_SAME_WORK = 0.9
 OUTPUT_FOLDER = "2026-01-01T00:00:00-00000000-0000-4000-8000-000000000000"
@@ -78,10 +86,14 @@ class DurableFiles:
         self.number = 0
 
     def write(self, items: list[Any]) -> None:
+        self.write_text([orjson.dumps(item) for item in items])
+
+    def write_text(self, encoded: list[Any]) -> None:
+        """A file of items already JSON text (bytes or buffers)."""
         final = self.folder / file_name(self.number)
         temp = self.folder / f".{final.name}.tmp"
         with open(temp, "wb") as handle:
-            handle.write(b"[" + b",".join(orjson.dumps(item) for item in items) + b"]")
+            handle.write(b"[" + b",".join(encoded) + b"]")
             handle.flush()
             os.fsync(handle.fileno())
         os.link(temp, final)
@@ -135,6 +147,17 @@ def run_floor(lake: Path, out: Path, same_work: bool) -> None:
         items = (item for _, _, item in merged)
     for batch in batches(items):
         writer.write(batch)
+
+
+def run_floor_text(lake: Path, out: Path) -> None:
+    import msgspec
+
+    writer = DurableFiles(out)
+    split = msgspec.json.Decoder(list[msgspec.Raw])
+    files = input_files(lake)
+    elements = (raw for folder in files for p in folder for raw in split.decode(p.read_bytes()))
+    for batch in batches(elements):
+        writer.write_text(batch)
 
 
 def read(path: Path) -> list[Any]:
@@ -201,11 +224,15 @@ def contestant(name: str, lake: Path, out: Path, work: Path) -> tuple[float, flo
     elif name.startswith("bytewax"):
         import bytewax.operators
         import bytewax.testing  # noqa: F401
+    elif name == "floor_text":
+        import msgspec  # noqa: F401
     started, cpu = time.perf_counter(), time.process_time()
     if name == "project":
         run_project(lake, out, work)
     elif name.startswith("bytewax"):
         run_bytewax(lake, out, validated=name == "bytewax_validated")
+    elif name == "floor_text":
+        run_floor_text(lake, out)
     else:
         run_floor(lake, out, same_work=name == "floor_same_work")
     return time.perf_counter() - started, time.process_time() - cpu
@@ -294,6 +321,8 @@ def main() -> None:
             "ratio_to_floor": ratio("floor"),
             "floor_same_work_items_per_s": rate("floor_same_work"),
             "ratio_to_floor_same_work": ratio("floor_same_work"),
+            "floor_text_items_per_s": rate("floor_text"),
+            "ratio_to_floor_text": ratio("floor_text"),
             "cpu_ratio_to_bytewax": ratio("bytewax", cpu_rounds),
             "cpu_ratio_to_floor": ratio("floor", cpu_rounds),
             "cpu_ratio_to_floor_same_work": ratio("floor_same_work", cpu_rounds),

@@ -68,3 +68,13 @@ def test_fewer_collections_can_pause_the_collector_and_restores_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    "number", [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**30, -(10**30)]
+)
+def test_loads_exact_reads_integers_at_and_beyond_64_bits_exactly(number):
+    text = b'[{"n": %d, "f": 1.5, "s": "%d"}]' % (number, number)
+    (item,) = codec.loads_exact(text)
+    assert item == {"n": number, "f": 1.5, "s": str(number)} and type(item["n"]) is int
+    assert codec.loads_exact(memoryview(text)) == [item]

@@ -16,11 +16,9 @@ described exactly, so every item gets the identity, or the error, it would get d
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import msgspec
-import simdjson
 
 from shoot2top import codec, platforms
 from shoot2top.platforms.table import Fields
@@ -36,7 +34,6 @@ from shoot2top.posts import (
 Element = msgspec.Raw
 """One element of a JSON array, as its bytes (a buffer: `len`, `bytes.join` take it)."""
 
-_validators = threading.local()
 to_builtins = msgspec.to_builtins
 
 
@@ -44,14 +41,8 @@ def split_array(data: bytes) -> list[Element] | None:
     """The elements of the JSON array `data`, as their bytes, when `codec.loads` would
     decode it; None when it would not, or might not (then decode it instead: that path
     knows every way a file can be damaged, and says which)."""
-    parser = getattr(_validators, "parser", None)
-    if parser is None:
-        parser = _validators.parser = simdjson.Parser()
-    try:
-        parsed = parser.parse(data)
-    except Exception:  # any refusal (simdjson is stricter with integers beyond 64 bits)
+    if not codec.vouches(data):  # (stricter than orjson with integers beyond 64 bits)
         return None
-    del parsed  # the parser's document must be released before its next parse
     try:  # (refuses a leading byte-order mark, as orjson does: simdjson skips it)
         return _SPLIT.decode(data)
     except (msgspec.DecodeError, RecursionError):
