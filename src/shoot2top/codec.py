@@ -21,8 +21,8 @@ import simdjson
 
 from shoot2top.limits import MAX_DEPTH, MAX_ITEM_BYTES
 
-Buffer = Any
-"""JSON text as bytes or another buffer (a `msgspec.Raw`: a stored item's bytes)."""
+Buffer = bytes | memoryview
+"""JSON text: bytes, or a view of a stored file's bytes (an item kept as stored)."""
 DecodeError = orjson.JSONDecodeError
 EncodeError = orjson.JSONEncodeError
 
@@ -48,7 +48,7 @@ def encode_array(encoded_items: Sequence[Buffer]) -> bytes:
     1,000 sample items)."""
     if len(encoded_items) < 2:
         return b"[" + b"".join(encoded_items) + b"]"
-    last = b"%b]" % encoded_items[-1]  # (a buffer of a stored item has no `+`)
+    last = b"".join((encoded_items[-1], b"]"))  # (a view of stored text has no `+`)
     return b",".join([b"[" + encoded_items[0], *encoded_items[1:-1], last])
 
 
@@ -101,15 +101,24 @@ def vouches(data: bytes | memoryview) -> bool:
     (invalid UTF-8, lone surrogates, numbers beyond a double, depth beyond 1,024…) and
     also integers beyond 64 bits, which orjson reads as doubles. One pass at about
     2 GB/s; nothing is decoded into Python objects."""
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = simdjson.Parser()
+    parser: simdjson.Parser | None = None
+    if len(data) <= KEPT_PARSER_BYTES:  # a parser keeps the buffers of its largest text
+        parser = getattr(_parsers, "parser", None)
+        if parser is None:
+            parser = _parsers.parser = simdjson.Parser()
+    else:
+        parser = simdjson.Parser()
     try:
         document = parser.parse(data)
-    except Exception:  # any refusal; the reason is orjson's to give
-        return False
+    except (ValueError, RuntimeError):  # a refusal (RuntimeError: a big integer); the
+        return False  # reason is orjson's to give. (The parser is used here alone.)
     del document  # a parser's document must be released before its next parse
     return True
+
+
+KEPT_PARSER_BYTES = 4 * 1024 * 1024
+"""Texts up to this size are checked by a parser kept per thread; a larger one (a lake
+file may reach `MAX_BATCH_BYTES`) gets its own, so no thread keeps ~4x that in buffers."""
 
 
 class Unencodable(ValueError):

@@ -31,8 +31,10 @@ from shoot2top.posts import (
     describe,
 )
 
-Element = msgspec.Raw
-"""One element of a JSON array, as its bytes (a buffer: `len`, `bytes.join` take it)."""
+Element = memoryview
+"""One element of a JSON array: a view of its bytes in the file's text. It keeps that
+text alive, as a decoded item keeps its file's objects: a replay holds the files its
+writers are in either way (as text, a fraction of the memory)."""
 
 to_builtins = msgspec.to_builtins
 
@@ -44,7 +46,7 @@ def split_array(data: bytes) -> list[Element] | None:
     if not codec.vouches(data):  # (stricter than orjson with integers beyond 64 bits)
         return None
     try:  # (refuses a leading byte-order mark, as orjson does: simdjson skips it)
-        return _SPLIT.decode(data)
+        return [memoryview(raw) for raw in _SPLIT.decode(data)]
     except (msgspec.DecodeError, RecursionError):
         return None
 
@@ -73,7 +75,7 @@ def describe_elements(data: bytes, elements: list[Element]) -> list[PostInfo | N
 def describe_exactly(element: Element) -> tuple[Any, PostInfo | InvalidPost]:
     """One element decoded whole (`codec.loads_exact`, as a decoded replay reads it) and
     its identity, or the `InvalidPost` saying why it has none."""
-    item = codec.loads_exact(memoryview(element))
+    item = codec.loads_exact(element)
     try:
         return item, describe(item)
     except InvalidPost as error:

@@ -26,9 +26,8 @@ def hand_out(request, monkeypatch):
 
         def next_batch(self, max_items):
             batch = batches(self, max_items)
-            if batch:
-                assert all(not isinstance(item, dict) for item in batch)
-                batch = [codec.loads_exact(bytes(item)) for item in batch]
+            if batch:  # (a file the fast path cannot vouch for comes decoded)
+                batch = [i if isinstance(i, dict) else codec.loads_exact(i) for i in batch]
             return batch
 
         monkeypatch.setattr(LakeSource, "__init__", build)

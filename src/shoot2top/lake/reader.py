@@ -76,9 +76,15 @@ def read_batch(store: LakeStore, folder: str, stored: StoredFile) -> tuple[list[
     """Read and decode one micro-batch file (see `decode_batch`). A file larger than
     `MAX_BATCH_BYTES` is refused unread. A failure to *read* is not damage: it raises
     `LakeError` (`LakeUnavailable` once the store's retries are spent)."""
+    data, problem = _read(store, folder, stored)
+    return ([], problem) if data is None else decode_batch(data)
+
+
+def _read(store: LakeStore, folder: str, stored: StoredFile) -> tuple[bytes | None, str | None]:
+    """A file's bytes, or None and why it is not read (larger than `MAX_BATCH_BYTES`)."""
     if stored.size > MAX_BATCH_BYTES:
-        return [], f"too large: the file is {stored.size:,} bytes, {_LIMIT}; not read"
-    return decode_batch(store.read(folder, stored.name, limit=MAX_BATCH_BYTES))
+        return None, f"too large: the file is {stored.size:,} bytes, {_LIMIT}; not read"
+    return store.read(folder, stored.name, limit=MAX_BATCH_BYTES), None
 
 
 def decode_batch(data: bytes) -> tuple[list[Any], str | None]:
@@ -104,23 +110,21 @@ def decode_batch(data: bytes) -> tuple[list[Any], str | None]:
 
 
 Described = tuple[list[Any], list[PostInfo | str], str | None]
-"""A batch read as stored items: per element, its JSON text and identity, or (not a
-valid item) what was decoded of it and why it is rejected; and the file's damage."""
+"""A batch read for a runner moving JSON text: per element, the element (its stored text,
+or decoded) and its identity, or why it is not a valid item; and the file's damage."""
 
 
 def read_batch_encoded(store: LakeStore, folder: str, stored: StoredFile) -> Described:
-    """`read_batch`, the items kept as their JSON text (see `decode_batch_encoded`)."""
-    if stored.size > MAX_BATCH_BYTES:
-        return [], [], f"too large: the file is {stored.size:,} bytes, {_LIMIT}; not read"
-    return decode_batch_encoded(store.read(folder, stored.name, limit=MAX_BATCH_BYTES))
+    """`read_batch`, the items kept as their stored text (see `decode_batch_encoded`)."""
+    data, problem = _read(store, folder, stored)
+    return ([], [], problem) if data is None else decode_batch_encoded(data)
 
 
 def decode_batch_encoded(data: bytes) -> Described:
-    """The items of one micro-batch file as their JSON text, each with its identity: for
-    a file orjson would decode, the stored bytes of each item (`encoded`: nothing else
-    decoded); for any other, exactly what `decode_batch` recovers, each valid item
-    encoded. An element that is not a valid item is what `decode_batch` gives of it (a
-    value, or a `BadElement`) with the reason it is rejected."""
+    """The items of one micro-batch file, each with its identity: for a file orjson would
+    decode, each item's stored text (`encoded`: nothing else decoded); for any other,
+    exactly what `decode_batch` gives, decoded. An element that is not a valid item is
+    what `decode_batch` gives of it (a value or a `BadElement`), with the reason."""
     array, problem = _array_bytes(data)
     if array is None or problem is not None:
         return _described_decoded(data)
@@ -148,27 +152,21 @@ def decode_batch_encoded(data: bytes) -> Described:
 
 
 def _described_decoded(data: bytes) -> Described:
-    """`decode_batch_encoded` of a file the fast path cannot vouch for: decoded as a
-    replay decodes it, each valid item encoded (`codec.encode_item`)."""
+    """`decode_batch_encoded` of a file the fast path cannot vouch for: its elements as
+    `decode_batch` gives them, decoded (a sink encodes them, and refuses what it cannot
+    encode, as for any decoded item)."""
     decoded, problem = decode_batch(data)
-    items: list[Any] = []
-    reasons: list[PostInfo | str] = []
-    for item in decoded:
-        if type(item) is codec.BadElement:
-            items.append(item)
-            reasons.append(item.reason)
-            continue
-        try:
-            info: PostInfo | str = describe(item)
-            items.append(codec.encode_item(item))
-        except InvalidPost as error:
-            items.append(item)
-            info = str(error)
-        except codec.Unencodable as error:
-            items.append(item)
-            info = f"cannot encode as JSON: {error}"
-        reasons.append(info)
-    return items, reasons, problem
+    return decoded, list(map(identity, decoded)), problem
+
+
+def identity(element: Any) -> PostInfo | str:
+    """A decoded element's identity, or why it is not a valid item."""
+    if type(element) is codec.BadElement:
+        return element.reason
+    try:
+        return describe(element)
+    except InvalidPost as error:
+        return str(error)
 
 
 def _array_bytes(data: bytes) -> tuple[bytes | None, str | None]:

@@ -179,15 +179,14 @@ class Pipeline:
                 return
 
     def _moves_encoded(self) -> bool:
-        """Whether items move as their JSON text: when every source can hand them out so
-        (a lake replay) and every sink stores them so (lake sinks), and no analytics
-        stage reads them. Then nothing decodes what no one reads (`shoot2top.encoded`)."""
+        """Whether items move as JSON text: when every sink stores JSON text as it is (lake
+        sinks) and no analytics stage reads them. Then the sources that can (a lake
+        replay) hand out their items as stored, and nothing decodes what no one reads
+        (`shoot2top.encoded`); the others' items are encoded by the sinks as ever."""
         if self.analytics or not all(sink.takes_encoded for sink in self.sinks):
             return False
-        if not all(source.can_hand_out_encoded for source in self.sources):
-            return False
         for source in self.sources:
-            source.hand_out_encoded()
+            source.hand_out_encoded()  # or not: those sinks take decoded items too
         return True
 
     def checkpoint(self) -> None:
@@ -278,7 +277,10 @@ class Pipeline:
                 if batch:
                     idle = False
                     self.items_per_source[source.name] += len(batch)
-                    self.last_item_per_source[source.name] = batch[-1]
+                    last = batch[-1]  # (text: copied, not a view keeping its file alive)
+                    self.last_item_per_source[source.name] = (
+                        last if isinstance(last, dict) else bytes(last)
+                    )
                 yield batch
             if idle and active:
                 time.sleep(min([TICK_EVERY_S, *(source.idle_s() for source in active)]))

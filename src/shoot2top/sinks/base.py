@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from itertools import repeat
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from shoot2top import codec
 from shoot2top.limits import MAX_ITEM_BYTES
@@ -62,32 +62,32 @@ class Sink(ABC):
             self.write(item)
         return self.last_ticket
 
-    takes_encoded: ClassVar[bool] = False
-    """Whether `write_encoded` stores JSON text as it is (a runner moving a lake replay
-    to sinks that all do need not decode the items: `LakeSource.hand_out_encoded`)."""
+    @property
+    def takes_encoded(self) -> bool:
+        """Whether `write_encoded` stores JSON text as it is: a runner moving a lake replay
+        to sinks that all do need not decode the items (`Source.hand_out_encoded`)."""
+        return False
 
-    def write_encoded(self, items: Sequence[codec.Buffer]) -> int:
-        """`write_batch` of items given as their JSON text. This one decodes them (as a
-        replay does: `codec.loads_exact`); a sink that stores JSON text overrides it."""
-        return self.write_batch([codec.loads_exact(item) for item in items])
+    def write_encoded(self, items: Sequence[Any]) -> int:
+        """`write_batch` of items given as their JSON text (`codec.Buffer`) or decoded (a
+        source that could not keep them as text). This one decodes the text (as a replay
+        does: `codec.loads_exact`); a sink that stores JSON text overrides it."""
+        return self.write_batch([_decoded(item) for item in items])
 
-    def _checked_encoded(self, items: Sequence[codec.Buffer]) -> Sequence[codec.Buffer | None]:
-        """Items given as JSON text, None in place of (and dead-lettering) each one
-        larger than `MAX_ITEM_BYTES`, the limit `_encode` holds decoded items to."""
-        if max(map(len, items), default=0) <= MAX_ITEM_BYTES:
-            return items
-        out: list[codec.Buffer | None] = []
-        for item in items:
-            problem = codec.size_problem(len(item))
-            if problem is None:
-                out.append(item)
-                continue
-            where = f"sink {self.name!r} item {identify(codec.loads_exact(item))}"
-            text = bytes(item[: codec.RAW_KEPT]).decode("utf-8", errors="backslashreplace")
-            reason = f"cannot encode as JSON: {problem}"
-            self.dead_letters.record(self.name, where, reason, raw=text)
-            out.append(None)
-        return out
+    def _encoded_all(self, items: Sequence[Any]) -> Sequence[codec.Buffer | None]:
+        """Items given as JSON text or decoded, each as JSON text, or None where one is
+        dead-lettered: text kept as it is, decoded items encoded (`_encode_all`), and
+        text beyond `MAX_ITEM_BYTES` decoded and encoded compactly (the limit is on
+        compact JSON), or dead-lettered as a decoded item would be."""
+        if any(map(isinstance, items, repeat(dict))):
+            return [self._encode(item) if isinstance(item, dict) else self._checked(item)
+                    for item in items]  # fmt: skip
+        if max(map(len, items), default=0) > MAX_ITEM_BYTES:
+            return list(map(self._checked, items))
+        return items
+
+    def _checked(self, text: codec.Buffer) -> codec.Buffer | None:
+        return text if len(text) <= MAX_ITEM_BYTES else self._encode(codec.loads_exact(text))
 
     def _encode(self, item: dict[str, Any]) -> bytes | None:
         """The item as JSON; None if it cannot be (too deep, too large, not valid
@@ -160,6 +160,10 @@ class Sink(ABC):
     def pending(self) -> int:
         """Items written but not yet durable."""
         return self.last_ticket - self.durable_ticket
+
+
+def _decoded(item: Any) -> Any:
+    return item if isinstance(item, dict) else codec.loads_exact(item)
 
 
 def identify(item: Any) -> str:

@@ -37,8 +37,6 @@ Clock = Callable[[], float]
 class LakeSink(Sink):
     """Writes micro-batches into a local or S3 lake; one writer folder per partition."""
 
-    takes_encoded = True
-
     def __init__(
         self,
         store: LakeStore,
@@ -92,12 +90,17 @@ class LakeSink(Sink):
             return self.last_ticket
         return self._add_all(self._encode_all(items))
 
-    def write_encoded(self, items: Sequence[codec.Buffer]) -> int:
-        """`write_batch` of items already JSON text (a lake replay's stored bytes):
-        stored as they are, but for an item above `MAX_ITEM_BYTES`, dead-lettered."""
+    @property
+    def takes_encoded(self) -> bool:
+        """True, unless a subclass changed `write_batch` (it would be bypassed)."""
+        return type(self).write_batch is LakeSink.write_batch
+
+    def write_encoded(self, items: Sequence[Any]) -> int:
+        """`write_batch` of items given as JSON text (a lake replay's stored text, kept
+        as it is) or decoded (encoded here): see `Sink._encoded_all`."""
         if not items:
             return self.last_ticket
-        return self._add_all(self._checked_encoded(items))
+        return self._add_all(self._encoded_all(items))
 
     def _add_all(self, encoded: Sequence[codec.Buffer | None]) -> int:
         """Add a batch's encoded items (None: dead-lettered, a ticket but no place),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from shoot2top.posts import post_type
 
@@ -24,9 +24,6 @@ Item = dict[str, Any]
 
 class Source(ABC):
     """A stream of items with checkpoint/resume."""
-
-    can_hand_out_encoded: ClassVar[bool] = False
-    """Whether `hand_out_encoded` is supported: items handed out as their JSON text."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -64,10 +61,12 @@ class Source(ABC):
     def snapshot(self) -> dict[str, Any]:
         """Resume state after the last yielded item."""
 
-    def hand_out_encoded(self) -> None:
-        """From now on, hand out items as their JSON text (bytes-like), validated as ever:
-        for a runner whose every sink stores JSON text (`Sink.takes_encoded`)."""
-        raise NotImplementedError(f"source {self.name!r} hands out decoded items only")
+    def hand_out_encoded(self) -> bool:
+        """Asked by a runner whose every sink stores JSON text (`Sink.takes_encoded`):
+        hand out items as their stored JSON text where that saves decoding them (they
+        are validated as ever). True if this source will; this one hands out decoded
+        items, which those sinks take too."""
+        return False
 
     def idle_s(self) -> float:
         """After yielding None: how long the runner may wait before asking again, since

@@ -30,12 +30,13 @@ from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.reader import (
     Selection,
     batch_files,
+    identity,
     read_batch,
     read_batch_encoded,
     select_writers,
 )
 from shoot2top.lake.store import LakeError, LakeStore, StoredFile
-from shoot2top.posts import InvalidPost, PostInfo, describe
+from shoot2top.posts import PostInfo
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.progress import human_bytes
 from shoot2top.sources.base import Item, Source
@@ -100,8 +101,6 @@ class _Writer:
 
 class LakeSource(Source):
     """Replays selected lake partitions, merged across writers by observed time."""
-
-    can_hand_out_encoded = True
 
     def __init__(
         self,
@@ -360,18 +359,19 @@ class LakeSource(Source):
             items, infos, problem = read_batch_encoded(self.store, writer.name, stored)
         else:
             items, problem = read_batch(self.store, writer.name, stored)
-            infos = list(map(_identity, items))
+            infos = list(map(identity, items))
         self.bytes_read += stored.size
         self.files_read += 1
         if problem:
             self._reject(where, problem)
         return items, infos
 
-    def hand_out_encoded(self) -> None:
-        """From the next file on, hand out items as their stored JSON text rather than
-        decoded. Validation, order, dead letters and positions are the same; only what
-        no one reads is not decoded (`shoot2top.encoded`)."""
+    def hand_out_encoded(self) -> bool:
+        """From the next file on, hand out items as their stored JSON text (a file the
+        fast path cannot vouch for: decoded). Validation, order, dead letters and
+        positions are the same; only what no one reads is not decoded."""
         self.encoded = True
+        return True
 
     def report(self) -> str:
         return (
@@ -386,13 +386,3 @@ class LakeSource(Source):
             self.damaged_files += 1
         log.warning("%s: %s (dead-lettered)", where, reason)
         self.dead_letters.record(self.name, where, reason, item, raw=raw)
-
-
-def _identity(item: Any) -> PostInfo | str:
-    """A decoded element's identity, or why it is not a valid item."""
-    if type(item) is BadElement:
-        return item.reason
-    try:
-        return describe(item)
-    except InvalidPost as error:
-        return str(error)
