@@ -236,3 +236,53 @@ def test_a_message_is_encoded_once_and_a_retry_sends_the_same_text():
     tracked.clock = lambda: float("inf")  # the retry's backoff is over
     ((again, _),) = drain(tracked)
     assert again == message_id and tracked.text(again) is text
+
+
+def test_a_lake_replay_crosses_as_its_stored_text_and_dead_letters_decoded(tmp_path):
+    """`as_text`: a lake source hands out its items as stored (nothing decoded and encoded
+    again in the spout); the tuple carries that text byte for byte, and a message that
+    keeps failing is dead-lettered with its items decoded."""
+    from factories import T0
+    from shoot2top.lake.layout import WriterFolder
+    from shoot2top.sources.lake import LakeSource
+
+    items = stream(3)
+    stored = [codec.dumps(item).replace(b'":', b'": ') for item in items]  # not ours
+    LocalStore(tmp_path / "lake").create(
+        WriterFolder.new(T0).name, "0000000", b"[" + b",".join(stored) + b"]"
+    )
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    source = LakeSource(LocalStore(tmp_path / "lake"), name="lake")
+    tracked = TrackedSource(
+        source, dead_letters=letters, items_per_message=10, max_fails=0, as_text=True
+    )
+    ((message_id, emitted),) = drain(tracked)
+    assert emitted == stored and tracked.text(message_id) == b"[" + b",".join(stored) + b"]"
+    assert items_of(tuple_of_json(tracked.text(message_id), 0.0)[0]) == items
+    tracked.fail(message_id)
+    assert [entry["item"] for entry in letters.entries()] == items
+
+
+def test_an_item_too_large_as_stored_text_is_judged_as_decoded(tmp_path):
+    """The size limit is on compact JSON: stored with spaces above it but compact below,
+    an item crosses compact; above it either way, it is dead-lettered alone."""
+    from factories import T0
+    from shoot2top.lake.layout import WriterFolder
+    from shoot2top.limits import MAX_ITEM_BYTES
+    from shoot2top.sources.lake import LakeSource
+
+    items = stream(3)
+    items[0]["tweet"]["data"]["text"] = "a" * (MAX_ITEM_BYTES - 1000)
+    items[2]["post"]["message"] = "b" * (MAX_ITEM_BYTES + 1)
+    spaced = codec.dumps(items[0]).replace(b'"a', b" " * 2000 + b'"a', 1)
+    stored = [spaced, codec.dumps(items[1]), codec.dumps(items[2])]
+    LocalStore(tmp_path / "lake").create(
+        WriterFolder.new(T0).name, "0000000", b"[" + b",".join(stored) + b"]"
+    )
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    source = LakeSource(LocalStore(tmp_path / "lake"), name="lake")
+    tracked = TrackedSource(source, dead_letters=letters, items_per_message=10, as_text=True)
+    ((message_id, _),) = drain(tracked)
+    assert items_of(tuple_of_json(tracked.text(message_id), 0.0)[0]) == items[:2]
+    (entry,) = letters.entries()
+    assert entry["reason"].startswith("cannot be emitted: item is") and entry["item"] == items[2]

@@ -17,10 +17,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from shoot2top import codec
+from shoot2top.limits import MAX_ITEM_BYTES
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.state import Checkpoints
 from shoot2top.sinks.base import Sink
@@ -33,9 +35,14 @@ RETRY_MAX_S = 30.0
 CHECKPOINT_EVERY = 5000  # items between checkpoint marks: what a restart may send again
 
 
+def _decoded(item: Any) -> Any:
+    """An item handed out decoded, or its stored text decoded (for a dead letter)."""
+    return item if isinstance(item, dict) else codec.loads_exact(item)
+
+
 @dataclass
 class _InFlight:
-    items: list[Item]
+    items: list[Any]  # decoded, or their stored JSON text (`as_text`)
     text: bytes  # the items as one JSON array, encoded once (what a tuple carries)
     fails: int = 0
 
@@ -60,7 +67,11 @@ class TrackedSource:
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        as_text: bool = False,
     ) -> None:
+        """`as_text`: ask the source for its items as their stored JSON text where it can
+        (`Source.hand_out_encoded`: a lake replay), since a tuple carries text anyway:
+        what no bolt reads is then never decoded and encoded again in the spout."""
         if max_pending < 1 or max_fails < 0 or items_per_message < 1:
             raise ValueError(
                 "max_pending and items_per_message must be >= 1 and max_fails >= 0 (got "
@@ -88,6 +99,8 @@ class TrackedSource:
         self._last_mark_count = 0
         # (message id, source snapshot right after it): checkpoint candidates
         self._marks: list[tuple[int, dict[str, Any]]] = []
+        if as_text:
+            source.hand_out_encoded()
 
     def next(self) -> tuple[int, list[Item]] | None:
         """The next (message id, items) to emit: a retry first, then new items; None if
@@ -121,12 +134,14 @@ class TrackedSource:
         were taken (the check that they can cross to the bolts), and reused by retries."""
         return self.in_flight[message_id].text
 
-    def _take(self, room: int) -> tuple[list[Item], list[bytes]]:
-        """Up to `room` items the source has ready now, and each one's JSON."""
-        items: list[Item] = []
+    def _take(self, room: int) -> tuple[list[Any], list[bytes]]:
+        """Up to `room` items the source has ready now, and each one's JSON (an item
+        handed out as its stored text is that text, copied: a view would keep its whole
+        file alive while in flight)."""
+        items: list[Any] = []
         encoded: list[bytes] = []
         while len(items) < room:
-            batch = self.source.next_batch(room - len(items))
+            batch: list[Any] | None = self.source.next_batch(room - len(items))
             if batch is None:
                 self.exhausted = True
                 if not items:
@@ -134,7 +149,20 @@ class TrackedSource:
                 break
             if not batch:
                 break
+            if not any(map(isinstance, batch, repeat(dict))):  # all stored text
+                texts = list(map(bytes, batch))
+                if max(map(len, texts)) <= MAX_ITEM_BYTES:
+                    items += texts
+                    encoded += texts
+                    continue
             for item in batch:
+                if not isinstance(item, dict):  # text: kept, unless too large as stored
+                    text = bytes(item)
+                    if len(text) <= MAX_ITEM_BYTES:
+                        items.append(text)
+                        encoded.append(text)
+                        continue
+                    item = codec.loads_exact(text)  # judged as decoded: maybe compact
                 try:  # what cannot cross to the bolts as JSON is refused here, alone
                     encoded.append(codec.encode_item(item))
                 except codec.Unencodable as error:
@@ -166,7 +194,7 @@ class TrackedSource:
             for item in entry.items:
                 self.dead_letters.record(
                     self.source.name, f"message {message_id}",
-                    f"failed {entry.fails} times downstream", item,
+                    f"failed {entry.fails} times downstream", _decoded(item),
                 )  # fmt: skip
             self._maybe_checkpoint()
         else:  # back off: a sink that just failed is rarely back the next millisecond

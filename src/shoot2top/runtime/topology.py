@@ -213,6 +213,7 @@ def tracked_source(
         max_fails=config.storm.max_fails,
         items_per_message=config.storm.items_per_tuple,
         checkpoint_interval_s=config.checkpoint_interval_s,
+        as_text=True,  # every bolt decodes a tuple's items itself (`items_of`)
     )
 
 

@@ -43,7 +43,8 @@ class Source(ABC):
         wait), None at the end of input. `snapshot()` then covers exactly the items
         handed out so far. This one takes the next item of the iteration, so that a
         live source never holds an item back waiting for another; a source that holds
-        its items in batches (a lake replay) hands out more at once."""
+        its items in batches (a lake replay) hands out more at once. After
+        `hand_out_encoded`, items may come as their stored JSON text (`codec.Buffer`)."""
         if self._iteration is None:
             self._iteration = iter(self)
         if max_items < 1:
