@@ -1,4 +1,4 @@
-from factories import ids, stream
+from factories import ids, lake_arrays, stream
 from shoot2top import codec
 from shoot2top.lake.store import LakeError, LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
@@ -163,6 +163,29 @@ def test_acking_sink_acks_only_durable_items(tmp_path):
 def test_a_batch_that_aged_out_is_stored_by_the_next_write_without_waiting_for_a_tick(tmp_path):
     sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=0))
     assert sink.write("a", stream(1)) == (["a"], [])
+
+
+def test_a_tick_stores_what_waits_whatever_its_age(tmp_path):
+    """When items stop coming, the last ones wait for a tick tuple (once a second), not
+    for the tick after their batch aged out: the tick stores them at once."""
+    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600))
+    assert sink.write("a", stream(2)) == ([], [])
+    assert sink.tick() == (["a"], [])
+    assert len(lake_arrays(tmp_path)) == 2
+
+
+def test_a_warehouse_batch_is_sent_at_a_tick_whatever_its_age(pg_dsn):
+    from shoot2top.sinks.postgres import PostgresSink
+    from shoot2top.warehouse.loader import WarehouseLoader
+
+    sink = PostgresSink(WarehouseLoader(pg_dsn), batch_items=100, batch_age_s=3600)
+    sink.write_batch(stream(3))
+    sink.tick()  # an ordinary tick: too young to send
+    assert sink._batch and sink._in_flight is None
+    sink.tick(age_s=0.0)
+    assert not sink._batch and sink._in_flight is not None
+    sink.close()
+    assert sink.loaded == 3
 
 
 class BrokenStore(LocalStore):

@@ -267,9 +267,13 @@ class AckingSink:
         return self._durable(), []
 
     def tick(self) -> tuple[list[Any], list[Any]]:
-        """Flush what aged out; returns (durable, lost) like `write`."""
+        """At a tick tuple (once a second): store what waits, whatever its age; returns
+        (durable, lost) like `write`. Writes store batches by age; but when items stop
+        coming (the end of a replay, a lull) the last ones would wait for the tick after
+        their batch aged: up to a second more (p99 1.3-1.5 s against 0.7 s at 1,000
+        items/s). One store a second more at most, and none under load (batches fill)."""
         try:
-            self.sink.tick()
+            self.sink.tick(age_s=0.0)
         except Exception as error:
             return [], self._lose(None, error)
         return self._durable(), []

@@ -134,9 +134,11 @@ class Sink(ABC):
     def _store(self) -> None:
         """Store the buffered batch durably and empty the buffer; raise if it cannot."""
 
-    def tick(self) -> None:
-        """Called between items and while idle: store a batch that aged out."""
-        if self.pending and time.monotonic() - self._pending_since >= self.batch_age_s:
+    def tick(self, age_s: float | None = None) -> None:
+        """Called between items and while idle: store a batch older than `age_s` (its
+        `batch_age_s` by default; 0: whatever waits)."""
+        age = self.batch_age_s if age_s is None else age_s
+        if self.pending and time.monotonic() - self._pending_since >= age:
             self.flush()
 
     def close(self) -> None:

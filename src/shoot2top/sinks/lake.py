@@ -166,10 +166,10 @@ class LakeSink(Sink):
             self._settle()
         super().flush()
 
-    def tick(self) -> None:
+    def tick(self, age_s: float | None = None) -> None:
         if self._in_flight is not None and self._in_flight[0].done():
             self._settle()
-        super().tick()
+        super().tick(age_s)
 
     def _store(self) -> None:
         self.writer.publish()

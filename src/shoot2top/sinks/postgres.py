@@ -58,12 +58,14 @@ class PostgresSink(Sink):
         if len(self._batch) >= self.batch_items:
             self._submit()
 
-    def tick(self) -> None:
-        """Settle a commit that finished; send the open batch if it aged out (its items
-        become durable when a later tick, write or flush finds its commit done)."""
+    def tick(self, age_s: float | None = None) -> None:
+        """Settle a commit that finished; send the open batch if it is older than `age_s`
+        (`batch_age_s` by default): its items become durable when a later tick, write or
+        flush finds its commit done."""
         if self._in_flight is not None and self._in_flight.done():
             self._settle()
-        if self._batch and time.monotonic() - self._batch_since >= self.batch_age_s:
+        age = self.batch_age_s if age_s is None else age_s
+        if self._batch and time.monotonic() - self._batch_since >= age:
             self._submit()
 
     def _store(self) -> None:
