@@ -49,8 +49,8 @@ class Platform:
     `identity_fields` lists every payload key `identity` reads (`item_fields`: every
     top-level key), so that an item stored as JSON text can be described by decoding
     those alone (`shoot2top.encoded`); None: such items are decoded whole. A key
-    missing here would give stored items a different identity: tests/platforms checks
-    the two readings agree on every fixture.
+    missing here would give stored items a different identity: tests/test_encoded.py
+    checks that the two readings agree on every item shape.
     """
 
     name: str
