@@ -11,6 +11,7 @@ from shoot2top.limits import MAX_ITEM_BYTES
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.pipeline import Pipeline, PipelineError
 from shoot2top.runtime.state import Checkpoints
+from shoot2top.sinks.base import Sink
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
 
@@ -123,3 +124,25 @@ def test_a_source_read_before_the_run_still_feeds_a_lake_sink(tmp_path):
     sink = LakeSink(LocalStore(tmp_path / "out"), name="out")
     Pipeline([source], [sink]).run()
     assert len(lake_arrays(tmp_path / "out")) == 2
+
+
+def test_a_sink_that_stores_no_text_gets_decoded_items_from_write_encoded(tmp_path):
+    """`Sink.write_encoded` by default decodes the text (exactly: integers beyond 64 bits
+    too) and hands the sink's `write_batch` what a decoding run would."""
+    items = stream(2)
+    items[1]["video"]["views"] = 10**30
+    text = [codec.dumps(items[0]), codec.encode_item(items[1])]
+
+    kept = []
+
+    class Keeping(Sink):
+        def _write(self, item):
+            kept.append(item)
+
+        def _store(self):
+            pass
+
+    sink = Keeping("keeping")
+    assert not sink.takes_encoded
+    assert sink.write_encoded([memoryview(text[0]), text[1], items[0]]) == 3
+    assert kept == [items[0], items[1], items[0]]
