@@ -78,3 +78,16 @@ def test_loads_exact_reads_integers_at_and_beyond_64_bits_exactly(number):
     (item,) = codec.loads_exact(text)
     assert item == {"n": number, "f": 1.5, "s": str(number)} and type(item["n"]) is int
     assert codec.loads_exact(memoryview(text)) == [item]
+
+
+def test_loads_exact_is_exact_beside_an_item_nested_near_the_decoders_limit():
+    """A text holding a big integer is decoded again by the stdlib, which a neighbour
+    nested 990 levels deep took past Python's recursion limit from a caller a few dozen
+    frames deep (a Storm bolt): the big integer came back a double. Not any more."""
+    data = b"[" + b"[" * 990 + b"]" * 990 + b',{"n":' + str(10**30).encode() + b"}]"
+
+    def called_from(frames):
+        return codec.loads_exact(data) if frames == 0 else called_from(frames - 1)
+
+    value = called_from(60)
+    assert value[1] == {"n": 10**30} and type(value[1]["n"]) is int

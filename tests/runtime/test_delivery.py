@@ -2,7 +2,7 @@ from factories import ids, lake_arrays, stream
 from shoot2top import codec
 from shoot2top.lake.store import LakeError, LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
-from shoot2top.runtime.delivery import AckingSink, TrackedSource
+from shoot2top.runtime.delivery import PAUSE_S, AckingSink, TrackedSource
 from shoot2top.runtime.state import Checkpoints
 from shoot2top.runtime.topology import items_of, tuple_of_json
 from shoot2top.sinks.lake import LakeSink
@@ -165,13 +165,22 @@ def test_a_batch_that_aged_out_is_stored_by_the_next_write_without_waiting_for_a
     assert sink.write("a", stream(1)) == (["a"], [])
 
 
-def test_a_tick_stores_what_waits_whatever_its_age(tmp_path):
+def test_a_tick_after_a_pause_stores_what_waits_whatever_its_age(tmp_path):
     """When items stop coming, the last ones wait for a tick tuple (once a second), not
-    for the tick after their batch aged out: the tick stores them at once."""
-    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600))
+    for the tick after their batch aged out; while they keep coming, a tick stores
+    nothing early (no small files, no waiting for a commit)."""
+    now = [0.0]
+    sink = AckingSink(
+        lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600),
+        clock=lambda: now[0],
+    )
     assert sink.write("a", stream(2)) == ([], [])
-    assert sink.tick() == (["a"], [])
-    assert len(lake_arrays(tmp_path)) == 2
+    now[0] += PAUSE_S / 2
+    assert sink.tick() == ([], [])  # items came a moment ago: more may follow
+    assert sink.write("b", stream(3)[2:]) == ([], [])
+    now[0] += PAUSE_S
+    assert sink.tick() == (["a", "b"], [])
+    assert len(lake_arrays(tmp_path)) == 3
 
 
 def test_a_warehouse_batch_is_sent_at_a_tick_whatever_its_age(pg_dsn):

@@ -72,7 +72,7 @@ class Sink(ABC):
         """`write_batch` of items given as their JSON text (`codec.Buffer`) or decoded (a
         source that could not keep them as text). This one decodes the text (as a replay
         does: `codec.loads_exact`); a sink that stores JSON text overrides it."""
-        return self.write_batch([_decoded(item) for item in items])
+        return self.write_batch([codec.decoded(item) for item in items])
 
     def _encoded_all(self, items: Sequence[Any]) -> Sequence[codec.Buffer | None]:
         """Items given as JSON text or decoded, each as JSON text, or None where one is
@@ -162,10 +162,6 @@ class Sink(ABC):
     def pending(self) -> int:
         """Items written but not yet durable."""
         return self.last_ticket - self.durable_ticket
-
-
-def _decoded(item: Any) -> Any:
-    return item if isinstance(item, dict) else codec.loads_exact(item)
 
 
 def identify(item: Any) -> str:
