@@ -1,8 +1,11 @@
+import threading
+import time
+
 from factories import ids, lake_arrays, stream
 from shoot2top import codec
 from shoot2top.lake.store import LakeError, LocalStore
 from shoot2top.runtime.deadletter import DeadLetters
-from shoot2top.runtime.delivery import PAUSE_S, AckingSink, TrackedSource
+from shoot2top.runtime.delivery import AckingSink, TrackedSource
 from shoot2top.runtime.state import Checkpoints
 from shoot2top.runtime.topology import items_of, tuple_of_json
 from shoot2top.sinks.lake import LakeSink
@@ -165,22 +168,13 @@ def test_a_batch_that_aged_out_is_stored_by_the_next_write_without_waiting_for_a
     assert sink.write("a", stream(1)) == (["a"], [])
 
 
-def test_a_tick_after_a_pause_stores_what_waits_whatever_its_age(tmp_path):
+def test_a_tick_stores_what_waits_whatever_its_age(tmp_path):
     """When items stop coming, the last ones wait for a tick tuple (once a second), not
-    for the tick after their batch aged out; while they keep coming, a tick stores
-    nothing early (no small files, no waiting for a commit)."""
-    now = [0.0]
-    sink = AckingSink(
-        lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600),
-        clock=lambda: now[0],
-    )
+    for the tick after their batch aged out: the tick stores them at once."""
+    sink = AckingSink(lambda: LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600))
     assert sink.write("a", stream(2)) == ([], [])
-    now[0] += PAUSE_S / 2
-    assert sink.tick() == ([], [])  # items came a moment ago: more may follow
-    assert sink.write("b", stream(3)[2:]) == ([], [])
-    now[0] += PAUSE_S
-    assert sink.tick() == (["a", "b"], [])
-    assert len(lake_arrays(tmp_path)) == 3
+    assert sink.tick() == (["a"], [])
+    assert len(lake_arrays(tmp_path)) == 2
 
 
 def test_a_warehouse_batch_is_sent_at_a_tick_whatever_its_age(pg_dsn):
@@ -188,13 +182,20 @@ def test_a_warehouse_batch_is_sent_at_a_tick_whatever_its_age(pg_dsn):
     from shoot2top.warehouse.loader import WarehouseLoader
 
     sink = PostgresSink(WarehouseLoader(pg_dsn), batch_items=100, batch_age_s=3600)
+    gate, commit = threading.Event(), sink._commit
+    sink._commit = lambda prepared: (gate.wait(10), commit(prepared))[1]  # held
     sink.write_batch(stream(3))
     sink.tick()  # an ordinary tick: too young to send
     assert sink._batch and sink._in_flight is None
     sink.tick(age_s=0.0)
     assert not sink._batch and sink._in_flight is not None
+    sink.write_batch(stream(5)[3:])
+    started = time.monotonic()
+    sink.tick(age_s=0.0)  # a commit in flight: not sent early, and no wait for it
+    assert sink._batch and time.monotonic() - started < 1
+    gate.set()
     sink.close()
-    assert sink.loaded == 3
+    assert sink.loaded == 5
 
 
 class BrokenStore(LocalStore):

@@ -59,13 +59,18 @@ class PostgresSink(Sink):
             self._submit()
 
     def tick(self, age_s: float | None = None) -> None:
-        """Settle a commit that finished; send the open batch if it is older than `age_s`
-        (`batch_age_s` by default): its items become durable when a later tick, write or
-        flush finds its commit done."""
+        """Settle a commit that finished; send the open batch if it aged out, or is older
+        than `age_s` and nothing is in flight (sent early, it is not worth waiting for a
+        commit): its items become durable when a later tick, write or flush finds its
+        commit done."""
         if self._in_flight is not None and self._in_flight.done():
             self._settle()
-        age = self.batch_age_s if age_s is None else age_s
-        if self._batch and time.monotonic() - self._batch_since >= age:
+        if not self._batch:
+            return
+        age = time.monotonic() - self._batch_since
+        if age >= self.batch_age_s or (
+            age_s is not None and age >= age_s and self._in_flight is None
+        ):
             self._submit()
 
     def _store(self) -> None:
