@@ -74,19 +74,20 @@ class Sink(ABC):
         does: `codec.loads_exact`); a sink that stores JSON text overrides it."""
         return self.write_batch([codec.decoded(item) for item in items])
 
-    def _encoded_all(self, items: Sequence[Any]) -> Sequence[codec.Buffer | None]:
+    def _as_texts(self, items: Sequence[Any]) -> Sequence[codec.Buffer | None]:
         """Items given as JSON text or decoded, each as JSON text, or None where one is
-        dead-lettered: text kept as it is, decoded items encoded (`_encode_all`), and
+        dead-lettered: text kept as it is, decoded items encoded (`_encode`), and
         text beyond `MAX_ITEM_BYTES` decoded and encoded compactly (the limit is on
         compact JSON), or dead-lettered as a decoded item would be."""
         if any(map(isinstance, items, repeat(dict))):
-            return [self._encode(item) if isinstance(item, dict) else self._checked(item)
+            return [self._encode(item) if isinstance(item, dict) else self._within_limit(item)
                     for item in items]  # fmt: skip
         if max(map(len, items), default=0) > MAX_ITEM_BYTES:
-            return list(map(self._checked, items))
+            return list(map(self._within_limit, items))
         return items
 
-    def _checked(self, text: codec.Buffer) -> codec.Buffer | None:
+    def _within_limit(self, text: codec.Buffer) -> codec.Buffer | None:
+        """Text within `MAX_ITEM_BYTES` as it is; beyond it, judged as a decoded item."""
         return text if len(text) <= MAX_ITEM_BYTES else self._encode(codec.loads_exact(text))
 
     def _encode(self, item: dict[str, Any]) -> bytes | None:

@@ -97,10 +97,10 @@ class LakeSink(Sink):
 
     def write_encoded(self, items: Sequence[Any]) -> int:
         """`write_batch` of items given as JSON text (a lake replay's stored text, kept
-        as it is) or decoded (encoded here): see `Sink._encoded_all`."""
+        as it is) or decoded (encoded here): see `Sink._as_texts`."""
         if not items:
             return self.last_ticket
-        return self._add_all(self._encoded_all(items))
+        return self._add_all(self._as_texts(items))
 
     def _add_all(self, encoded: Sequence[codec.Buffer | None]) -> int:
         """Add a batch's encoded items (None: dead-lettered, a ticket but no place),
