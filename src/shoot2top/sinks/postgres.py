@@ -1,8 +1,7 @@
 """The warehouse sink: batches items and loads each batch in one transaction.
 
 Loading is pipelined: while one batch is in the database (a worker thread; psycopg2
-releases the GIL while it waits), the next one is extracted and rendered here, each item
-as it is written (`OpenBatch`), the rows once the batch is complete. At most
+releases the GIL while it waits), the next one is extracted and rendered here. At most
 one batch is in flight, so memory stays bounded and a slow database slows the stream.
 A batch's items become durable when its transaction commits; rejected rows are in
 ``dead_letters`` by then, so they count as handled too. A batch that ages out
@@ -22,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from shoot2top.sinks.base import Sink
-from shoot2top.warehouse.loader import LoadResult, OpenBatch, PreparedBatch, WarehouseLoader
+from shoot2top.warehouse.loader import LoadResult, PreparedBatch, WarehouseLoader
 
 
 class PostgresSink(Sink):
@@ -45,7 +44,7 @@ class PostgresSink(Sink):
         self.batch_items = batch_items
         self.loaded = 0
         self.dead_lettered = 0
-        self._batch = OpenBatch()
+        self._batch: list[dict[str, Any]] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-load")
         self._in_flight: Future[tuple[LoadResult, float]] | None = None
         self._in_flight_through = 0  # the last ticket of the batch in flight
@@ -55,7 +54,7 @@ class PostgresSink(Sink):
     def _write(self, item: dict[str, Any]) -> None:
         if not self._batch:
             self._batch_since = time.monotonic()
-        self._batch.add(item)
+        self._batch.append(item)
         if len(self._batch) >= self.batch_items:
             self._submit()
 
@@ -81,8 +80,8 @@ class PostgresSink(Sink):
         self._settle()
 
     def _submit(self) -> None:
-        prepared = self.loader.seal(self._batch)  # CPU work, overlapping the database
-        self._batch = OpenBatch()
+        prepared = self.loader.prepare(self._batch)  # CPU work, overlapping the database
+        self._batch = []
         self._settle()  # one batch in flight at most
         self._in_flight = self._worker.submit(self._commit, prepared)
         self._in_flight_through = self.last_ticket
@@ -110,7 +109,7 @@ class PostgresSink(Sink):
         self.durable_ticket = self._in_flight_through
 
     def abandon(self) -> None:
-        self._batch = OpenBatch()
+        self._batch = []
         self._in_flight = None
         # Close on the worker's own thread, after any commit in progress: closing a
         # connection under a running statement from here would race with it.
