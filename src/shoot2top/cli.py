@@ -116,7 +116,7 @@ Environment:
   SHOOT2TOP_STATE  the state directory (default .shoot2top): pipelines' checkpoints
                    and the embedded PostgreSQL; the demo's is .shoot2top/demo
   SHOOT2TOP_DSN    a PostgreSQL DSN to use instead of the embedded warehouse
-Reports read an existing warehouse and never create one.""",
+Reports, recommend and predict read an existing warehouse and never create one.""",
 )
 @click.option(
     "--log-level",
@@ -984,7 +984,7 @@ def _recommend_data(
     )
 
     try:
-        connection = connect(_warehouse_dsn(dsn, state_dir))
+        connection = connect(_report_dsn(dsn, state_dir))
         try:
             require_current(connection)
             now = _report_time(now_text, connection)
@@ -1250,7 +1250,7 @@ def predict(
     from shoot2top.recommend.tables import as_rows
 
     try:
-        connection = connect(_warehouse_dsn(dsn, state_dir))
+        connection = connect(_report_dsn(dsn, state_dir))
         try:
             require_current(connection)
             now = _report_time(now_text, connection)
