@@ -1013,7 +1013,8 @@ def _recommend_data(
 def _show(rows: list[dict[str, Any]], fmt: str, title: str, limit: int | None) -> None:
     rows = rows[:limit] if limit else rows
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    click.echo(render(rows, fmt, title, columns, drop_to_fit=fmt == "table"), nl=False)
+    text = render(rows, fmt, title, columns, drop_to_fit=fmt == "table", shown_by="--format json")
+    click.echo(text, nl=False)
 
 
 @main.group()
@@ -1133,7 +1134,10 @@ def trends_detect(
             {**e.to_record(), "label": SIGN_OF.get(e.kind, "") + e.term} for e in latest.values()
         ]
         title = f"Trends in {uri} ({method})"
-        click.echo(render(rows, "table", title, DETECT_COLUMNS, drop_to_fit=True), nl=False)
+        text = render(
+            rows, "table", title, DETECT_COLUMNS, drop_to_fit=True, shown_by="--format json"
+        )
+        click.echo(text, nl=False)
 
 
 @main.group()

@@ -52,6 +52,16 @@ def test_detect_prints_the_planted_trends_as_json_lines(lake: Path) -> None:
     assert table.returncode == 0 and "#midnightdrop" in table.stdout
 
 
+@pytest.mark.slow
+def test_a_narrow_detect_table_names_an_option_detect_has(lake: Path) -> None:
+    args = [*CLI, "trends", "detect", "--lake", str(lake), "--all-only", "--format", "table"]
+    env = {**os.environ, "COLUMNS": "80"}
+    table = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "too narrow for" in table.stdout and "use --format json" in table.stdout
+    assert "--columns" not in table.stdout  # detect has no such option
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
