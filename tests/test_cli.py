@@ -391,6 +391,29 @@ def test_lake_ls_stats_and_verify(sample_lake):
     assert run_cli("lake", "verify", str(sample_lake)).returncode == 0
 
 
+def test_a_reader_that_leaves_early_is_no_error():
+    """`shoot2top lake stats … | head -1`: the pipe breaks after the first line; that is
+    the reader's choice, not an "unexpected BrokenPipeError" to report."""
+    args = [*CLI, "lake", "stats", str(REPO / "data" / "sample-lake")]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes anything
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert stderr == ""
+
+
+def test_stdout_closed_only_when_its_reader_has_gone(monkeypatch):
+    from shoot2top.cli import stdout_closed
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not stdout_closed()  # a broken pipe elsewhere (a socket) is still an error
+        os.close(read_end)
+        assert stdout_closed()
+
+
 @pytest.mark.slow
 def test_verify_reports_gaps_damage_invalid_items_and_strays(tmp_path):
     store = LocalStore(tmp_path / "lake")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Callable
@@ -91,6 +92,17 @@ class Failure(click.ClickException):
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (Linux reports POLLERR
+    on it), so that a broken pipe there is no error of ours."""
+    poll = select.poll()
+    try:
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+    except (OSError, ValueError):
+        return False
+    return any(events & select.POLLERR for _, events in poll.poll(0))
+
+
 class Commands(click.Group):
     """The command group: an unexpected error is one line naming it, not a traceback
     (``--log-level DEBUG`` shows the traceback)."""
@@ -101,6 +113,8 @@ class Commands(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:
+            if isinstance(error, BrokenPipeError) and stdout_closed():
+                raise  # the reader left (`… | head`): click exits 1 quietly, as Unix tools do
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 raise
             raise Failure(
