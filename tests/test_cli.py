@@ -391,6 +391,18 @@ def test_lake_ls_stats_and_verify(sample_lake):
     assert run_cli("lake", "verify", str(sample_lake)).returncode == 0
 
 
+def test_stats_of_an_empty_lake_show_no_time_range(tmp_path):
+    from click.testing import CliRunner
+
+    from shoot2top.cli import main
+
+    result = CliRunner().invoke(main, ["lake", "stats", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "0 items: none" in result.output
+    assert "observed –" in result.output and "created  –" in result.output
+    assert "None" not in result.output
+
+
 def test_a_reader_that_leaves_early_is_no_error():
     """`shoot2top lake stats … | head -1`: the pipe breaks after the first line; that is
     the reader's choice, not an "unexpected BrokenPipeError" to report."""

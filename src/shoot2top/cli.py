@@ -331,8 +331,9 @@ def lake_stats(
     )
     types = ", ".join(f"{kind} {count:,}" for kind, count in report["per_type"].items())
     click.echo(f"{report['items']:,} items: {types or 'none'}")
-    click.echo(f"observed {report['observed'][0]} .. {report['observed'][1]}")
-    click.echo(f"created  {report['created'][0]} .. {report['created'][1]}")
+    for label in ("observed", "created"):
+        first, last = report[label]
+        click.echo(f"{label:<8} {'–' if first is None else f'{first} .. {last}'}")
     if report["problems"]:
         click.echo(f"{len(report['problems'])} problem(s): run `shoot2top lake verify` for details")
 
