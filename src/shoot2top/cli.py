@@ -127,8 +127,9 @@ class Commands(click.Group):
     cls=Commands,
     epilog="""\b
 Environment:
-  SHOOT2TOP_STATE  the state directory (default .shoot2top): pipelines' checkpoints
-                   and the embedded PostgreSQL; the demo's is .shoot2top/demo
+  SHOOT2TOP_STATE  the state directory of the embedded PostgreSQL (default .shoot2top;
+                   the demo's is .shoot2top/demo); a pipeline keeps its checkpoints
+                   there when its config says "state_dir": "${SHOOT2TOP_STATE:-…}"
   SHOOT2TOP_DSN    a PostgreSQL DSN to use instead of the embedded warehouse
 Reports, recommend and predict read an existing warehouse and never create one.""",
 )
