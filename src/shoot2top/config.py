@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from shoot2top import codec, platforms
 from shoot2top.analytics.watermark import LATENESS_S
-from shoot2top.lake.store import url_has_credentials
+from shoot2top.lake.store import is_http_url, url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.state import PIPELINE_NAME
 
@@ -72,6 +72,16 @@ def _no_credentials(url: str) -> str:
 
 EnvUrl = Annotated[str, AfterValidator(_expand), AfterValidator(_no_credentials)]
 """A URL setting (endpoint, API): may reference the environment, never hold credentials."""
+
+
+def _http_url(url: str) -> str:
+    if not is_http_url(url):
+        raise ValueError("not an http:// or https:// URL (e.g. http://127.0.0.1:8333)")
+    return url
+
+
+EnvHttpUrl = Annotated[EnvUrl, AfterValidator(_http_url)]
+"""An endpoint reached over HTTP (S3): an `EnvUrl` with its scheme and host."""
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -141,7 +151,7 @@ class Strict(BaseModel):
 class S3Options(Strict):
     """How to reach S3; by default boto3's standard chain (env, profile, instance role)."""
 
-    endpoint_url: EnvUrl | None = None
+    endpoint_url: EnvHttpUrl | None = None
     region: EnvStr | None = None
     access_key_id: SecretRef | None = None
     secret_access_key: SecretRef | None = None
