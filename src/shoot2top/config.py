@@ -76,12 +76,12 @@ EnvUrl = Annotated[str, AfterValidator(_expand), AfterValidator(_no_credentials)
 
 def _http_url(url: str) -> str:
     if not is_http_url(url):
-        raise ValueError("not an http:// or https:// URL (e.g. http://127.0.0.1:8333)")
+        raise ValueError("not an http:// or https:// URL with a host")
     return url
 
 
 EnvHttpUrl = Annotated[EnvUrl, AfterValidator(_http_url)]
-"""An endpoint reached over HTTP (S3): an `EnvUrl` with its scheme and host."""
+"""An endpoint reached over HTTP (S3, the platforms' APIs): an `EnvUrl` with a scheme and host."""
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -259,7 +259,7 @@ class XSourceConfig(Strict):
     name: str = Field("x", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     bearer_token: SecretRef
-    api_url: EnvUrl = "https://api.x.com"
+    api_url: EnvHttpUrl = "https://api.x.com"
     mode: Literal["stream", "search"] = "stream"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(60.0, gt=0, description="search mode: between polls")
@@ -275,7 +275,7 @@ class YouTubeSourceConfig(Strict):
     name: str = Field("youtube", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     api_key: SecretRef
-    api_url: EnvUrl = "https://youtube.googleapis.com/"
+    api_url: EnvHttpUrl = "https://youtube.googleapis.com/"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(900.0, gt=0, description="between searches of a topic")
     daily_quota_units: int = Field(10_000, ge=1, description="videos.list etc. (1 unit each)")
@@ -291,7 +291,7 @@ class FacebookSourceConfig(Strict):
     name: str = Field("facebook", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     access_token: SecretRef
-    api_url: EnvUrl = "https://graph.facebook.com"
+    api_url: EnvHttpUrl = "https://graph.facebook.com"
     api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$")
     pages: list[EnvStr] = Field(min_length=1, description="Page ids or usernames")
     poll_interval_s: float = Field(300.0, gt=0, description="between reads of a Page")
