@@ -26,6 +26,7 @@ from shoot2top.analytics.report import (
     SIGN_OF,
     TREND_COLUMNS,
     TREND_TABLE_COLUMNS,
+    latest_trend,
     trend_chart,
     trend_report,
 )
@@ -670,16 +671,24 @@ def _read_warehouse(
 
 
 def _trends_text(dsn: str, request: ReportRequest) -> str:
-    now, rows = _read_warehouse(
-        dsn, request.now_text, lambda connection, now: trend_report(connection, now, request.hours)
-    )
-    if request.platform:
-        rows = [row for row in rows if row["scope"] == request.platform]
+    def read(connection: Any, now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        rows = trend_report(connection, now, request.hours)
+        if request.platform:
+            rows = [row for row in rows if row["scope"] == request.platform]
+        return rows, None if rows else latest_trend(connection)
+
+    now, (rows, latest) = _read_warehouse(dsn, request.now_text, read)
     rows = rows[: request.limit] if request.limit else rows
-    title = f"Trends detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    window = f"the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    title = f"Trends detected in {window}"
     if not rows:
-        click.echo(f"no trend detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M}"
-                   " UTC (the trends stage writes them: docs/trends.md)", err=True)  # fmt: skip
+        hint = f"no trend detected in {window}"
+        if latest is None:
+            hint += " (the trends stage writes them: docs/trends.md)"
+        elif latest < now - timedelta(hours=request.hours):
+            hint += (f": the newest was detected at {latest:%Y-%m-%d %H:%M} UTC (a replay or"
+                     " the demo?); try --now latest or more --hours")  # fmt: skip
+        click.echo(hint, err=True)
     if request.chart_path:
         where = trend_chart(rows, request.chart_path, title)
         click.echo(f"chart: {where}", err=True)
