@@ -258,12 +258,27 @@ def lake() -> None:
     """Inspect a data lake (a local path or s3://bucket/prefix)."""
 
 
+class _UtcTime(click.ParamType):
+    """An ISO-8601 time as the rest of the CLI takes it (``…Z``, an offset, or naive =
+    UTC): `posts.parse_time`, an aware UTC datetime."""
+
+    name = "ISO-8601 time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_time(value, "time")
+        except InvalidPost:
+            self.fail(f"{value!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)", param, ctx)
+
+
 def _selection_options(command: Any) -> Any:
     options = [
         click.argument("uri"),
         click.option("--glob", help="Partition folders to select, e.g. '2015-12-18T00:00:00-*'."),
-        click.option("--since", type=click.DateTime(), help="Observed at or after (UTC)."),
-        click.option("--until", type=click.DateTime(), help="Observed before (UTC)."),
+        click.option("--since", type=_UtcTime(), help="Observed at or after (ISO 8601, UTC)."),
+        click.option("--until", type=_UtcTime(), help="Observed before (ISO 8601, UTC)."),
         click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint."),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
     ]
@@ -280,12 +295,7 @@ def _open(uri: str, endpoint_url: str | None) -> Any:
 
 
 def _selection(glob: str | None, since: datetime | None, until: datetime | None) -> Selection:
-    from datetime import UTC
-
-    def utc(moment: datetime | None) -> datetime | None:
-        return None if moment is None else moment.replace(tzinfo=UTC)
-
-    return Selection(glob, utc(since), utc(until))
+    return Selection(glob, since, until)  # times in UTC already (`_UtcTime`)
 
 
 @lake.command("ls")
@@ -1049,21 +1059,6 @@ def trends() -> None:
 
 DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_at",
                   "volume", "expected", "score", "publishers")  # fmt: skip
-
-
-class _UtcTime(click.ParamType):
-    """An ISO-8601 time as the rest of the CLI takes it (``…Z``, an offset, or naive =
-    UTC): `posts.parse_time`, an aware UTC datetime."""
-
-    name = "ISO-8601 time"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_time(value, "time")
-        except InvalidPost:
-            self.fail(f"{value!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)", param, ctx)
 
 
 DETECT_TUNING = (  # option, type, default, help: the detector's main settings
