@@ -120,7 +120,7 @@ class Commands(click.Group):
                 raise
             raise Failure(
                 f"unexpected {type(error).__name__}: {error} "
-                "(run with --log-level DEBUG for the traceback)"
+                "(`shoot2top --log-level DEBUG …`, before the command, shows the traceback)"
             ) from None
 
 

@@ -151,7 +151,8 @@ def test_an_unexpected_error_is_one_line_unless_debugging():
 
     result = CliRunner().invoke(group, ["boom"])
     assert result.exit_code == 1
-    assert "unexpected KeyError: 'the value' (run with --log-level DEBUG" in result.output
+    assert "unexpected KeyError: 'the value' (`shoot2top --log-level DEBUG …`" in result.output
+    assert "before the command" in result.output  # a global option: after it, click refuses it
 
 
 @pytest.mark.slow
