@@ -575,6 +575,8 @@ def report(
         raise Failure(str(error)) from None
     if chart_path and kind == "amplification":
         raise Failure("--chart: the amplification report has no chart")
+    if chart_item and not chart_path:
+        raise Failure("--item is for --chart (the item to plot)")
     if chart_path:
         _check_writable(chart_path, "--chart")
     request = ReportRequest(

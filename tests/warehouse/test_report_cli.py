@@ -124,6 +124,7 @@ def test_a_table_fits_the_terminal(loaded):
         (["--log-level", "LOUD", "report", "live"], "'LOUD' is not one of"),
         (["report", "live", "--hours", "-5"], "-5.0 is not in the range x>0"),
         (["report", "live", "--columns", "nope"], "nope not in this report"),
+        (["report", "live", "--item", "v1"], "--item is for --chart"),  # was ignored
     ],
 )
 @pytest.mark.slow
