@@ -391,6 +391,59 @@ def test_lake_ls_stats_and_verify(sample_lake):
     assert run_cli("lake", "verify", str(sample_lake)).returncode == 0
 
 
+def test_stats_of_an_empty_lake_show_no_time_range(tmp_path):
+    from click.testing import CliRunner
+
+    from shoot2top.cli import main
+
+    result = CliRunner().invoke(main, ["lake", "stats", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "0 items: none" in result.output
+    assert "observed –" in result.output and "created  –" in result.output
+    assert "None" not in result.output
+
+
+def test_lake_times_are_taken_as_the_lake_prints_them():
+    """`lake stats` prints `observed 2026-11-20T00:16:58Z ..`: --since takes that back
+    (with Z, an offset, or naive = UTC), as `trends detect` does."""
+    from click.testing import CliRunner
+
+    from shoot2top.cli import main
+
+    sample = str(REPO / "data" / "sample-lake")
+    counts = []
+    for since in ("2026-11-21T00:00:00Z", "2026-11-21T01:00:00+01:00", "2026-11-21"):
+        result = CliRunner().invoke(main, ["lake", "stats", sample, "--since", since, "--json"])
+        assert result.exit_code == 0, result.output
+        counts.append(json.loads(result.output)["items"])
+    assert counts[0] == counts[1] == counts[2] and 0 < counts[0] < 3000
+    wrong = CliRunner().invoke(main, ["lake", "ls", sample, "--until", "yesterday"])
+    assert wrong.exit_code == 2 and "'yesterday' is not an ISO-8601 time" in wrong.output
+
+
+def test_a_reader_that_leaves_early_is_no_error():
+    """`shoot2top lake stats … | head -1`: the pipe breaks after the first line; that is
+    the reader's choice, not an "unexpected BrokenPipeError" to report."""
+    args = [*CLI, "lake", "stats", str(REPO / "data" / "sample-lake")]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes anything
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert stderr == ""
+
+
+def test_stdout_closed_only_when_its_reader_has_gone(monkeypatch):
+    from shoot2top.cli import stdout_closed
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not stdout_closed()  # a broken pipe elsewhere (a socket) is still an error
+        os.close(read_end)
+        assert stdout_closed()
+
+
 @pytest.mark.slow
 def test_verify_reports_gaps_damage_invalid_items_and_strays(tmp_path):
     store = LocalStore(tmp_path / "lake")

@@ -48,6 +48,14 @@ def test_defaults_are_near_real_time(tmp_path):
         ({**BASE, "sinks": [{"type": "kafka", "uri": "x"}]}, "sinks[0]: Input tag 'kafka'"),
         ({**BASE, "sources": []}, "sources: List should have at least 1 item"),
         ({**BASE, "name": "a b"}, "name: String should match pattern"),
+        (
+            with_sink(s3={"endpoint_url": "localhost:8333"}),  # no scheme: botocore's ValueError
+            "sinks[0].s3.endpoint_url: not an http:// or https:// URL",
+        ),
+        (
+            {**BASE, "sources": [{"type": "x", "api_url": "api.x.com"}]},
+            "sources[0].api_url: not an http:// or https:// URL",  # it was retried for ever
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, config, message):

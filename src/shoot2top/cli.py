@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from shoot2top.analytics.report import (
     SIGN_OF,
     TREND_COLUMNS,
     TREND_TABLE_COLUMNS,
+    latest_trend,
     trend_chart,
     trend_report,
 )
@@ -91,6 +93,17 @@ class Failure(click.ClickException):
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (Linux reports POLLERR
+    on it), so that a broken pipe there is no error of ours."""
+    poll = select.poll()
+    try:
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+    except (OSError, ValueError):
+        return False
+    return any(events & select.POLLERR for _, events in poll.poll(0))
+
+
 class Commands(click.Group):
     """The command group: an unexpected error is one line naming it, not a traceback
     (``--log-level DEBUG`` shows the traceback)."""
@@ -101,11 +114,13 @@ class Commands(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:
+            if isinstance(error, BrokenPipeError) and stdout_closed():
+                raise  # the reader left (`… | head`): click exits 1 quietly, as Unix tools do
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 raise
             raise Failure(
                 f"unexpected {type(error).__name__}: {error} "
-                "(run with --log-level DEBUG for the traceback)"
+                "(`shoot2top --log-level DEBUG …`, before the command, shows the traceback)"
             ) from None
 
 
@@ -113,10 +128,11 @@ class Commands(click.Group):
     cls=Commands,
     epilog="""\b
 Environment:
-  SHOOT2TOP_STATE  the state directory (default .shoot2top): pipelines' checkpoints
-                   and the embedded PostgreSQL; the demo's is .shoot2top/demo
+  SHOOT2TOP_STATE  the state directory of the embedded PostgreSQL (default .shoot2top;
+                   the demo's is .shoot2top/demo); a pipeline keeps its checkpoints
+                   there when its config says "state_dir": "${SHOOT2TOP_STATE:-…}"
   SHOOT2TOP_DSN    a PostgreSQL DSN to use instead of the embedded warehouse
-Reports read an existing warehouse and never create one.""",
+Reports, recommend and predict read an existing warehouse and never create one.""",
 )
 @click.option(
     "--log-level",
@@ -242,12 +258,27 @@ def lake() -> None:
     """Inspect a data lake (a local path or s3://bucket/prefix)."""
 
 
+class _UtcTime(click.ParamType):
+    """An ISO-8601 time as the rest of the CLI takes it (``…Z``, an offset, or naive =
+    UTC): `posts.parse_time`, an aware UTC datetime."""
+
+    name = "ISO-8601 time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_time(value, "time")
+        except InvalidPost:
+            self.fail(f"{value!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)", param, ctx)
+
+
 def _selection_options(command: Any) -> Any:
     options = [
         click.argument("uri"),
         click.option("--glob", help="Partition folders to select, e.g. '2015-12-18T00:00:00-*'."),
-        click.option("--since", type=click.DateTime(), help="Observed at or after (UTC)."),
-        click.option("--until", type=click.DateTime(), help="Observed before (UTC)."),
+        click.option("--since", type=_UtcTime(), help="Observed at or after (ISO 8601, UTC)."),
+        click.option("--until", type=_UtcTime(), help="Observed before (ISO 8601, UTC)."),
         click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="S3 endpoint."),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
     ]
@@ -264,12 +295,7 @@ def _open(uri: str, endpoint_url: str | None) -> Any:
 
 
 def _selection(glob: str | None, since: datetime | None, until: datetime | None) -> Selection:
-    from datetime import UTC
-
-    def utc(moment: datetime | None) -> datetime | None:
-        return None if moment is None else moment.replace(tzinfo=UTC)
-
-    return Selection(glob, utc(since), utc(until))
+    return Selection(glob, since, until)  # times in UTC already (`_UtcTime`)
 
 
 @lake.command("ls")
@@ -317,8 +343,9 @@ def lake_stats(
     )
     types = ", ".join(f"{kind} {count:,}" for kind, count in report["per_type"].items())
     click.echo(f"{report['items']:,} items: {types or 'none'}")
-    click.echo(f"observed {report['observed'][0]} .. {report['observed'][1]}")
-    click.echo(f"created  {report['created'][0]} .. {report['created'][1]}")
+    for label in ("observed", "created"):
+        first, last = report[label]
+        click.echo(f"{label:<8} {'–' if first is None else f'{first} .. {last}'}")
     if report["problems"]:
         click.echo(f"{len(report['problems'])} problem(s): run `shoot2top lake verify` for details")
 
@@ -548,6 +575,8 @@ def report(
         raise Failure(str(error)) from None
     if chart_path and kind == "amplification":
         raise Failure("--chart: the amplification report has no chart")
+    if chart_item and not chart_path:
+        raise Failure("--item is for --chart (the item to plot)")
     if chart_path:
         _check_writable(chart_path, "--chart")
     request = ReportRequest(
@@ -654,16 +683,24 @@ def _read_warehouse(
 
 
 def _trends_text(dsn: str, request: ReportRequest) -> str:
-    now, rows = _read_warehouse(
-        dsn, request.now_text, lambda connection, now: trend_report(connection, now, request.hours)
-    )
-    if request.platform:
-        rows = [row for row in rows if row["scope"] == request.platform]
+    def read(connection: Any, now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        rows = trend_report(connection, now, request.hours)
+        if request.platform:
+            rows = [row for row in rows if row["scope"] == request.platform]
+        return rows, None if rows else latest_trend(connection)
+
+    now, (rows, latest) = _read_warehouse(dsn, request.now_text, read)
     rows = rows[: request.limit] if request.limit else rows
-    title = f"Trends detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    window = f"the {request.hours:g} h before {now:%Y-%m-%d %H:%M} UTC"
+    title = f"Trends detected in {window}"
     if not rows:
-        click.echo(f"no trend detected in the {request.hours:g} h before {now:%Y-%m-%d %H:%M}"
-                   " UTC (the trends stage writes them: docs/trends.md)", err=True)  # fmt: skip
+        hint = f"no trend detected in {window}"
+        if latest is None:
+            hint += " (the trends stage writes them: docs/trends.md)"
+        elif latest < now - timedelta(hours=request.hours):
+            hint += (f": the newest was detected at {latest:%Y-%m-%d %H:%M} UTC (a replay or"
+                     " the demo?); try --now latest or more --hours")  # fmt: skip
+        click.echo(hint, err=True)
     if request.chart_path:
         where = trend_chart(rows, request.chart_path, title)
         click.echo(f"chart: {where}", err=True)
@@ -984,7 +1021,7 @@ def _recommend_data(
     )
 
     try:
-        connection = connect(_warehouse_dsn(dsn, state_dir))
+        connection = connect(_report_dsn(dsn, state_dir))
         try:
             require_current(connection)
             now = _report_time(now_text, connection)
@@ -1013,7 +1050,8 @@ def _recommend_data(
 def _show(rows: list[dict[str, Any]], fmt: str, title: str, limit: int | None) -> None:
     rows = rows[:limit] if limit else rows
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    click.echo(render(rows, fmt, title, columns, drop_to_fit=fmt == "table"), nl=False)
+    text = render(rows, fmt, title, columns, drop_to_fit=fmt == "table", shown_by="--format json")
+    click.echo(text, nl=False)
 
 
 @main.group()
@@ -1023,21 +1061,6 @@ def trends() -> None:
 
 DETECT_COLUMNS = ("label", "scope", "status", "onset_at", "detected_at", "ended_at",
                   "volume", "expected", "score", "publishers")  # fmt: skip
-
-
-class _UtcTime(click.ParamType):
-    """An ISO-8601 time as the rest of the CLI takes it (``…Z``, an offset, or naive =
-    UTC): `posts.parse_time`, an aware UTC datetime."""
-
-    name = "ISO-8601 time"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_time(value, "time")
-        except InvalidPost:
-            self.fail(f"{value!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)", param, ctx)
 
 
 DETECT_TUNING = (  # option, type, default, help: the detector's main settings
@@ -1133,7 +1156,10 @@ def trends_detect(
             {**e.to_record(), "label": SIGN_OF.get(e.kind, "") + e.term} for e in latest.values()
         ]
         title = f"Trends in {uri} ({method})"
-        click.echo(render(rows, "table", title, DETECT_COLUMNS, drop_to_fit=True), nl=False)
+        text = render(
+            rows, "table", title, DETECT_COLUMNS, drop_to_fit=True, shown_by="--format json"
+        )
+        click.echo(text, nl=False)
 
 
 @main.group()
@@ -1250,7 +1276,7 @@ def predict(
     from shoot2top.recommend.tables import as_rows
 
     try:
-        connection = connect(_warehouse_dsn(dsn, state_dir))
+        connection = connect(_report_dsn(dsn, state_dir))
         try:
             require_current(connection)
             now = _report_time(now_text, connection)

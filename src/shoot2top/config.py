@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from shoot2top import codec, platforms
 from shoot2top.analytics.watermark import LATENESS_S
-from shoot2top.lake.store import url_has_credentials
+from shoot2top.lake.store import is_http_url, url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.state import PIPELINE_NAME
 
@@ -72,6 +72,16 @@ def _no_credentials(url: str) -> str:
 
 EnvUrl = Annotated[str, AfterValidator(_expand), AfterValidator(_no_credentials)]
 """A URL setting (endpoint, API): may reference the environment, never hold credentials."""
+
+
+def _http_url(url: str) -> str:
+    if not is_http_url(url):
+        raise ValueError("not an http:// or https:// URL with a host")
+    return url
+
+
+EnvHttpUrl = Annotated[EnvUrl, AfterValidator(_http_url)]
+"""An endpoint reached over HTTP (S3, the platforms' APIs): an `EnvUrl` with a scheme and host."""
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -141,7 +151,7 @@ class Strict(BaseModel):
 class S3Options(Strict):
     """How to reach S3; by default boto3's standard chain (env, profile, instance role)."""
 
-    endpoint_url: EnvUrl | None = None
+    endpoint_url: EnvHttpUrl | None = None
     region: EnvStr | None = None
     access_key_id: SecretRef | None = None
     secret_access_key: SecretRef | None = None
@@ -249,7 +259,7 @@ class XSourceConfig(Strict):
     name: str = Field("x", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     bearer_token: SecretRef
-    api_url: EnvUrl = "https://api.x.com"
+    api_url: EnvHttpUrl = "https://api.x.com"
     mode: Literal["stream", "search"] = "stream"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(60.0, gt=0, description="search mode: between polls")
@@ -265,7 +275,7 @@ class YouTubeSourceConfig(Strict):
     name: str = Field("youtube", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     api_key: SecretRef
-    api_url: EnvUrl = "https://youtube.googleapis.com/"
+    api_url: EnvHttpUrl = "https://youtube.googleapis.com/"
     topics: dict[str, str] = Field(min_length=1, description=TOPICS_DESCRIPTION)
     poll_interval_s: float = Field(900.0, gt=0, description="between searches of a topic")
     daily_quota_units: int = Field(10_000, ge=1, description="videos.list etc. (1 unit each)")
@@ -281,7 +291,7 @@ class FacebookSourceConfig(Strict):
     name: str = Field("facebook", pattern=COMPONENT_NAME)
     parallelism: Literal[1] = 1
     access_token: SecretRef
-    api_url: EnvUrl = "https://graph.facebook.com"
+    api_url: EnvHttpUrl = "https://graph.facebook.com"
     api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$")
     pages: list[EnvStr] = Field(min_length=1, description="Page ids or usernames")
     poll_interval_s: float = Field(300.0, gt=0, description="between reads of a Page")

@@ -52,6 +52,16 @@ def test_detect_prints_the_planted_trends_as_json_lines(lake: Path) -> None:
     assert table.returncode == 0 and "#midnightdrop" in table.stdout
 
 
+@pytest.mark.slow
+def test_a_narrow_detect_table_names_an_option_detect_has(lake: Path) -> None:
+    args = [*CLI, "trends", "detect", "--lake", str(lake), "--all-only", "--format", "table"]
+    env = {**os.environ, "COLUMNS": "80"}
+    table = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "too narrow for" in table.stdout and "use --format json" in table.stdout
+    assert "--columns" not in table.stdout  # detect has no such option
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -105,6 +115,9 @@ def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Pat
     nothing = run("report", "trends", "--dsn", pg_dsn, "--now", "latest")
     assert nothing.returncode == 1 and "no observations yet" in nothing.stderr
     WarehouseLoader(pg_dsn).load(items)  # the newest observation: 2026-11-22
+    day = run("report", "trends", "--dsn", pg_dsn, "--now", "latest")  # the last 24 h: none
+    assert day.returncode == 0 and "the newest was detected at 2026-11-2" in day.stderr
+    assert "try --now latest or more --hours" in day.stderr
     latest = run("report", "trends", "--dsn", pg_dsn, "--now", "latest", "--hours", "72",
                  "--format", "json")  # fmt: skip
     assert latest.returncode == 0, latest.stderr

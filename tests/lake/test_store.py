@@ -68,6 +68,14 @@ def test_an_unreachable_s3_server_gives_a_clear_error():
         store.list_folders()
 
 
+@pytest.mark.parametrize("endpoint", ["localhost:8333", "127.0.0.1:8333", "ftp://host", "http://"])
+def test_an_endpoint_that_is_no_http_url_is_named(endpoint):
+    """`--endpoint-url localhost:8333` (no scheme) was botocore's "unexpected ValueError"."""
+    with pytest.raises(LakeError, match=f"S3 endpoint URL '{endpoint}' is not an http"):
+        S3Settings(endpoint_url=endpoint)
+    assert S3Settings(endpoint_url="https://s3.example.com").endpoint_url
+
+
 @pytest.mark.parametrize(
     ("uri", "parsed"),
     [

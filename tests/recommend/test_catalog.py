@@ -114,9 +114,11 @@ def test_find_publisher_and_item_say_what_is_missing_or_ambiguous(pg_dsn: str) -
         assert find_item(connection, "v3") == ("youtube", "v3")
         with pytest.raises(RecommendError, match="no publisher 'nobody' in the warehouse"):
             find_publisher(connection, "nobody")
+        with pytest.raises(RecommendError, match="--columns platform,publisher_id,publisher"):
+            find_publisher(connection, "News Channel")  # a name: the hint shows the ids
         with pytest.raises(RecommendError, match="no publisher 'UCnews' on x"):
             find_publisher(connection, "UCnews", "x")
-        with pytest.raises(RecommendError, match="no item 'v99'"):
+        with pytest.raises(RecommendError, match=r"no item 'v99'.*--columns platform,item_id"):
             find_item(connection, "v99")
         with connection.cursor() as cursor:
             cursor.execute(

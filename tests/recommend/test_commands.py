@@ -4,6 +4,7 @@ them, on a small evaluation world loaded into a real warehouse."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -20,8 +21,11 @@ PITCHSIDE = "UCq7xMvN2cJ8wL0pR5tYb3Kd"  # Pitchside Highlights (YouTube, footbal
 pytestmark = pytest.mark.slow
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SHOOT2TOP_STATE", "SHOOT2TOP_DSN")}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,30 @@ def test_bad_input_fails_with_one_clear_line(loaded: tuple[str, World]) -> None:
     no_trends = run("recommend", "crosspromote", "--dsn", dsn, "--publisher", PITCHSIDE)
     assert no_trends.returncode == 0  # the migrated warehouse's trends table is empty
     assert "no trend is active at" in no_trends.stderr
+
+
+def test_they_never_create_a_warehouse_and_find_the_demos(tmp_path: Path, postgres_server) -> None:
+    """A fresh shell after scripts/demo.sh (its warehouse in .shoot2top/demo, no
+    SHOOT2TOP_STATE): like the reports, they use that warehouse; with none, they say so
+    rather than start an empty one in .shoot2top that every later report would read."""
+    commands = [
+        ("recommend", "timing", "--publisher", PITCHSIDE),
+        ("recommend", "terms", "--publisher", PITCHSIDE),
+        ("recommend", "crosspromote", "--publisher", PITCHSIDE),
+        ("predict", "--item", "x"),
+    ]
+    for args in commands:
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 1, args
+        assert "no warehouse in .shoot2top" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / ".shoot2top" / "postgres").exists(), args
+    (tmp_path / ".shoot2top").mkdir(exist_ok=True)
+    (tmp_path / ".shoot2top" / "demo").symlink_to(postgres_server.state_dir.resolve())
+    found = run("recommend", "timing", "--publisher", PITCHSIDE, cwd=tmp_path)
+    assert "using the one in .shoot2top/demo" in found.stderr
+    assert "run `shoot2top warehouse init`" in found.stderr  # reached it: no schema there
+    assert not (tmp_path / ".shoot2top" / "postgres").exists()
 
 
 def test_terms_with_trends_from_a_file(loaded: tuple[str, World], tmp_path: Path) -> None:

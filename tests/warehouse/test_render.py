@@ -71,6 +71,15 @@ def test_a_table_fits_the_terminal_one_line_per_row(width):
         assert "too narrow" not in text and "1,234,567" in text
 
 
+def test_a_narrow_table_names_the_option_its_command_has():
+    """Commands without --columns (recommend, predict, trends detect) name another way."""
+    rows = [live_row(index) for index in range(5)]
+    text = render(rows, "table", "Live", TABLE_COLUMNS["live"], width=60, drop_to_fit=True,
+                  shown_by="--format json")  # fmt: skip
+    assert "too narrow for" in text and "use --format json" in text
+    assert "--columns" not in text
+
+
 def test_chosen_columns_are_kept_even_when_narrow():
     text = render([live_row(1)], "table", "Live", ["title", "score", "benchmark"], width=40)
     assert "too narrow" not in text and "-2.5" in text

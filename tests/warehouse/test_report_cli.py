@@ -124,6 +124,7 @@ def test_a_table_fits_the_terminal(loaded):
         (["--log-level", "LOUD", "report", "live"], "'LOUD' is not one of"),
         (["report", "live", "--hours", "-5"], "-5.0 is not in the range x>0"),
         (["report", "live", "--columns", "nope"], "nope not in this report"),
+        (["report", "live", "--item", "v1"], "--item is for --chart"),  # was ignored
     ],
 )
 @pytest.mark.slow
@@ -151,7 +152,8 @@ def test_an_unexpected_error_is_one_line_unless_debugging():
 
     result = CliRunner().invoke(group, ["boom"])
     assert result.exit_code == 1
-    assert "unexpected KeyError: 'the value' (run with --log-level DEBUG" in result.output
+    assert "unexpected KeyError: 'the value' (`shoot2top --log-level DEBUG …`" in result.output
+    assert "before the command" in result.output  # a global option: after it, click refuses it
 
 
 @pytest.mark.slow

@@ -45,6 +45,15 @@ def trend_report(connection: Any, now: datetime, hours: float) -> list[dict[str,
     return rows
 
 
+def latest_trend(connection: Any) -> datetime | None:
+    """When the newest trend in the warehouse was detected (None: none yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(detected_at) FROM trends")
+        (moment,) = cursor.fetchone()
+    connection.rollback()
+    return moment
+
+
 def trend_chart(rows: list[dict[str, Any]], path: str | Path, title: str) -> Path:
     """Horizontal bars: each trend's volume beside its expected volume."""
     from shoot2top.warehouse.render import _pyplot

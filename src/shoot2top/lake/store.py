@@ -207,6 +207,11 @@ class S3Settings:
                 "the S3 endpoint URL holds credentials (user:password@); not shown. Give them "
                 "as access_key_id / secret_access_key ${VAR} references instead"
             )
+        if self.endpoint_url and not is_http_url(self.endpoint_url):
+            raise LakeError(
+                f"S3 endpoint URL {self.endpoint_url!r} is not an http:// or https:// URL "
+                "(e.g. http://127.0.0.1:8333)"
+            )
 
     def client(self) -> Any:
         import boto3
@@ -225,6 +230,15 @@ class S3Settings:
             aws_secret_access_key=self.secret_access_key,
             config=config,
         )
+
+
+def is_http_url(url: str) -> bool:
+    """Whether a URL names a scheme boto3 can reach (http or https) and a host."""
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
 
 
 def url_has_credentials(url: str) -> bool:

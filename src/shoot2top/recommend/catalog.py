@@ -234,7 +234,8 @@ def find_publisher(connection: Any, publisher: str, platform: str | None = None)
         where = f" on {platform}" if platform else ""
         raise RecommendError(
             f"no publisher {publisher!r}{where} in the warehouse "
-            "(`shoot2top report publishers` lists them)"
+            "(`shoot2top report publishers --columns platform,publisher_id,publisher` lists "
+            "their ids)"
         )
     if len(rows) > 1:
         found = ", ".join(f"{row[0]}:{row[1]}" for row in rows)
@@ -254,7 +255,10 @@ def find_item(connection: Any, item_id: str, platform: str | None = None) -> Key
     )
     if not rows:
         where = f" on {platform}" if platform else ""
-        raise RecommendError(f"no item {item_id!r}{where} in the warehouse")
+        raise RecommendError(
+            f"no item {item_id!r}{where} in the warehouse "
+            "(`shoot2top report videos --columns platform,item_id,title` lists their ids)"
+        )
     if len(rows) > 1:
         raise RecommendError(f"item id {item_id!r} is on several platforms: choose with --platform")
     return (rows[0][0], rows[0][1])

@@ -67,9 +67,11 @@ def render(
     *,
     width: int | None = None,
     drop_to_fit: bool = False,
+    shown_by: str = "--columns",
 ) -> str:
     """Rows as a table, CSV or JSON text with these columns in this order; the text
-    ends with exactly one newline."""
+    ends with exactly one newline. `shown_by` is the command's option that shows the
+    columns a narrow table leaves out (named below it)."""
     if fmt == "json":
         rows_out = [_plain_row(row, columns) for row in rows]
         return codec.dumps_pretty(rows_out, sort_keys=False).decode() + "\n"
@@ -81,7 +83,7 @@ def render(
         return buffer.getvalue()
     if fmt != "table":
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    return _table(rows, title, columns, width or terminal_width(), drop_to_fit)
+    return _table(rows, title, columns, width or terminal_width(), drop_to_fit, shown_by)
 
 
 def terminal_width() -> int:
@@ -95,6 +97,7 @@ def _table(
     columns: Sequence[str],
     width: int,
     drop_to_fit: bool,
+    shown_by: str,
 ) -> str:
     """A table of one line per row; with `drop_to_fit`, the last columns are left out
     (and named below it) when even the shortest titles leave no room for them."""
@@ -122,7 +125,7 @@ def _table(
     if not rows:
         console.print("(no rows)")
     if hidden:
-        console.print(f"(too narrow for {', '.join(hidden)}: widen the terminal or use --columns)")
+        console.print(f"(too narrow for {', '.join(hidden)}: widen the terminal or use {shown_by})")
     return console.export_text()
 
 
