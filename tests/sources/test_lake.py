@@ -355,3 +355,17 @@ def test_pace_hands_out_nothing_before_an_item_is_due(tmp_path):
     assert ids(source.next_batch(100)) == ["tweet:t0", "tweet:t0"]  # both due at once
     assert source.next_batch(100) == [] and naps == [0.25]  # a slice, then back
     assert source.snapshot()["positions"][W1] == [0, 2]
+
+
+@pytest.mark.parametrize("glob", [None, "1999-*"])
+def test_a_lake_with_nothing_to_replay_says_so(tmp_path, two_writers, caplog, glob):
+    """An empty folder or S3 prefix (a mistyped one, often), or a glob that selects no
+    partition: zero items, and a warning naming where and why, not a silent success."""
+    store = two_writers if glob else LocalStore(tmp_path / "empty")
+    (tmp_path / "empty").mkdir(exist_ok=True)
+    assert replay(store, selection=Selection(glob=glob))[0] == []
+    expected = f"no partition folder matches glob {glob!r}" if glob else "no partitions"
+    assert f"{store.location('')}: {expected}: nothing to replay" in caplog.text
+    caplog.clear()
+    assert replay(two_writers)[0]
+    assert "nothing to replay" not in caplog.text

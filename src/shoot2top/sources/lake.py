@@ -174,6 +174,10 @@ class LakeSource(Source):
         folders, strangers = select_writers(self.store, self.selection)
         for stranger in strangers:
             log.warning("%s: not a partition folder, ignored", self.store.location(stranger))
+        if not folders:  # a mistyped path or S3 prefix, a glob that matches nothing
+            glob = self.selection.glob
+            what = f"no partition folder matches glob {glob!r}" if glob else "no partitions"
+            log.warning("%s: %s: nothing to replay", self.store.location(""), what)
         self.bytes_total = 0
         writers: list[_Writer] = []
         for folder in (folder for folder in folders if self._owns(folder)):
