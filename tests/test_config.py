@@ -33,7 +33,20 @@ def test_defaults_are_near_real_time(tmp_path):
     ("config", "message"),
     [
         ({**BASE, "colour": "red"}, "colour: unknown key"),
-        (with_sink(batch_itmes=5), "sinks[0].batch_itmes: unknown key"),
+        ({**BASE, "sinkz": []}, "sinkz: unknown key (did you mean 'sinks'?)"),
+        (
+            with_sink(batch_itmes=5),
+            "sinks[0].batch_itmes: unknown key (did you mean 'batch_items'?)",
+        ),
+        (
+            {**BASE, "sinks": [{"type": "postgres", "batch_age": 1}]},  # the member of the union
+            "sinks[0].batch_age: unknown key (did you mean 'batch_age_s'?)",
+        ),
+        (
+            {**BASE, "sources": [{"type": "lake", "uri": "s3://b/p", "s3": {"endpoint_ur": "x"}}]},
+            "sources[0].s3.endpoint_ur: unknown key (did you mean 'endpoint_url'?)",
+        ),
+        ({**BASE, "storm": {"max_spout_pendin": 5}}, "(did you mean 'max_spout_pending'?)"),
         ({"name": "x", "sinks": BASE["sinks"]}, "sources: missing key"),
         ({**BASE, "sinks": [{"type": "lake"}]}, "sinks[0].uri: missing key"),
         (
@@ -64,6 +77,12 @@ def test_errors_name_the_file_and_the_key(tmp_path, config, message):
         load_config(path)
     assert str(caught.value).startswith(f"{path}: ")
     assert message in str(caught.value)
+
+
+def test_an_unknown_key_like_no_known_one_gets_no_guess():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**BASE, "colour": "red"}, "pipeline.json")
+    assert str(caught.value) == "pipeline.json: colour: unknown key"
 
 
 def test_unreadable_and_malformed_files_are_named(tmp_path):

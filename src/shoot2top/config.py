@@ -9,12 +9,23 @@ Any unknown key, missing key or wrong type is an error naming the key and the fi
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, Union, get_args
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    Protocol,
+    Union,
+    get_args,
+    get_origin,
+)
 
 from pydantic import (
     AfterValidator,
@@ -554,7 +565,9 @@ def _describe(problem: Any) -> str:
     key = _key_path(problem["loc"])
     kind = problem["type"]
     if kind == "extra_forbidden":
-        return f"{key}: unknown key"
+        *parent, unknown = problem["loc"]
+        close = difflib.get_close_matches(str(unknown), _keys_at(tuple(parent)), n=1, cutoff=0.6)
+        return f"{key}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     if kind == "missing":
         return f"{key}: missing key"
     message = problem["msg"].removeprefix("Value error, ")
@@ -564,6 +577,48 @@ def _describe(problem: Any) -> str:
     if isinstance(value, dict | list):
         return f"{key}: {message} (got a JSON {'object' if isinstance(value, dict) else 'array'})"
     return f"{key}: {message} (got {value!r})"
+
+
+def _keys_at(location: tuple[Any, ...]) -> list[str]:
+    """The keys the config object at `location` (a validation error's path) takes, for a
+    suggestion; none if the path cannot be followed."""
+    node: Any = PipelineConfig
+    for part in location:
+        node = _step(node, part)
+        if node is None:
+            return []
+    return [key for member in _members(node) if _is_model(member) for key in member.model_fields]
+
+
+def _step(node: Any, part: Any) -> Any:
+    """What `node` (a model, list, dict or union of them) holds at `part`: a field, an
+    element, or the union member a discriminator tag names."""
+    for member in _members(node):
+        if _is_model(member) and isinstance(part, str):
+            fields = member.model_fields
+            if part in fields:
+                return fields[part].annotation
+            if "type" in fields and part in get_args(fields["type"].annotation):
+                return member
+        elif get_origin(member) is list and isinstance(part, int):
+            return get_args(member)[0]
+        elif get_origin(member) is dict and isinstance(part, str):
+            return get_args(member)[1]
+    return None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types an annotation may hold, `Annotated` and unions unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [member for arg in get_args(annotation) for member in _members(arg)]
+    return [annotation]
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _is_secret(problem: Any) -> bool:
