@@ -535,8 +535,8 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     "now_text",
     default="now",
     show_default=True,
-    help="live, trends, amplification: the moment to report at (ISO-8601 UTC), or "
-    "'latest' for the newest observation (a replayed warehouse, the demo).",
+    help="The moment to report at (ISO-8601 UTC; videos, publishers: what was observed "
+    "until then), or 'latest' for the newest observation (a replayed warehouse, the demo).",
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
 @click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
@@ -577,6 +577,7 @@ def report(
         raise Failure("--chart: the amplification report has no chart")
     if chart_item and not chart_path:
         raise Failure("--item is for --chart (the item to plot)")
+    _refuse_unused(kind, all_media=all_media, publisher=publisher)
     if chart_path:
         _check_writable(chart_path, "--chart")
     request = ReportRequest(
@@ -599,6 +600,17 @@ def report(
             time.sleep(watch)
     except KeyboardInterrupt:
         click.echo("", err=True)
+
+
+def _refuse_unused(kind: str, *, all_media: bool, publisher: str | None) -> None:
+    """An option the report does not read is an error, not silently ignored."""
+    given = click.get_current_context().get_parameter_source("hours")
+    if kind in ("videos", "publishers") and given is not click.core.ParameterSource.DEFAULT:
+        raise Failure(f"--hours is for the live, trends and amplification reports, not {kind}")
+    if all_media and kind != "videos":
+        raise Failure(f"--all-media is for the videos report, not {kind}")
+    if publisher and kind == "trends":
+        raise Failure("--publisher: trends are by platform (--platform), not by publisher")
 
 
 CLEAR_SCREEN = "\x1b[H\x1b[2J"

@@ -125,6 +125,9 @@ def test_a_table_fits_the_terminal(loaded):
         (["report", "live", "--hours", "-5"], "-5.0 is not in the range x>0"),
         (["report", "live", "--columns", "nope"], "nope not in this report"),
         (["report", "live", "--item", "v1"], "--item is for --chart"),  # was ignored
+        (["report", "videos", "--hours", "6"], "--hours is for the live, trends and"),  # too
+        (["report", "live", "--all-media"], "--all-media is for the videos report, not live"),
+        (["report", "trends", "--publisher", "p1"], "trends are by platform (--platform)"),
     ],
 )
 @pytest.mark.slow
