@@ -330,6 +330,16 @@ def test_an_s3_outage_fails_the_run_clearly_and_a_rerun_loses_nothing(
 
 
 @pytest.mark.slow
+def test_a_zero_duration_is_refused_not_run_to_the_end():
+    """`--duration 0` ran a whole replay when it ended before the first deadline check."""
+    from click.testing import CliRunner
+
+    from shoot2top.cli import main
+
+    result = CliRunner().invoke(main, ["ingest", "--config", "x.json", "--duration", "0"])
+    assert result.exit_code == 2 and "0.0 is not in the range x>0" in result.output
+
+
 def test_a_bad_config_exits_non_zero_naming_the_key_and_file(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"name": "x", "sources": [{"type": "lake"}], "sinks": []}))

@@ -160,7 +160,9 @@ def main(log_level: str) -> None:
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N items.")
-@click.option("--duration", type=click.FloatRange(min=0), help="Stop after S seconds.")
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds."
+)
 @click.option("--no-resume", is_flag=True, help="Ignore the checkpoint and start over.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def ingest(
