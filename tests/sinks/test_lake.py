@@ -12,6 +12,7 @@ from shoot2top.lake.layout import WriterFolder
 from shoot2top.lake.store import LakeError, LocalStore, S3Settings, open_store
 from shoot2top.limits import MAX_BATCH_BYTES, MAX_ITEM_BYTES, MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.progress import human_bytes
+from shoot2top.sinks.base import SinkAbandoned
 from shoot2top.sinks.lake import LakeSink
 from shoot2top.sources.lake import LakeSource
 from waits import wait_for
@@ -492,3 +493,17 @@ def test_a_synchronous_sink_stores_a_batch_refused_when_full_as_it_was(tmp_path)
         sink.write(item)
     sink.close()
     assert contents(tmp_path / "b") == without_a_failure(tmp_path / "a", items)
+
+
+def test_an_abandoned_sink_never_calls_what_it_dropped_durable(tmp_path):
+    """A flush or close after `abandon` raises: it would mark the dropped items durable
+    (acked, checkpointed past) with nothing stored."""
+    sink = LakeSink(LocalStore(tmp_path), batch_items=100, batch_age_s=3600)
+    sink.write_batch(stream(5))
+    sink.abandon()
+    with pytest.raises(SinkAbandoned, match="sink 'lake' was abandoned"):
+        sink.flush()
+    with pytest.raises(SinkAbandoned):
+        sink.close()
+    assert (sink.durable_ticket, sink.pending) == (0, 5)
+    assert not list(tmp_path.iterdir())  # nothing was stored

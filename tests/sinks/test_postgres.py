@@ -4,6 +4,7 @@ import time
 import pytest
 
 from shoot2top.lake.store import LocalStore
+from shoot2top.sinks.base import SinkAbandoned
 from shoot2top.sinks.postgres import PostgresSink
 from shoot2top.sources.lake import LakeSource
 from shoot2top.warehouse.database import connect
@@ -186,3 +187,14 @@ def test_abandon_with_a_batch_in_flight_acks_nothing_more_and_closes_after_it(pg
     assert loader._connection is None
     assert count(pg_dsn, "metric_snapshots") == snapshots(items[:100])
     assert sink.durable_ticket == 50  # batch 2 is never acked: its items come again
+
+
+def test_an_abandoned_warehouse_sink_never_calls_what_it_dropped_durable(pg_dsn, items):
+    sink = PostgresSink(WarehouseLoader(pg_dsn), batch_items=1000, batch_age_s=3600)
+    for item in items[:5]:
+        sink.write(item)
+    sink.abandon()
+    with pytest.raises(SinkAbandoned, match="sink 'warehouse' was abandoned"):
+        sink.flush()
+    assert (sink.durable_ticket, sink.loaded) == (0, 0)
+    assert count(pg_dsn, "metric_snapshots") == 0

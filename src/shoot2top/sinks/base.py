@@ -20,6 +20,10 @@ from shoot2top.posts import describe, format_time
 from shoot2top.runtime.deadletter import DeadLetters
 
 
+class SinkAbandoned(RuntimeError):
+    """A sink was asked to store after `Sink.abandon`: what it dropped is not stored."""
+
+
 class Sink(ABC):
     """A destination for items that batches them and stores a batch at once.
 
@@ -45,6 +49,7 @@ class Sink(ABC):
         """When `durable_ticket` was reached (epoch s), if the sink knows it better than
         the moment it is asked (a commit that finished in the background); else None."""
         self._pending_since = 0.0
+        self._abandoned = False
 
     def write(self, item: dict[str, Any]) -> int:
         """Accept one item; return its ticket. May store a full batch on the way."""
@@ -127,6 +132,8 @@ class Sink(ABC):
 
     def flush(self) -> None:
         """Store every buffered item; then all tickets so far are durable."""
+        if self._abandoned:  # what it held was dropped: calling it durable would be a lie
+            raise SinkAbandoned(f"sink {self.name!r} was abandoned: it stores nothing more")
         if self.pending:
             self._store()
             self.durable_ticket = self.last_ticket
@@ -153,7 +160,14 @@ class Sink(ABC):
 
     def abandon(self) -> None:
         """Drop whatever is buffered and release resources, without storing: after a
-        failed write, when the caller will have everything not durable sent again."""
+        failed write, when the caller will have everything not durable sent again. The
+        sink is done: a flush or close afterwards raises `SinkAbandoned` instead of
+        calling what it dropped durable."""
+        self._abandoned = True
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """Hook: drop the buffer and release resources (`abandon`)."""
 
     def report(self) -> str:
         """One line on what the sink has done, for the run summary."""

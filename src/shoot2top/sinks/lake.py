@@ -181,7 +181,7 @@ class LakeSink(Sink):
             if self._publisher is not None:
                 self._publisher.shutdown(wait=True)
 
-    def abandon(self) -> None:
+    def _abandon(self) -> None:
         """Drop the open batch and what waits to be stored again; a store in progress
         finishes by itself (a file more is a duplicate at worst, never a loss)."""
         self.writer.batch, self.writer.batch_size = [], 0

@@ -108,7 +108,7 @@ class PostgresSink(Sink):
         self.dead_lettered += result.dead_lettered
         self.durable_ticket = self._in_flight_through
 
-    def abandon(self) -> None:
+    def _abandon(self) -> None:
         self._batch = []
         self._in_flight = None
         # Close on the worker's own thread, after any commit in progress: closing a

@@ -102,7 +102,7 @@ class SocketSink(Sink):
         docstring for the wait for a client and how to end it)."""
         self.server.close()
 
-    def abandon(self) -> None:
+    def _abandon(self) -> None:
         """Close at once: drop whatever is buffered or queued, send nothing more."""
         self.server.abandon()
 
