@@ -539,7 +539,12 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     "until then), or 'latest' for the newest observation (a replayed warehouse, the demo).",
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
-@click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
+@click.option(
+    "--item",
+    "chart_item",
+    help="--chart of live, videos: the item to plot; of publishers: the publisher (default: "
+    "the first row).",
+)
 @click.option(
     "--watch",
     type=click.FloatRange(min=0.5),
@@ -577,7 +582,7 @@ def report(
         raise Failure("--chart: the amplification report has no chart")
     if chart_item and not chart_path:
         raise Failure("--item is for --chart (the item to plot)")
-    _refuse_unused(kind, all_media=all_media, publisher=publisher)
+    _refuse_unused(kind, all_media=all_media, publisher=publisher, chart_item=chart_item)
     if chart_path:
         _check_writable(chart_path, "--chart")
     request = ReportRequest(
@@ -602,7 +607,9 @@ def report(
         click.echo("", err=True)
 
 
-def _refuse_unused(kind: str, *, all_media: bool, publisher: str | None) -> None:
+def _refuse_unused(
+    kind: str, *, all_media: bool, publisher: str | None, chart_item: str | None
+) -> None:
     """An option the report does not read is an error, not silently ignored."""
     given = click.get_current_context().get_parameter_source("hours")
     if kind in ("videos", "publishers") and given is not click.core.ParameterSource.DEFAULT:
@@ -611,6 +618,8 @@ def _refuse_unused(kind: str, *, all_media: bool, publisher: str | None) -> None
         raise Failure(f"--all-media is for the videos report, not {kind}")
     if publisher and kind == "trends":
         raise Failure("--publisher: trends are by platform (--platform), not by publisher")
+    if chart_item and kind == "trends":
+        raise Failure("--item: the trends chart plots every trend, not one item")
 
 
 CLEAR_SCREEN = "\x1b[H\x1b[2J"

@@ -137,6 +137,16 @@ def test_mistakes_are_one_line_errors(loaded, args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_item_is_refused_where_the_chart_plots_no_one_item(tmp_path):
+    """The trends chart plots every trend: `--item` there was silently ignored."""
+    from shoot2top.cli import main
+
+    args = ["report", "trends", "--chart", str(tmp_path / "t.png"), "--item", "#x"]
+    result = CliRunner().invoke(main, [*args, "--dsn", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1  # before the warehouse is reached
+    assert "--item: the trends chart plots every trend, not one item" in result.output
+
+
 @pytest.mark.slow
 def test_latest_on_an_empty_warehouse_is_a_clear_error(postgres_server):
     result = run("report", "live", "--now", "latest", "--dsn", postgres_server.new_database(True))
