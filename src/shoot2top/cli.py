@@ -720,7 +720,7 @@ def _trends_text(dsn: str, request: ReportRequest) -> str:
             hint += " (the trends stage writes them: docs/trends.md)"
         elif latest < now - timedelta(hours=request.hours):
             hint += (f": the newest was detected at {latest:%Y-%m-%d %H:%M} UTC (a replay or"
-                     " the demo?); try --now latest or more --hours")  # fmt: skip
+                     f" the demo?); {_widen(request)}")  # fmt: skip
         click.echo(hint, err=True)
     if request.chart_path:
         where = trend_chart(rows, request.chart_path, title)
@@ -756,8 +756,16 @@ def _hint_amplification(
     hint = f"no retweet or quote{mine} by another publisher in {window}"
     if latest < now - timedelta(hours=request.hours):
         hint += (f": the warehouse's newest is from {latest:%Y-%m-%d %H:%M} UTC (a replay or"
-                 " the demo?); try --now latest or more --hours")  # fmt: skip
+                 f" the demo?); {_widen(request)}")  # fmt: skip
     click.echo(hint, err=True)
+
+
+def _widen(request: ReportRequest) -> str:
+    """What to try when the newest record is older than the window: --now latest unless
+    that was given already (the newest observation can be newer than the newest trend)."""
+    return (
+        "try more --hours" if request.now_text == "latest" else "try --now latest or more --hours"
+    )
 
 
 def _hint_live(request: ReportRequest, now: datetime, latest: datetime | None) -> None:

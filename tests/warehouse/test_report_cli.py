@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -145,6 +145,25 @@ def test_item_is_refused_where_the_chart_plots_no_one_item(tmp_path):
     result = CliRunner().invoke(main, [*args, "--dsn", "postgresql://nobody@127.0.0.1:1/none"])
     assert result.exit_code == 1  # before the warehouse is reached
     assert "--item: the trends chart plots every trend, not one item" in result.output
+
+
+@pytest.mark.parametrize(
+    ("now_text", "advice"),
+    [("2026-11-23T00:00:00", "try --now latest or more --hours"), ("latest", "try more --hours")],
+)
+def test_an_old_window_hint_suggests_what_was_not_given(capsys, now_text, advice):
+    """The newest amplification (or trend) is older than --hours before --now: with --now
+    latest given already, suggesting it again was no help."""
+    from shoot2top.cli import ReportRequest, _hint_amplification
+
+    request = ReportRequest(
+        "amplification", [], "table", None, None, None, False, 24.0, now_text, None, None, True
+    )
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    _hint_amplification(request, "the window", now, now - timedelta(hours=30))
+    hint = capsys.readouterr().err
+    assert "the warehouse's newest is from 2026-11-21 18:00 UTC" in hint
+    assert hint.rstrip().endswith(advice)
 
 
 @pytest.mark.slow
