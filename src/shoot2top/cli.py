@@ -37,7 +37,7 @@ from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_sec
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
-from shoot2top.posts import PLATFORM_NAMES, InvalidPost, parse_time
+from shoot2top.posts import PLATFORM_NAMES, InvalidPost, format_time, parse_time
 from shoot2top.runtime.components import build_analytics, build_sink, build_source
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.logsummary import install as install_summary
@@ -295,6 +295,10 @@ def _open(uri: str, endpoint_url: str | None) -> Any:
 
 
 def _selection(glob: str | None, since: datetime | None, until: datetime | None) -> Selection:
+    """The partitions and observed times chosen; an empty time range is an error (as in a
+    config), not an answer of 0 items."""
+    if since is not None and until is not None and since >= until:
+        raise Failure(f"--since {format_time(since)} must be before --until {format_time(until)}")
     return Selection(glob, since, until)  # times in UTC already (`_UtcTime`)
 
 
@@ -304,6 +308,11 @@ def lake_ls(
     uri: str, glob: str | None, since: Any, until: Any, endpoint_url: Any, as_json: bool
 ) -> None:
     """Partitions with their writers, files and bytes (listing only, no reads)."""
+    if since is not None or until is not None:
+        raise Failure(
+            "--since/--until: lake ls lists partition folders, chosen by --glob only (an "
+            "item's observed time is known by reading it: `shoot2top lake stats --since …`)"
+        )
     store = _open(uri, endpoint_url)
     try:
         partitions = list_partitions(store, _selection(glob, since, until))
