@@ -811,10 +811,9 @@ def _report_time(text: str, connection: Any) -> datetime:
             )
         return latest
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_time(text, "--now")  # in UTC, as the titles print it
+    except InvalidPost:
         raise Failure(f"--now {text!r} is not 'now', 'latest' or an ISO-8601 time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _chart(

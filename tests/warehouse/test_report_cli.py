@@ -173,6 +173,17 @@ def test_latest_on_an_empty_warehouse_is_a_clear_error(postgres_server):
     assert "the warehouse has no observations yet" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "text", ["2026-11-20T10:00:00+02:00", "2026-11-20T08:00:00Z", "2026-11-20 08:00"]
+)
+def test_now_with_an_offset_is_reported_in_utc(text):
+    """Titles print --now as "… UTC": 10:00+02:00 was printed as 10:00 UTC."""
+    from shoot2top.cli import _report_time
+
+    now = _report_time(text, connection=None)
+    assert now == datetime(2026, 11, 20, 8, tzinfo=UTC) and f"{now:%H:%M %Z}" == "08:00 UTC"
+
+
 def test_an_unexpected_error_is_one_line_unless_debugging():
     @click.group(cls=Commands)
     def group() -> None:
