@@ -1149,8 +1149,7 @@ def trends_detect(
     if unknown or not chosen:
         raise Failure(f"--kinds {kinds!r}: unknown kind {(unknown or [''])[0]!r}; use "
                       f"{', '.join(KINDS)}")  # fmt: skip
-    if since and until and since >= until:
-        raise Failure(f"--since ({since}) must be before --until ({until})")
+    selection = _selection(glob, since, until)
     if 3600 % bucket_s:
         raise Failure(f"--bucket-s {bucket_s}: must divide an hour (3600 s)")
     options = DetectorOptions(
@@ -1162,7 +1161,7 @@ def trends_detect(
         z_on=z_on,
     )
     stage = TrendStage(options, lateness_s=lateness_s, kinds=chosen)
-    source = LakeSource(_open(uri, endpoint_url), selection=_selection(glob, since, until))
+    source = LakeSource(_open(uri, endpoint_url), selection=selection)
     emitted: list[Any] = []
 
     def out(events: list[Any]) -> None:

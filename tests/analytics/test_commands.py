@@ -69,7 +69,10 @@ def test_a_narrow_detect_table_names_an_option_detect_has(lake: Path) -> None:
         (["--lake", "s3://"], "has no bucket"),
         (["--kinds", "hashtag,emoji"], "--kinds 'hashtag,emoji': unknown kind 'emoji'"),
         (["--since", "yesterday"], "Invalid value for '--since'"),
-        (["--since", "2026-11-21", "--until", "2026-11-20"], "must be before --until"),
+        (
+            ["--since", "2026-11-21", "--until", "2026-11-20"],
+            "--since 2026-11-21T00:00:00Z must be before --until 2026-11-20T00:00:00Z",
+        ),
         (["--method", "magic"], "Invalid value for '--method'"),
         (["--bucket-s", "420"], "--bucket-s 420: must divide an hour"),
     ],
