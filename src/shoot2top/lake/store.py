@@ -239,9 +239,11 @@ UNSHOWN = "(not shown: it has an '@', maybe of user:password@)"
 
 
 def is_http_url(url: str) -> bool:
-    """Whether a URL names a scheme boto3 can reach (http or https) and a host."""
+    """Whether a URL names a scheme boto3 can reach (http or https), a host, and a port
+    (if any) from 0 to 65535."""
     try:
         parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for 'host:99999' or 'host:port'
     except ValueError:
         return False
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
