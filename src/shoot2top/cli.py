@@ -594,6 +594,7 @@ def report(
     _refuse_unused(kind, all_media=all_media, publisher=publisher, chart_item=chart_item)
     if chart_path:
         _check_writable(chart_path, "--chart")
+    _check_now(now_text)
     request = ReportRequest(
         kind, shown, fmt, platform, publisher, limit, all_media, hours, now_text, chart_path,
         chart_item, default_columns=columns is None,
@@ -797,6 +798,12 @@ def _check_writable(path: str, option: str) -> None:
         raise Failure(f"{option} {path}: the directory {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise Failure(f"{option} {path}: the directory {folder} is not writable")
+
+
+def _check_now(text: str) -> None:
+    """A --now that is no time is named before any warehouse is looked for (or started)."""
+    if text not in ("now", "latest"):
+        _report_time(text, connection=None)
 
 
 def _report_time(text: str, connection: Any) -> datetime:
@@ -1057,6 +1064,7 @@ def _recommend_data(
         select_active,
     )
 
+    _check_now(now_text)
     try:
         connection = connect(_report_dsn(dsn, state_dir))
         try:
@@ -1311,6 +1319,7 @@ def predict(
     from shoot2top.recommend.forecast import forecast_item
     from shoot2top.recommend.tables import as_rows
 
+    _check_now(now_text)
     try:
         connection = connect(_report_dsn(dsn, state_dir))
         try:

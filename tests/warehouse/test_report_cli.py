@@ -184,6 +184,21 @@ def test_now_with_an_offset_is_reported_in_utc(text):
     assert now == datetime(2026, 11, 20, 8, tzinfo=UTC) and f"{now:%H:%M %Z}" == "08:00 UTC"
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["report", "live"], ["recommend", "timing", "--publisher", "p"], ["predict", "--item", "i"]],
+)
+def test_a_bad_now_is_named_before_any_warehouse_is_looked_for(tmp_path, command):
+    """Checked before any work: it was 'no warehouse in …' first (or a stopped embedded
+    server was started), and only then the --now mistake."""
+    from shoot2top.cli import main
+
+    args = [*command, "--now", "yesterday", "--state-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, args, env={"SHOOT2TOP_DSN": ""})
+    assert result.exit_code == 1
+    assert "--now 'yesterday' is not 'now', 'latest' or an ISO-8601 time" in result.output
+
+
 def test_an_unexpected_error_is_one_line_unless_debugging():
     @click.group(cls=Commands)
     def group() -> None:
