@@ -431,6 +431,26 @@ def test_lake_times_are_taken_as_the_lake_prints_them():
     assert wrong.exit_code == 2 and "'yesterday' is not an ISO-8601 time" in wrong.output
 
 
+def test_a_time_range_that_selects_nothing_is_an_error_not_an_empty_answer():
+    """`lake ls` lists folders, which a time range does not choose (it was ignored); an
+    empty range (since at or after until) was 0 items, as the config refuses it."""
+    from click.testing import CliRunner
+
+    from shoot2top.cli import main
+
+    sample = str(REPO / "data" / "sample-lake")
+    ls = CliRunner().invoke(main, ["lake", "ls", sample, "--since", "2026-11-22"])
+    assert ls.exit_code == 1 and "--since/--until: lake ls lists partition folders" in ls.output
+    for command in ("stats", "verify"):
+        args = ["lake", command, sample, "--since", "2026-11-22", "--until", "2026-11-21T08:00Z"]
+        empty = CliRunner().invoke(main, args)
+        assert empty.exit_code == 1, empty.output
+        assert (
+            "--since 2026-11-22T00:00:00Z must be before --until 2026-11-21T08:00:00Z"
+            in empty.output
+        )
+
+
 def test_a_reader_that_leaves_early_is_no_error():
     """`shoot2top lake stats … | head -1`: the pipe breaks after the first line; that is
     the reader's choice, not an "unexpected BrokenPipeError" to report."""

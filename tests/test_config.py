@@ -69,6 +69,10 @@ def test_defaults_are_near_real_time(tmp_path):
             {**BASE, "sources": [{"type": "x", "api_url": "api.x.com"}]},
             "sources[0].api_url: not an http:// or https:// URL",  # it was retried for ever
         ),
+        (
+            {**BASE, "sources": [{"type": "x", "api_url": "https://api.x.com:4430000"}]},
+            "sources[0].api_url: not an http:// or https:// URL",  # no such port
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, config, message):

@@ -64,6 +64,25 @@ def test_credentials_in_an_endpoint_url_are_refused_unseen(url, monkeypatch):
     assert "s3cr3t" not in str(raised.value)
 
 
+@pytest.mark.parametrize("url", ["AKIAEXAMPLE:s3cr3t@127.0.0.1:8333", "s3cr3t@127.0.0.1:8333"])
+def test_credentials_in_an_url_without_a_scheme_are_refused_unseen(url):
+    """Without "http://", no parser finds a user part in `key:secret@host`: refused as no
+    http URL, which must not quote it either."""
+    x_source = {"type": "x", "bearer_token": "${T}", "topics": {"a": "b"}, "api_url": url}
+    for config, key in (
+        (sink(s3={"endpoint_url": url}), "sinks[0].s3.endpoint_url: not an http"),
+        ({**BASE, "sources": [x_source]}, "sources[0].api_url: not an http"),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            parse_config(config, "p.json")
+        assert "s3cr3t" not in str(raised.value) and key in str(raised.value)
+    with pytest.raises(
+        LakeError, match=r"S3 endpoint URL \(not shown: .*\) is not an http"
+    ) as raised:
+        S3Settings(endpoint_url=url)  # `lake ls --endpoint-url …`, $AWS_ENDPOINT_URL
+    assert "s3cr3t" not in str(raised.value)
+
+
 def test_credentials_in_a_lake_uri_are_refused_unseen():
     uri = "s3://AKIAEXAMPLE:s3cr3t@bucket/prefix"
     for config in (sink(uri=uri), {**BASE, "sources": [{"type": "lake", "uri": uri}]}):

@@ -37,7 +37,7 @@ from shoot2top.config import ConfigError, PipelineConfig, load_config, unset_sec
 from shoot2top.lake.inspect import list_partitions, scan
 from shoot2top.lake.reader import Selection
 from shoot2top.lake.store import LakeError, S3Settings, open_store
-from shoot2top.posts import PLATFORM_NAMES, InvalidPost, parse_time
+from shoot2top.posts import PLATFORM_NAMES, InvalidPost, format_time, parse_time
 from shoot2top.runtime.components import build_analytics, build_sink, build_source
 from shoot2top.runtime.deadletter import DeadLetters
 from shoot2top.runtime.logsummary import install as install_summary
@@ -297,6 +297,10 @@ def _open(uri: str, endpoint_url: str | None) -> Any:
 
 
 def _selection(glob: str | None, since: datetime | None, until: datetime | None) -> Selection:
+    """The partitions and observed times chosen; an empty time range is an error (as in a
+    config), not an answer of 0 items."""
+    if since is not None and until is not None and since >= until:
+        raise Failure(f"--since {format_time(since)} must be before --until {format_time(until)}")
     return Selection(glob, since, until)  # times in UTC already (`_UtcTime`)
 
 
@@ -306,6 +310,11 @@ def lake_ls(
     uri: str, glob: str | None, since: Any, until: Any, endpoint_url: Any, as_json: bool
 ) -> None:
     """Partitions with their writers, files and bytes (listing only, no reads)."""
+    if since is not None or until is not None:
+        raise Failure(
+            "--since/--until: lake ls lists partition folders, chosen by --glob only (an "
+            "item's observed time is known by reading it: `shoot2top lake stats --since …`)"
+        )
     store = _open(uri, endpoint_url)
     try:
         partitions = list_partitions(store, _selection(glob, since, until))
@@ -541,7 +550,12 @@ def _report_dsn(dsn: str | None, state_dir: str) -> str:
     "until then), or 'latest' for the newest observation (a replayed warehouse, the demo).",
 )
 @click.option("--chart", "chart_path", type=click.Path(dir_okay=False), help="Write a PNG chart.")
-@click.option("--item", "chart_item", help="--chart: the item to plot (default: the first row).")
+@click.option(
+    "--item",
+    "chart_item",
+    help="--chart of live, videos: the item to plot; of publishers: the publisher (default: "
+    "the first row).",
+)
 @click.option(
     "--watch",
     type=click.FloatRange(min=0.5),
@@ -579,9 +593,10 @@ def report(
         raise Failure("--chart: the amplification report has no chart")
     if chart_item and not chart_path:
         raise Failure("--item is for --chart (the item to plot)")
-    _refuse_unused(kind, all_media=all_media, publisher=publisher)
+    _refuse_unused(kind, all_media=all_media, publisher=publisher, chart_item=chart_item)
     if chart_path:
         _check_writable(chart_path, "--chart")
+    _check_now(now_text)
     request = ReportRequest(
         kind, shown, fmt, platform, publisher, limit, all_media, hours, now_text, chart_path,
         chart_item, default_columns=columns is None,
@@ -604,7 +619,9 @@ def report(
         click.echo("", err=True)
 
 
-def _refuse_unused(kind: str, *, all_media: bool, publisher: str | None) -> None:
+def _refuse_unused(
+    kind: str, *, all_media: bool, publisher: str | None, chart_item: str | None
+) -> None:
     """An option the report does not read is an error, not silently ignored."""
     given = click.get_current_context().get_parameter_source("hours")
     if kind in ("videos", "publishers") and given is not click.core.ParameterSource.DEFAULT:
@@ -613,6 +630,8 @@ def _refuse_unused(kind: str, *, all_media: bool, publisher: str | None) -> None
         raise Failure(f"--all-media is for the videos report, not {kind}")
     if publisher and kind == "trends":
         raise Failure("--publisher: trends are by platform (--platform), not by publisher")
+    if chart_item and kind == "trends":
+        raise Failure("--item: the trends chart plots every trend, not one item")
 
 
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
@@ -713,7 +732,7 @@ def _trends_text(dsn: str, request: ReportRequest) -> str:
             hint += " (the trends stage writes them: docs/trends.md)"
         elif latest < now - timedelta(hours=request.hours):
             hint += (f": the newest was detected at {latest:%Y-%m-%d %H:%M} UTC (a replay or"
-                     " the demo?); try --now latest or more --hours")  # fmt: skip
+                     f" the demo?); {_widen(request)}")  # fmt: skip
         click.echo(hint, err=True)
     if request.chart_path:
         where = trend_chart(rows, request.chart_path, title)
@@ -749,8 +768,16 @@ def _hint_amplification(
     hint = f"no retweet or quote{mine} by another publisher in {window}"
     if latest < now - timedelta(hours=request.hours):
         hint += (f": the warehouse's newest is from {latest:%Y-%m-%d %H:%M} UTC (a replay or"
-                 " the demo?); try --now latest or more --hours")  # fmt: skip
+                 f" the demo?); {_widen(request)}")  # fmt: skip
     click.echo(hint, err=True)
+
+
+def _widen(request: ReportRequest) -> str:
+    """What to try when the newest record is older than the window: --now latest unless
+    that was given already (the newest observation can be newer than the newest trend)."""
+    return (
+        "try more --hours" if request.now_text == "latest" else "try --now latest or more --hours"
+    )
 
 
 def _hint_live(request: ReportRequest, now: datetime, latest: datetime | None) -> None:
@@ -775,6 +802,12 @@ def _check_writable(path: str, option: str) -> None:
         raise Failure(f"{option} {path}: the directory {folder} is not writable")
 
 
+def _check_now(text: str) -> None:
+    """A --now that is no time is named before any warehouse is looked for (or started)."""
+    if text not in ("now", "latest"):
+        _report_time(text, connection=None)
+
+
 def _report_time(text: str, connection: Any) -> datetime:
     if text == "now":
         return datetime.now(UTC)
@@ -787,10 +820,9 @@ def _report_time(text: str, connection: Any) -> datetime:
             )
         return latest
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_time(text, "--now")  # in UTC, as the titles print it
+    except InvalidPost:
         raise Failure(f"--now {text!r} is not 'now', 'latest' or an ISO-8601 time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _chart(
@@ -1034,6 +1066,7 @@ def _recommend_data(
         select_active,
     )
 
+    _check_now(now_text)
     try:
         connection = connect(_report_dsn(dsn, state_dir))
         try:
@@ -1126,8 +1159,7 @@ def trends_detect(
     if unknown or not chosen:
         raise Failure(f"--kinds {kinds!r}: unknown kind {(unknown or [''])[0]!r}; use "
                       f"{', '.join(KINDS)}")  # fmt: skip
-    if since and until and since >= until:
-        raise Failure(f"--since ({since}) must be before --until ({until})")
+    selection = _selection(glob, since, until)
     if 3600 % bucket_s:
         raise Failure(f"--bucket-s {bucket_s}: must divide an hour (3600 s)")
     options = DetectorOptions(
@@ -1139,7 +1171,7 @@ def trends_detect(
         z_on=z_on,
     )
     stage = TrendStage(options, lateness_s=lateness_s, kinds=chosen)
-    source = LakeSource(_open(uri, endpoint_url), selection=_selection(glob, since, until))
+    source = LakeSource(_open(uri, endpoint_url), selection=selection)
     emitted: list[Any] = []
 
     def out(events: list[Any]) -> None:
@@ -1289,6 +1321,7 @@ def predict(
     from shoot2top.recommend.forecast import forecast_item
     from shoot2top.recommend.tables import as_rows
 
+    _check_now(now_text)
     try:
         connection = connect(_report_dsn(dsn, state_dir))
         try:

@@ -40,7 +40,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from shoot2top import codec, platforms
 from shoot2top.analytics.watermark import LATENESS_S
-from shoot2top.lake.store import is_http_url, url_has_credentials
+from shoot2top.lake.store import UNSHOWN, is_http_url, url_has_credentials
 from shoot2top.limits import MAX_SINK_BATCH_BYTES
 from shoot2top.runtime.state import PIPELINE_NAME
 
@@ -86,9 +86,11 @@ EnvUrl = Annotated[str, AfterValidator(_expand), AfterValidator(_no_credentials)
 
 
 def _http_url(url: str) -> str:
-    if not is_http_url(url):
-        raise ValueError("not an http:// or https:// URL with a host")
-    return url
+    if is_http_url(url):
+        return url
+    if "@" in url:  # `key:secret@host` without a scheme: no parser finds its user part
+        raise PydanticCustomError(NO_ECHO, f"not an http:// or https:// URL with a host {UNSHOWN}")
+    raise ValueError("not an http:// or https:// URL with a host")
 
 
 EnvHttpUrl = Annotated[EnvUrl, AfterValidator(_http_url)]

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from shoot2top.lake.store import (
@@ -68,12 +70,17 @@ def test_an_unreachable_s3_server_gives_a_clear_error():
         store.list_folders()
 
 
-@pytest.mark.parametrize("endpoint", ["localhost:8333", "127.0.0.1:8333", "ftp://host", "http://"])
+@pytest.mark.parametrize(
+    "endpoint",
+    ["localhost:8333", "127.0.0.1:8333", "ftp://host", "http://", "http://host:99999",
+     "http://host:port", "http://[::1"],
+)  # fmt: skip
 def test_an_endpoint_that_is_no_http_url_is_named(endpoint):
     """`--endpoint-url localhost:8333` (no scheme) was botocore's "unexpected ValueError"."""
-    with pytest.raises(LakeError, match=f"S3 endpoint URL '{endpoint}' is not an http"):
+    with pytest.raises(LakeError, match=re.escape(f"S3 endpoint URL '{endpoint}' is not an http")):
         S3Settings(endpoint_url=endpoint)
-    assert S3Settings(endpoint_url="https://s3.example.com").endpoint_url
+    for good in ("https://s3.example.com", "http://[::1]:8333/", "http://127.0.0.1:8333/p"):
+        assert S3Settings(endpoint_url=good).endpoint_url == good
 
 
 @pytest.mark.parametrize(

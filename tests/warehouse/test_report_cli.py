@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -137,11 +137,66 @@ def test_mistakes_are_one_line_errors(loaded, args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_item_is_refused_where_the_chart_plots_no_one_item(tmp_path):
+    """The trends chart plots every trend: `--item` there was silently ignored."""
+    from shoot2top.cli import main
+
+    args = ["report", "trends", "--chart", str(tmp_path / "t.png"), "--item", "#x"]
+    result = CliRunner().invoke(main, [*args, "--dsn", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1  # before the warehouse is reached
+    assert "--item: the trends chart plots every trend, not one item" in result.output
+
+
+@pytest.mark.parametrize(
+    ("now_text", "advice"),
+    [("2026-11-23T00:00:00", "try --now latest or more --hours"), ("latest", "try more --hours")],
+)
+def test_an_old_window_hint_suggests_what_was_not_given(capsys, now_text, advice):
+    """The newest amplification (or trend) is older than --hours before --now: with --now
+    latest given already, suggesting it again was no help."""
+    from shoot2top.cli import ReportRequest, _hint_amplification
+
+    request = ReportRequest(
+        "amplification", [], "table", None, None, None, False, 24.0, now_text, None, None, True
+    )
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    _hint_amplification(request, "the window", now, now - timedelta(hours=30))
+    hint = capsys.readouterr().err
+    assert "the warehouse's newest is from 2026-11-21 18:00 UTC" in hint
+    assert hint.rstrip().endswith(advice)
+
+
 @pytest.mark.slow
 def test_latest_on_an_empty_warehouse_is_a_clear_error(postgres_server):
     result = run("report", "live", "--now", "latest", "--dsn", postgres_server.new_database(True))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "the warehouse has no observations yet" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-20T10:00:00+02:00", "2026-11-20T08:00:00Z", "2026-11-20 08:00"]
+)
+def test_now_with_an_offset_is_reported_in_utc(text):
+    """Titles print --now as "… UTC": 10:00+02:00 was printed as 10:00 UTC."""
+    from shoot2top.cli import _report_time
+
+    now = _report_time(text, connection=None)
+    assert now == datetime(2026, 11, 20, 8, tzinfo=UTC) and f"{now:%H:%M %Z}" == "08:00 UTC"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "live"], ["recommend", "timing", "--publisher", "p"], ["predict", "--item", "i"]],
+)
+def test_a_bad_now_is_named_before_any_warehouse_is_looked_for(tmp_path, command):
+    """Checked before any work: it was 'no warehouse in …' first (or a stopped embedded
+    server was started), and only then the --now mistake."""
+    from shoot2top.cli import main
+
+    args = [*command, "--now", "yesterday", "--state-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, args, env={"SHOOT2TOP_DSN": ""})
+    assert result.exit_code == 1
+    assert "--now 'yesterday' is not 'now', 'latest' or an ISO-8601 time" in result.output
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging():

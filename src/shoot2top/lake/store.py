@@ -208,8 +208,9 @@ class S3Settings:
                 "as access_key_id / secret_access_key ${VAR} references instead"
             )
         if self.endpoint_url and not is_http_url(self.endpoint_url):
+            shown = UNSHOWN if "@" in self.endpoint_url else repr(self.endpoint_url)
             raise LakeError(
-                f"S3 endpoint URL {self.endpoint_url!r} is not an http:// or https:// URL "
+                f"S3 endpoint URL {shown} is not an http:// or https:// URL "
                 "(e.g. http://127.0.0.1:8333)"
             )
 
@@ -232,10 +233,17 @@ class S3Settings:
         )
 
 
+UNSHOWN = "(not shown: it has an '@', maybe of user:password@)"
+"""Said instead of quoting a URL that is refused and may hold credentials no parser finds
+(``key:secret@host`` without a scheme)."""
+
+
 def is_http_url(url: str) -> bool:
-    """Whether a URL names a scheme boto3 can reach (http or https) and a host."""
+    """Whether a URL names a scheme boto3 can reach (http or https), a host, and a port
+    (if any) from 0 to 65535."""
     try:
         parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for 'host:99999' or 'host:port'
     except ValueError:
         return False
     return parsed.scheme in ("http", "https") and bool(parsed.hostname)
