@@ -14,10 +14,14 @@ the replay. The ratios are what to quote: absolute figures move with the machine
 The replay is measured twice: handing out decoded items (what a stage, the warehouse or
 Storm needs), against raw reads plus decoding; and handing out items as their stored
 JSON text (what a lake-to-lake run moves: `shoot2top.encoded`), against raw reads plus
-splitting each file into its elements' bytes, which decodes and validates nothing.
+splitting each file into its elements' bytes, which decodes and validates nothing. The
+decoded replay is also set against `checked_read` (raw reads, exact decoding and every
+item validated, no merge): `replay_to_checked_limit` is what the replay's own machinery
+(merge by time, positions, dead letters, batches) costs beyond those checks.
 
 Last line: {"write_items_per_s", "replay_items_per_s", "write_ratio", "replay_ratio",
-"replay_text_items_per_s", "replay_text_ratio", "replay_text_to_replay", ...};
+"replay_to_checked_limit", "replay_text_items_per_s", "replay_text_ratio",
+"replay_text_to_replay", ...};
 `cpu_*_ratio` are the same ratios of CPU seconds (every thread's), which other work on
 a shared machine moves less than wall time.
 """
@@ -41,6 +45,7 @@ import msgspec
 from shoot2top import codec
 from shoot2top.lake.layout import WriterFolder, file_name
 from shoot2top.lake.store import LocalStore, fsync_directory
+from shoot2top.posts import describe
 from shoot2top.runtime.pipeline import BATCH_ITEMS as RUNNER_BATCH
 from shoot2top.runtime.pipeline import prompt_thread_switches
 from shoot2top.sample.generate import generate_items
@@ -89,6 +94,19 @@ def raw_read(root: Path) -> tuple[float, int]:
             for path in sorted(folder.iterdir()):
                 for _item in codec.loads(path.read_bytes()):
                     count += 1
+    return time.perf_counter() - started, count
+
+
+def checked_read(root: Path) -> tuple[float, int]:
+    """Read, decode exactly and validate every item (`codec.loads_exact`,
+    `posts.describe`), keeping nothing: the replay's limit if it did the same checks but
+    neither merged writers by time nor kept positions and dead letters."""
+    started = time.perf_counter()
+    count = 0
+    with codec.fewer_collections():
+        for folder in sorted(root.iterdir()):
+            for path in sorted(folder.iterdir()):
+                count += len(list(map(describe, codec.loads_exact(path.read_bytes()))))
     return time.perf_counter() - started, count
 
 
@@ -213,11 +231,14 @@ def main() -> None:
         raw_r, lake_r, replay_ratio, replay_cpu = paired(
             args.rounds, counted(raw_read, raw_root), counted(lake_replay, lake_root)
         )
+        checked_r, _, checked_ratio, checked_cpu = paired(
+            args.rounds, counted(checked_read, raw_root), counted(lake_replay, lake_root)
+        )
         raw_s, text_r, text_ratio, text_cpu = paired(
             args.rounds, counted(raw_split, raw_root), counted(lake_replay_text, lake_root)
         )
         rate = {"raw_write": raw_w, "lake_write": lake_w, "raw_read": raw_r, "lake_replay": lake_r,
-                "raw_split": raw_s, "replay_text": text_r}  # fmt: skip
+                "raw_split": raw_s, "replay_text": text_r, "checked_read": checked_r}  # fmt: skip
         for name, seconds in rate.items():
             print(f"{name:12} {count / seconds:>12,.0f} items/s (median of {args.rounds})")
         print(json.dumps({
@@ -232,6 +253,9 @@ def main() -> None:
             "replay_ratio": round(replay_ratio, 3),
             "cpu_write_ratio": round(write_cpu, 3),
             "cpu_replay_ratio": round(replay_cpu, 3),
+            "replay_checked_limit_items_per_s": round(count / checked_r),
+            "replay_to_checked_limit": round(checked_ratio, 3),
+            "cpu_replay_to_checked_limit": round(checked_cpu, 3),
             "replay_text_items_per_s": round(count / text_r),
             "replay_text_limit_items_per_s": round(count / raw_s),
             "replay_text_ratio": round(text_ratio, 3),
