@@ -720,7 +720,7 @@ def _trends_text(dsn: str, request: ReportRequest) -> str:
         rows = trend_report(connection, now, request.hours)
         if request.platform:
             rows = [row for row in rows if row["scope"] == request.platform]
-        return rows, None if rows else latest_trend(connection)
+        return rows, None if rows else latest_trend(connection, request.platform)
 
     now, (rows, latest) = _read_warehouse(dsn, request.now_text, read)
     rows = rows[: request.limit] if request.limit else rows

@@ -124,7 +124,19 @@ def test_report_trends_from_the_warehouse(lake: Path, pg_dsn: str, tmp_path: Pat
     latest = run("report", "trends", "--dsn", pg_dsn, "--now", "latest", "--hours", "72",
                  "--format", "json")  # fmt: skip
     assert latest.returncode == 0, latest.stderr
-    assert {r["label"] for r in json.loads(latest.stdout)} >= {"#midnightdrop", "hailstorm"}
+    rows = json.loads(latest.stdout)
+    assert {r["label"] for r in rows} >= {"#midnightdrop", "hailstorm"}
+    # With --platform, the hint's newest trend is that platform's: the newest of all
+    # is elsewhere, or the platform has none.
+    newest = max(rows, key=lambda row: row["detected_at"])
+    other = next(p for p in ("x", "youtube", "facebook") if p != newest["scope"])
+    mine = [row["detected_at"] for row in rows if row["scope"] == other]
+    scoped = run("report", "trends", "--dsn", pg_dsn, "--now", "latest", "--platform", other)
+    assert scoped.returncode == 0, scoped.stderr
+    if mine:
+        assert f"the newest was detected at {max(mine)[:16].replace('T', ' ')}" in scoped.stderr
+    else:
+        assert "the trends stage writes them" in scoped.stderr
 
 
 def _trend_rows(dsn: str) -> list[tuple]:

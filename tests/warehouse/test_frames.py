@@ -45,6 +45,12 @@ def test_live_is_as_of_the_newest_observation_by_default(warehouse):
     assert live["score"].notna().sum() > 5
 
 
+def test_a_moment_with_an_offset_is_reported_in_utc(warehouse):
+    """As the CLI's --now: "as_of" (shown in titles and notebooks) is UTC, not the offset."""
+    live = warehouse.live(hours=12, now="2026-11-22T12:00:00+02:00")
+    assert live.attrs["as_of"].isoformat() == "2026-11-22T10:00:00+00:00"
+
+
 def test_amplification_is_the_report_as_of_the_newest_observation(warehouse):
     frame = warehouse.amplification(hours=72)
     assert frame.attrs["as_of"] == warehouse.latest()

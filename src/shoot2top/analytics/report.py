@@ -45,10 +45,14 @@ def trend_report(connection: Any, now: datetime, hours: float) -> list[dict[str,
     return rows
 
 
-def latest_trend(connection: Any) -> datetime | None:
-    """When the newest trend in the warehouse was detected (None: none yet)."""
+def latest_trend(connection: Any, scope: str | None = None) -> datetime | None:
+    """When the newest trend in the warehouse (of `scope`: a platform) was detected
+    (None: none yet)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT max(detected_at) FROM trends")
+        if scope is None:
+            cursor.execute("SELECT max(detected_at) FROM trends")
+        else:
+            cursor.execute("SELECT max(detected_at) FROM trends WHERE scope = %s", (scope,))
         (moment,) = cursor.fetchone()
     connection.rollback()
     return moment

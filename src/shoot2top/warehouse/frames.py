@@ -210,8 +210,8 @@ class Warehouse:
         return self._engine
 
     def _moment(self, now: datetime | str) -> datetime:
-        if isinstance(now, datetime):
-            return now if now.tzinfo else now.replace(tzinfo=UTC)
+        if isinstance(now, datetime):  # an offset is converted: "as_of" is in UTC
+            return now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
         if now == "now":
             return datetime.now(UTC)
         if now == "latest":
