@@ -135,3 +135,25 @@ def test_report_live_rows_get_a_24h_forecast() -> None:
     add_forecasts(rows, [*past, new], created + HOUR)
     assert rows[0]["forecast_24h_low"] <= rows[0]["forecast_24h"] <= rows[0]["forecast_24h_high"]
     assert rows[1]["forecast_24h"] is None and rows[1]["forecast_24h_low"] is None
+
+
+def test_the_current_figure_reads_nothing_observed_after_now() -> None:
+    """Interactions reported at different times: the figure a forecast starts from is
+    what was known by `now`, not one interpolated towards a later observation."""
+    from shoot2top.warehouse.performance import Point, Series
+
+    created = MONDAY + timedelta(days=10)
+    now = created + HOUR
+    points = [
+        Point(created + timedelta(minutes=30), likes=100),
+        Point(created + timedelta(minutes=50), shares=10),
+        Point(created + 3 * HOUR, likes=10_000, shares=500),  # after `now`
+    ]
+
+    def item(observed: list) -> Series:
+        return Series("facebook", "x", "p1", None, "photo", None, created, observed)
+
+    full = forecast_item(item(points), [], now)[0]
+    known = forecast_item(item(points[:2]), [], now)[0]
+    assert full.current == known.current == 110
+    assert full.from_age_h == known.from_age_h

@@ -86,7 +86,9 @@ def forecast_item(
     shown = "interactions" if metric == ENGAGEMENT else metric
     seen = item.latest_known_at(metric, now)
     age = None if seen is None else seen - item.created_at
-    current = None if seen is None else item.value_at(seen, metric)
+    # What was known by `now` (each counter's last value then), as the live report shows:
+    # interpolating at `seen` would read a counter towards an observation after `now`.
+    current = None if seen is None else item.latest(metric, until=now)
     out = []
     for label, horizon in horizons.items():
         base: dict[str, Any] = {
