@@ -20,6 +20,7 @@ from shoot2top.recommend.forecast import (
     forecast_item,
     value_at_age,
 )
+from shoot2top.warehouse.performance import Point, Series
 
 HOUR = timedelta(hours=1)
 
@@ -137,23 +138,38 @@ def test_report_live_rows_get_a_24h_forecast() -> None:
     assert rows[1]["forecast_24h"] is None and rows[1]["forecast_24h_low"] is None
 
 
+def _page_post(observed: list[Point]) -> Series:
+    """A Facebook Page photo (interactions, no views) published at CREATED."""
+    return Series("facebook", "x", "p1", None, "photo", None, CREATED, observed)
+
+
+CREATED = MONDAY + timedelta(days=10)
+
+
 def test_the_current_figure_reads_nothing_observed_after_now() -> None:
     """Interactions reported at different times: the figure a forecast starts from is
     what was known by `now`, not one interpolated towards a later observation."""
-    from shoot2top.warehouse.performance import Point, Series
-
-    created = MONDAY + timedelta(days=10)
-    now = created + HOUR
+    now = CREATED + HOUR
     points = [
-        Point(created + timedelta(minutes=30), likes=100),
-        Point(created + timedelta(minutes=50), shares=10),
-        Point(created + 3 * HOUR, likes=10_000, shares=500),  # after `now`
+        Point(CREATED + timedelta(minutes=30), likes=100),
+        Point(CREATED + timedelta(minutes=50), shares=10),
+        Point(CREATED + 3 * HOUR, likes=10_000, shares=500),  # after `now`
     ]
-
-    def item(observed: list) -> Series:
-        return Series("facebook", "x", "p1", None, "photo", None, created, observed)
-
-    full = forecast_item(item(points), [], now)[0]
-    known = forecast_item(item(points[:2]), [], now)[0]
+    full = forecast_item(_page_post(points), [], now)[0]
+    known = forecast_item(_page_post(points[:2]), [], now)[0]
     assert full.current == known.current == 110
     assert full.from_age_h == known.from_age_h
+
+
+def test_a_counter_first_reported_after_now_changes_nothing() -> None:
+    """Views a platform starts reporting after `now` neither change what the item is
+    forecast on nor hide the interactions known by then."""
+    now = CREATED + HOUR
+    points = [
+        Point(CREATED + timedelta(minutes=30), likes=100),
+        Point(CREATED + timedelta(minutes=50), likes=150),
+        Point(CREATED + 3 * HOUR, views=90_000, likes=400),  # after `now`
+    ]
+    full = forecast_item(_page_post(points), [], now)
+    assert full == forecast_item(_page_post(points[:2]), [], now)
+    assert full[0].metric == "interactions" and full[0].current == 150

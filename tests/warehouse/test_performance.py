@@ -76,3 +76,11 @@ def test_trimmed_mean_drops_a_quarter_at_each_end(values, mean):
 )
 def test_crowdtangle_overperformance(actual, expected, score):
     assert overperformance(actual, expected) == score
+
+
+def test_as_of_keeps_only_what_was_observed_by_then():
+    then = ITEM.as_of(h(3))
+    assert [p.at for p in then.points] == [h(1), h(2)]
+    assert then.value_at(h(3), "views") is None  # no longer read towards h(4)
+    assert ITEM.value_at(h(3), "views") == 250
+    assert ITEM.as_of(h(4)) is ITEM

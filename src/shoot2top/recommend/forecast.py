@@ -82,6 +82,7 @@ def forecast_item(
     ``shape=False`` is the naive baseline: the publisher's median growth curve."""
     if not isinstance(history, History):
         history = History(history)
+    item = item.as_of(now)  # its metric, counters and figures as known then
     metric = item.score_metric
     shown = "interactions" if metric == ENGAGEMENT else metric
     seen = item.latest_known_at(metric, now)

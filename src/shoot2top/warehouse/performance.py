@@ -76,6 +76,15 @@ class Series:
     def last_observed(self) -> datetime:
         return self.points[-1].at
 
+    def as_of(self, moment: datetime) -> Series:
+        """The item as it was known at `moment`: its observations up to then (itself when
+        it has none later), so nothing computed from it can read the future."""
+        if not self.points or self.points[-1].at <= moment:
+            return self
+        known = [point for point in self.points if point.at <= moment]
+        return Series(self.platform, self.item_id, self.publisher_id, self.publisher_name,
+                      self.media_type, self.title, self.created_at, known)  # fmt: skip
+
     def curve(self, counter: str) -> Curve:
         """The known values of a counter, from zero at publication when first seen young."""
         found = self._curves.get(counter)
