@@ -94,3 +94,25 @@ def test_thin_data_never_claims_no_effect_with_certainty() -> None:
     assert result.terms and min(result.effect_sd.values()) >= 0.2  # never narrower than 2 spikes
     for row in result.terms:
         assert row.high / row.low > 1.2  # the evidence alone would shrink these to ×1 ± 0
+
+
+def test_a_trend_without_a_score_is_flagged_with_its_score_unknown() -> None:
+    """A trends file needs only a term: its score is unknown (None), never 0, and the
+    term is still flagged as trending."""
+    trends = [ActiveTrend("goal", "hashtag"), ActiveTrend("derbyday", "hashtag")]
+    result = recommend_terms(catalog(world()), "youtube", "p1", trends=trends)
+    rows = {row.term: row for row in result.terms}
+    assert rows["#goal"].trending is None and rows["#goal"].trends
+    assert rows["#derbyday"].trending is None and rows["#derbyday"].trends
+    assert rows["#derbyday"].verdict == NO_HISTORY
+    assert not rows["#ucl"].trends
+
+
+def test_the_highest_known_score_of_a_term_s_trends_is_shown() -> None:
+    trends = [
+        ActiveTrend("goal", "hashtag", score=12.5),
+        ActiveTrend("goal", "hashtag", scope="youtube"),  # score unknown
+    ]
+    rows = {row.term: row for row in recommend_terms(
+        catalog(world()), "youtube", "p1", trends=trends).terms}  # fmt: skip
+    assert rows["#goal"].trending == 12.5 and rows["#goal"].trends

@@ -47,8 +47,9 @@ class TermLift:
     support: int  # the publisher's scored posts that carry the term
     raw_lift: float | None  # mean with / mean without, unadjusted (geometric means)
     verdict: str  # helps | hurts | unclear | trending, never used
-    trending: float | None  # the trend's score when the term trends now
+    trending: float | None  # the trend's score when the term trends now (None: unknown)
     group: tuple[tuple[str, str], ...] = ()  # (kind, term) always used together with it
+    trends: bool = False  # an active trend is on the term (its score may be unknown)
 
 
 @dataclass(frozen=True)
@@ -121,16 +122,16 @@ def recommend_terms(
             TermLift(
                 label(kind, term), kind, math.exp(mean), math.exp(low), math.exp(high),
                 support[members[0]], None if raw is None else math.exp(raw), verdict,
-                max(flags) if flags else None, tuple(members[1:]),
+                _highest(flags), tuple(members[1:]), any(m in trending for m in members),
             )
         )  # fmt: skip
     rows.sort(key=_order)
     used = {term for term in support}
     for (kind, term), score in sorted(trending.items()):
         if (kind, term) not in used:
-            rows.append(
-                TermLift(label(kind, term), kind, None, None, None, 0, None, NO_HISTORY, score)
-            )
+            row = TermLift(label(kind, term), kind, None, None, None, 0, None, NO_HISTORY,
+                           score, trends=True)  # fmt: skip
+            rows.append(row)
     return Terms(
         platform, publisher_id, rows, len(posts), len(candidates),
         math.sqrt(fit.noise_var), {kind: math.sqrt(v) for kind, v in fit.slab_var.items()},
@@ -156,15 +157,20 @@ def _identical_columns(
     return sorted(groups, key=lambda members: members[0])
 
 
-def _trending(trends: Sequence[ActiveTrend]) -> dict[tuple[str, str], float]:
-    """(kind, term) -> the highest score among the active trends on it (hashtags and
-    keywords: the kinds this table has)."""
-    found: dict[tuple[str, str], float] = {}
+def _trending(trends: Sequence[ActiveTrend]) -> dict[tuple[str, str], float | None]:
+    """(kind, term) -> the highest known score among the active trends on it, None when
+    none is known (a trends file needs only a term); hashtags and keywords: the kinds
+    this table has."""
+    found: dict[tuple[str, str], list[float | None]] = defaultdict(list)
     for trend in trends:
         if trend.kind in (HASHTAG, KEYWORD):
-            key = (trend.kind, trend.term)
-            found[key] = max(found.get(key, -math.inf), trend.score or 0.0)
-    return found
+            found[(trend.kind, trend.term)].append(trend.score)
+    return {key: _highest(scores) for key, scores in found.items()}
+
+
+def _highest(scores: Iterable[float | None]) -> float | None:
+    """The highest known score; None if none is known (never 0)."""
+    return max((score for score in scores if score is not None), default=None)
 
 
 def _order(row: TermLift) -> tuple[int, float, str]:
