@@ -144,3 +144,24 @@ def test_a_peer_first_seen_old_is_left_out_of_the_benchmark(pg_dsn):
     rows = by_id(live_report(series_of(pg_dsn, items), at(2 * DAY + 20), hours=1))
     # peer 1 at 20 min: 200 (between 10 and 40 min); peer 2 is unknown at 20 min, not 0
     assert rows["3"]["benchmark"] == 200 and rows["3"]["score"] == -4.0
+
+
+def test_a_video_with_unknown_interactions_sorts_after_one_with_none():
+    """Without views, videos order by interactions; an unknown figure is not a zero."""
+    from datetime import UTC, datetime
+
+    from shoot2top.warehouse.performance import Point, Series
+
+    created = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    seen = created + timedelta(minutes=30)
+
+    def video(item_id: str, point: Point) -> Series:
+        return Series("facebook", item_id, "p", "P", "video", None, created, [point])
+
+    rows = video_report([
+        video("a-unknown", Point(seen)),  # observed, no counter reported
+        video("b-zero", Point(seen, likes=0, shares=0, comments=0)),
+        video("c-some", Point(seen, likes=3)),
+    ])  # fmt: skip
+    assert [row["item_id"] for row in rows] == ["c-some", "b-zero", "a-unknown"]
+    assert rows[2]["latest_engagement"] is None and rows[1]["latest_engagement"] == 0

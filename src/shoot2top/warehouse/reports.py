@@ -132,10 +132,11 @@ def video_report(series: list[Series], *, include_all_media: bool = False) -> li
 
 def _video_order(row: dict[str, Any]) -> tuple[Any, ...]:
     """By platform, then views; videos without a view counter by their interactions
-    after them (never as if they had none)."""
+    after them (never as if they had none), and those with neither last (unknown is
+    not zero)."""
     views, engaged = row["latest_views"], row["latest_engagement"]
-    return (row["platform"], views is None, -(views if views is not None else engaged or 0),
-            row["item_id"])  # fmt: skip
+    value = views if views is not None else engaged
+    return (row["platform"], views is None, value is None, -(value or 0), row["item_id"])
 
 
 def publisher_report(series: list[Series]) -> list[dict[str, Any]]:
