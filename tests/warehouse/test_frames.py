@@ -107,3 +107,20 @@ def test_the_cli_and_the_demo_do_not_need_the_analyst_libraries():
             "if m in sys.modules))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_an_observation_missing_an_interaction_has_its_engagement_unknown(warehouse, monkeypatch):
+    """Engagement per observation adds up every interaction the item reports; where one
+    is missing in an observation it is NaN there (as in the reports), not a partial sum.
+    (The sample never misses a field: the item is made here.)"""
+    from datetime import UTC, datetime, timedelta
+
+    from shoot2top.warehouse.performance import Point, Series
+
+    created = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    points = [Point(created + timedelta(hours=1), likes=10, shares=2),
+              Point(created + timedelta(hours=2), likes=20)]  # fmt: skip
+    item = Series("facebook", "x", "p", "P", "photo", None, created, points)
+    monkeypatch.setattr(warehouse, "_item", lambda item_id, platform: item)
+    seen = warehouse.observations("x")
+    assert seen["engagement"][0] == 12 and math.isnan(seen["engagement"][1])

@@ -84,3 +84,11 @@ def test_as_of_keeps_only_what_was_observed_by_then():
     assert then.value_at(h(3), "views") is None  # no longer read towards h(4)
     assert ITEM.value_at(h(3), "views") == 250
     assert ITEM.as_of(h(4)) is ITEM
+
+
+def test_an_observation_missing_a_counter_reports_engagement_unknown():
+    item = series(Point(h(1), likes=10, shares=2), Point(h(2), likes=20))  # shares missed
+    assert item.reported(item.points[0], "engagement") == 12
+    assert item.reported(item.points[1], "engagement") is None  # not 20: shares unknown
+    assert item.reported(item.points[1], "views") is None  # no view counter at all
+    assert ITEM.reported(ITEM.points[0], "views") == 100

@@ -155,7 +155,7 @@ class Warehouse:
                 "observed_at": point.at,
                 "age_h": (point.at - item.created_at).total_seconds() / 3600,
                 **{name: getattr(point, name) for name in COUNTERS},
-                ENGAGEMENT: point.engagement,
+                ENGAGEMENT: item.reported(point, ENGAGEMENT),
             }
             for point in item.points
         ]

@@ -51,12 +51,6 @@ class Point:
     comments: float | None = None
     quotes: float | None = None
 
-    @property
-    def engagement(self) -> float | None:
-        """The interactions reported in this observation, summed; None if none were."""
-        known = [value for name in INTERACTIONS if (value := getattr(self, name)) is not None]
-        return sum(known) if known else None
-
 
 @dataclass
 class Series:
@@ -113,6 +107,13 @@ class Series:
                 return None
             total += value
         return total if names else None
+
+    def reported(self, point: Point, metric: str = VIEWS) -> float | None:
+        """The metric as one observation reported it: None where it lacks one of the
+        counters the metric adds up (a missed field is unknown, not zero)."""
+        names = self.counters(metric)
+        values = [getattr(point, name) for name in names]
+        return None if not names or None in values else sum(values)
 
     def value_at_age(self, age: timedelta, metric: str = VIEWS) -> float | None:
         """The metric (``views`` or ``engagement``) `age` after publication."""
