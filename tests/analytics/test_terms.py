@@ -3,10 +3,12 @@ their own time by the retweeter."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from factories import _z, at, tweet
-from shoot2top.analytics.terms import ItemReader, read_item, term_uses
+from shoot2top.analytics.terms import FUTURE_SKEW_S, ItemReader, read_item, term_uses
 from shoot2top.posts import InvalidPost
 
 
@@ -62,3 +64,16 @@ def referencing(kind: str, text: str, author: str) -> dict:
     item["tweet"]["includes"]["tweets"] = [original]
     item["tweet"]["includes"]["users"].append({"id": author, "username": "fan"})
     return item
+
+
+def test_an_item_created_far_after_it_was_observed_is_refused_naming_it() -> None:
+    """A created_at in the future of its observation is a data error: taken as event
+    time it would close every bucket up to it (a year-9999 item: a marker walking
+    billions of empty buckets, and every real item after it late)."""
+    reader = ItemReader()
+    bogus = tweet("1001", at(5), datetime(9999, 1, 1, tzinfo=UTC))
+    with pytest.raises(InvalidPost, match=r"x:1001 .*9999.*after it was observed"):
+        read_item(bogus)
+    skewed = tweet("1002", at(5), at(5) + timedelta(seconds=FUTURE_SKEW_S))  # a clock's skew
+    assert [item.item_key for item in reader.read([bogus, skewed])] == ["x:1002"]
+    assert reader.invalid == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import regex
@@ -20,6 +21,10 @@ from shoot2top.warehouse import features
 from shoot2top.warehouse.features import URL, complete_words, extract
 
 KINDS = ("hashtag", "cashtag", "keyword", "mention")
+# An item may be created this much after it was observed (clocks' skew), no more: a
+# created_at further ahead is a data error that, as event time, would close every bucket
+# up to it (bounded work per marker and no real item made late depend on it).
+FUTURE_SKEW_S = 3600.0
 CASHTAG = regex.compile(r"(?<![\w$&])\$([A-Za-z][A-Za-z0-9_.]{0,9})(?![\w])")
 
 
@@ -51,7 +56,8 @@ def term_uses(item: Mapping[str, Any]) -> list[TermUse]:
 
 def read_item(item: Mapping[str, Any]) -> ItemTerms:
     """The item (a retweet: the retweet itself) and its term uses; `InvalidPost` if it is
-    not a streamable object."""
+    not a streamable object or was created more than `FUTURE_SKEW_S` after it was
+    observed."""
     found = extract(dict(item))
     key = f"{found.platform}:{found.item_id}"
     at = found.created_at.timestamp()
@@ -61,6 +67,11 @@ def read_item(item: Mapping[str, Any]) -> ItemTerms:
         key = f"{found.platform}:{retweet.referencing_id}"
         at = retweet.created_at.timestamp()
         publisher = retweet.publisher_id or ""
+    if at > found.observed_at.timestamp() + FUTURE_SKEW_S:
+        raise InvalidPost(
+            f"{key} created at {datetime.fromtimestamp(at, UTC).isoformat()}, more than "
+            f"{FUTURE_SKEW_S:.0f} s after it was observed ({found.observed_at.isoformat()})"
+        )
     if not found.stored:  # a retweet of an original not in the message: no text
         return ItemTerms(key, found.platform, at, [])
     text = " ".join(filter(None, (found.text, found.title, found.description)))
