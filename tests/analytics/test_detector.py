@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from shoot2top.analytics.detector import DetectorOptions, TrendDetector
+from shoot2top.analytics.detector import DetectorOptions, TrendDetector, _Trend
+from shoot2top.analytics.sketch import PUBLISHERS_EXACT, DistinctCount
 from shoot2top.analytics.terms import TermUse
-from shoot2top.analytics.watermark import EventClock
+from shoot2top.analytics.watermark import EventClock, Watermark
 
 HOUR = 3600
 T0 = 1_700_000_000 // HOUR * HOUR
@@ -191,3 +194,51 @@ def test_a_snapshot_from_before_the_rise_variance_is_restored() -> None:
     snapshot["states"] = [state[:-1] for state in snapshot["states"]]
     restored = TrendDetector.restore(snapshot)
     assert restored.snapshot() == detector.snapshot()
+
+
+def test_a_trends_publishers_are_bounded_in_memory_and_counted_near_the_truth() -> None:
+    """A long, broad trend keeps at most `PUBLISHERS_EXACT` publisher hashes (in its
+    snapshot too): exact below that, estimated within a few percent above."""
+    detector = TrendDetector(DetectorOptions(warmup_s=0))
+    clock = EventClock(300, 600)
+    events = []
+    for n in range(6 * 1000):  # 1,000 new publishers a bucket for 6 buckets
+        at = T0 + 6 * HOUR + n * 0.3
+        if clock.admit(f"x:{n}", "x", at):
+            detector.add(TermUse("broad", "hashtag", "x", f"x:{n}", f"p{n}", at))
+        if (marker := clock.advance()) is not None:
+            events += detector.advance(marker)
+    restored = TrendDetector.restore(json.loads(json.dumps(detector.snapshot())))
+    events += restored.advance(clock.finish())
+    (rising,) = [e for e in events if e.scope == "all"]
+    assert rising.publishers == 1000  # its first bucket's, exact
+    publishers = restored._active[("all", "hashtag", "broad")].publishers
+    assert len(publishers.hashes) == PUBLISHERS_EXACT
+    assert abs(publishers.count() - 6000) <= 0.1 * 6000
+
+
+def test_a_trends_publisher_count_does_not_depend_on_arrival_order() -> None:
+    names = [f"p{n}" for n in range(3000)]
+    one, other = DistinctCount(), DistinctCount()
+    one.add_all(names)
+    for chunk in range(0, 3000, 7):
+        other.add_all(reversed(names[chunk : chunk + 7]))
+    assert one.hashes == other.hashes and one.count() == other.count()
+    small = DistinctCount()
+    small.add_all(["a", "b", "", "a"])  # an unknown publisher is not one
+    assert small.count() == 2
+
+
+def test_a_snapshot_with_the_publishers_themselves_is_restored() -> None:
+    """Snapshots from before the bounded count held an active trend's publishers."""
+    detector = TrendDetector(DetectorOptions(warmup_s=0))
+    for n in range(12):
+        at = T0 + n * 20.0
+        detector.add(TermUse("tag", "hashtag", "x", f"x:{n}", f"p{n % 5}", at))
+    detector.advance(Watermark(300, T0 + 300, ((T0, (("x", 12),)),), lateness_s=600))
+    snapshot = json.loads(json.dumps(detector.snapshot()))
+    slot = 3 + list(_Trend.__slots__).index("publishers")
+    for entry in snapshot["active"]:
+        entry[slot] = ["", "p0", "p1", "p2", "p3", "p4"]
+    restored = TrendDetector.restore(snapshot)
+    assert restored._active[("all", "hashtag", "tag")].publishers.count() == 5

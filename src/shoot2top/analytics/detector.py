@@ -38,7 +38,14 @@ from typing import Any
 from zlib import crc32
 
 from shoot2top.analytics.events import ENDED, RISING, TrendEvent, emission_order
-from shoot2top.analytics.sketch import PROMOTE_AT, SHARDS, CountMin, key_text, shard_of
+from shoot2top.analytics.sketch import (
+    PROMOTE_AT,
+    SHARDS,
+    CountMin,
+    DistinctCount,
+    key_text,
+    shard_of,
+)
 from shoot2top.analytics.terms import TermUse
 from shoot2top.analytics.watermark import Watermark, check_snapshot
 
@@ -133,7 +140,7 @@ class _Trend:
     onset: float
     peak: int
     peak_at: float
-    publishers: set[str]
+    publishers: DistinctCount
     quiet: int
     quiet_since: float | None
     score: float
@@ -395,7 +402,7 @@ class TrendDetector:
             volume=state[RISE_VOLUME],
             expected=state[RISE_EXPECTED],
             score=score,
-            publishers=set(counts[PUBLISHERS]),
+            publishers=_distinct(counts[PUBLISHERS]),
             top=_top(counts[ITEMS], []),
             quiet=0,
             quiet_since=None,
@@ -434,7 +441,7 @@ class TrendDetector:
         if count > trend.peak:
             trend.peak, trend.peak_at = count, start
         if counts:
-            trend.publishers |= counts[PUBLISHERS]
+            trend.publishers.add_all(counts[PUBLISHERS])
             trend.top = _top(counts[ITEMS], trend.top)
         return None
 
@@ -453,7 +460,7 @@ class TrendDetector:
             volume=trend.volume,
             expected=trend.expected,
             score=trend.score,
-            publishers=len(trend.publishers - {""}),
+            publishers=trend.publishers.count(),
             top_items=tuple(tuple(item_key.split(":", 1)) for _, item_key in trend.top),
             method=self.options.method,
             status=status,
@@ -568,7 +575,11 @@ class TrendDetector:
             detector._states[(scope, kind, term)] = state + [0.0] * (STATE_SIZE - len(state))
         for scope, kind, term, *values in snapshot["active"]:
             trend = _Trend(**dict(zip(_Trend.__slots__, values, strict=True)))
-            trend.publishers = set(trend.publishers)
+            hashes: list[Any] = trend.publishers  # type: ignore[assignment]
+            if any(isinstance(value, str) for value in hashes):  # older: the publishers
+                trend.publishers = _distinct(hashes)
+            else:
+                trend.publishers = DistinctCount(hashes)
             trend.top = [tuple(entry) for entry in trend.top]
             detector._active[(scope, kind, term)] = trend
         return detector
@@ -609,7 +620,14 @@ def _count(counts: list[Any]) -> int:
 
 def _values(trend: _Trend) -> list[Any]:
     values = [getattr(trend, name) for name in _Trend.__slots__]
-    return [sorted(value) if isinstance(value, set) else value for value in values]
+    return [sorted(value.hashes) if isinstance(value, DistinctCount) else value
+            for value in values]  # fmt: skip
+
+
+def _distinct(publishers: Iterable[str]) -> DistinctCount:
+    distinct = DistinctCount()
+    distinct.add_all(publishers)
+    return distinct
 
 
 def _top(items: dict[str, float], top: list[Any]) -> list[Any]:

@@ -103,6 +103,11 @@ class CountMin:
         return sketch
 
 
+def hash64(text: str) -> int:
+    """A stable 64-bit hash of `text` (not the salted `hash`: snapshots move processes)."""
+    return int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
 def key_text(key: tuple[str, str, str]) -> str:
     """A detector key (scope, kind, term) as the sketch's key."""
     return "\x1f".join(key)
@@ -176,3 +181,32 @@ class KeyFilter:
         if any(len(f) != keys.bits // 8 for f in keys.filters) or len(keys.filters) != 2:
             raise ValueError(f"key filter record does not hold two filters of {keys.bits} bits")
         return keys
+
+
+PUBLISHERS_EXACT = 1024  # a trend's distinct publishers counted exactly up to this many
+
+
+class DistinctCount:
+    """Distinct values (a trend's publishers over its life): exact up to `k`, then the
+    k-minimum-values estimate (Bar-Yossef et al., 2002) from the `k` smallest 64-bit
+    hashes, so memory and snapshots stay bounded however long and broad the trend; the
+    same whatever the order the values come in. The empty value (unknown) is not one."""
+
+    __slots__ = ("hashes", "k")
+
+    def __init__(self, hashes: Iterable[int] = (), k: int = PUBLISHERS_EXACT) -> None:
+        self.k = k
+        self.hashes = set(hashes)
+
+    def add_all(self, values: Iterable[str]) -> None:
+        hashes = self.hashes
+        for value in values:
+            if value:
+                hashes.add(hash64(value))
+        if len(hashes) > self.k:
+            self.hashes = set(sorted(hashes)[: self.k])
+
+    def count(self) -> int:
+        if len(self.hashes) < self.k:
+            return len(self.hashes)
+        return round((self.k - 1) / ((max(self.hashes) + 1) / 2**64))
