@@ -128,6 +128,17 @@ def test_one_account_flooding_a_tag_is_not_a_trend() -> None:
     assert events == []
 
 
+def test_an_unknown_publisher_is_not_one_of_the_distinct_publishers_a_trend_needs() -> None:
+    """Two accounts and items of unknown publisher ("") are two publishers, not three:
+    the start rule counts them as the event reports them."""
+    flood = burst("flood", T0 + 6 * HOUR, 6, 30, 3)
+    flood = [(key, p, at, "" if who == "b2" else who, terms) for key, p, at, who, terms in flood]
+    events, _ = detect(background(8) + flood)
+    assert events == []
+    known, _ = detect(background(8) + burst("flood", T0 + 6 * HOUR, 6, 30, 3))
+    assert terms_of(known) == {"flood"}  # with a third known account it trends
+
+
 def test_redelivered_and_refreshed_items_add_no_volume_and_late_items_are_counted() -> None:
     items = background(8) + burst("newtag", T0 + 6 * HOUR, 6, 12, 6)
     once, _ = detect(items)

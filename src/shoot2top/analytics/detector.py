@@ -367,7 +367,7 @@ class TrendDetector:
             state[RISE_VOLUME] += count
             state[RISE_EXPECTED] += expected
             state[RISE_SIGMA2] += sigma2
-            publishers = len(counts[PUBLISHERS]) if counts else 0
+            publishers = _known(counts[PUBLISHERS]) if counts else 0
             rise = (state[RISE_VOLUME], state[RISE_EXPECTED], state[RISE_SIGMA2])
             if warm and self._method.starts(count, expected, score, publishers, options, rise):
                 if counts is None:  # only when min_volume < 1: a trend needs uses
@@ -622,6 +622,11 @@ def _values(trend: _Trend) -> list[Any]:
     values = [getattr(trend, name) for name in _Trend.__slots__]
     return [sorted(value.hashes) if isinstance(value, DistinctCount) else value
             for value in values]  # fmt: skip
+
+
+def _known(publishers: set[str]) -> int:
+    """Distinct publishers of a bucket, the unknown one ("") not among them."""
+    return len(publishers) - ("" in publishers)
 
 
 def _distinct(publishers: Iterable[str]) -> DistinctCount:
