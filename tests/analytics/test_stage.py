@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 
+from factories import at, tweet
 from shoot2top.analytics.detector import DetectorOptions
 from shoot2top.analytics.stage import TrendStage
 from shoot2top.sample.generate import generate_items
@@ -107,6 +108,26 @@ def test_a_snapshot_with_sketches_restores_to_the_same_events() -> None:
     events += restored.process(items[middle:]) + restored.finish()
     records = sorted((e.to_record() for e in events), key=lambda r: json.dumps(r, sort_keys=True))
     assert records == whole
+
+
+def test_a_run_resumed_after_the_end_of_its_input_counts_what_one_run_counts() -> None:
+    """`shoot2top ingest` finishes the stage at the end of its input, then checkpoints;
+    a later run (a lake with new files) resumes from that checkpoint. The end closes the
+    last buckets for that run's events only: the resumed run still counts the items of
+    those buckets, as one run over all the items does."""
+    items = [tweet(str(1000 + n), at(n / 2 + 1), at(n / 2)) for n in range(40)]  # 20 min
+    whole = TrendStage()
+    whole.process(items)
+    whole.finish()
+    first = TrendStage()
+    first.process(items[:25])  # ends in the bucket 10:10-10:15
+    first.finish()
+    resumed = TrendStage.restore(json.loads(json.dumps(first.snapshot())))
+    resumed.process(items[25:])
+    resumed.finish()
+    assert resumed.counters() == whole.counters() == {
+        "admitted": 40, "duplicates": 0, "late": 0, "refreshes": 0, "invalid": 0,
+    }  # fmt: skip
 
 
 def _epoch(iso: str) -> float:

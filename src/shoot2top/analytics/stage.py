@@ -68,9 +68,14 @@ class TrendStage:
         return self._advance(clock.advance())
 
     def finish(self) -> list[TrendEvent]:
-        """The end of input: close every bucket."""
-        events = self._advance(self.clock.finish())
-        for detector in self.detectors:
+        """The end of input: the events of closing every bucket. They are decided on a
+        copy: this stage (its snapshot: `shoot2top ingest` checkpoints after the end of
+        its input) keeps its last buckets open, so a run resumed from it with more
+        items counts theirs, as one run over all of them would, instead of dropping
+        them as late."""
+        final = TrendStage.restore(self.snapshot())
+        events = final._advance(final.clock.finish())
+        for detector in final.detectors:
             events.extend(detector.finish())
         return events
 
