@@ -591,9 +591,8 @@ def report(
         raise Failure(str(error)) from None
     if chart_path and kind == "amplification":
         raise Failure("--chart: the amplification report has no chart")
-    if chart_item and not chart_path:
-        raise Failure("--item is for --chart (the item to plot)")
-    _refuse_unused(kind, all_media=all_media, publisher=publisher, chart_item=chart_item)
+    _refuse_unused(kind, all_media=all_media, publisher=publisher, chart_item=chart_item,
+                   chart_path=chart_path)  # fmt: skip
     if chart_path:
         _check_writable(chart_path, "--chart")
     _check_now(now_text)
@@ -620,9 +619,16 @@ def report(
 
 
 def _refuse_unused(
-    kind: str, *, all_media: bool, publisher: str | None, chart_item: str | None
+    kind: str,
+    *,
+    all_media: bool,
+    publisher: str | None,
+    chart_item: str | None,
+    chart_path: str | None,
 ) -> None:
     """An option the report does not read is an error, not silently ignored."""
+    if chart_item and not chart_path:
+        raise Failure("--item is for --chart (the item to plot)")
     given = click.get_current_context().get_parameter_source("hours")
     if kind in ("videos", "publishers") and given is not click.core.ParameterSource.DEFAULT:
         raise Failure(f"--hours is for the live, trends and amplification reports, not {kind}")

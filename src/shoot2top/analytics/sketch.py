@@ -58,7 +58,7 @@ class CountMin:
             )
 
     def _cells_of(self, key: str) -> list[int]:
-        hashed = int.from_bytes(blake2b(key.encode(), digest_size=8).digest(), "little")
+        hashed = hash64(key)
         width, mask = self.width, self.mask
         return [row * width + ((hashed >> (16 * row)) & mask) for row in range(self.depth)]
 
